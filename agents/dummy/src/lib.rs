@@ -1,0 +1,352 @@
+//! `ocf:rust:dummy`: the equivalent of `ocf:pacemaker:Dummy`, and the
+//! reference every other agent copies its shape from:
+//!
+//! 1. a parameter table (`PARAMS`) and an action table (`ACTIONS`);
+//! 2. a `Config` built from validated parameters, syntax only;
+//! 3. an `Agent` impl: environment check, then start/stop/monitor/...
+//!
+//! The resource is a state file: present means running. `op_sleep` makes
+//! every action sleep first, ignoring its deadline on purpose, so tests and
+//! users can watch what a timeout does (our watchdog ends the action before
+//! Pacemaker's SIGKILL, with an exit reason naming the phase).
+
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ocf::params::checks;
+use ocf::{
+    ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Status,
+};
+
+pub static STATE: ParamSpec = ParamSpec::new(
+    "state",
+    "State file",
+    "Location of the state file whose presence means the resource is running. \
+     Default: $HA_RSCTMP/dummy-<instance>.state, with HA_RSCTMP=/run/resource-agents \
+     and the :N suffix of an anonymous clone instance left out.",
+)
+.unique()
+.check(checks::absolute_path);
+
+pub static FAKE: ParamSpec = ParamSpec::new(
+    "fake",
+    "Fake attribute",
+    "A parameter that does nothing; change it to see how the cluster reacts to a \
+     parameter change (a restart, since this agent has no reload-agent).",
+)
+.default("dummy");
+
+pub static OP_SLEEP: ParamSpec = ParamSpec::new(
+    "op_sleep",
+    "Seconds to sleep in each action",
+    "Number of seconds (decimals allowed) every action sleeps before doing its work. \
+     The sleep ignores the action's deadline on purpose: it shows how a timeout is \
+     handled (the action ends with exit code 1 and a reason naming the phase \
+     'op_sleep' just before the operation timeout).",
+)
+.default("0")
+.check(check_seconds);
+
+pub static PARAMS: [ParamSpec; 3] = [STATE, FAKE, OP_SLEEP];
+
+pub static ACTIONS: [ActionSpec; 8] = [
+    ActionSpec::new("start", 20),
+    ActionSpec::new("stop", 20),
+    ActionSpec::new("monitor", 20).interval(10).depth(0),
+    ActionSpec::new("monitor", 20).interval(60).depth(10),
+    ActionSpec::new("migrate_to", 20),
+    ActionSpec::new("migrate_from", 20),
+    ActionSpec::new("validate-all", 20),
+    ActionSpec::new("meta-data", 5),
+];
+
+pub static INFO: AgentInfo = AgentInfo {
+    name: "dummy",
+    shortdesc: "Example stateless resource agent (a state file)",
+    longdesc: "An agent that does nothing but remember whether it runs, in a state file. \
+        It is the equivalent of ocf:pacemaker:Dummy, for testing a cluster and as the \
+        reference shape of every ocf-rs agent. Monitor depth 10 also checks that the \
+        state file names this resource.",
+    params: &PARAMS,
+    actions: &ACTIONS,
+};
+
+fn check_seconds(v: &str) -> Result<(), String> {
+    match v.trim().parse::<f64>() {
+        Ok(s) if (0.0..=86400.0).contains(&s) => Ok(()),
+        _ => Err("must be a number of seconds from 0 to 86400".into()),
+    }
+}
+
+/// The dummy resource: where its state lives and how long each action naps.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub state: PathBuf,
+    /// True when `state` is the default under HA_RSCTMP (we may create the dir).
+    pub default_state: bool,
+    pub op_sleep: Duration,
+}
+
+pub struct Dummy;
+
+impl ocf::Agent for Dummy {
+    type Config = Config;
+
+    fn info() -> &'static AgentInfo {
+        &INFO
+    }
+
+    fn configure(p: &Params, ctx: &Context) -> OcfResult<Config> {
+        let op_sleep = p
+            .string(&OP_SLEEP)
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        let (state, default_state) = match p.string(&STATE) {
+            Some(s) => (PathBuf::from(s), false),
+            None => (default_state_path(ctx), true),
+        };
+        ocf::debug!("fake={}", p.string(&FAKE).unwrap_or(""));
+        Ok(Config {
+            state,
+            default_state,
+            op_sleep: Duration::from_secs_f64(op_sleep),
+        })
+    }
+
+    fn check_environment(cfg: &Config, _ctx: &Context) -> OcfResult<()> {
+        if cfg.default_state {
+            return Ok(()); // HA_RSCTMP is created on start if it is missing
+        }
+        let dir = cfg.state.parent().unwrap_or(Path::new("/"));
+        if !dir.is_dir() {
+            return Err(OcfError::args(format!(
+                "directory {} of the state file does not exist",
+                dir.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        op_sleep(cfg);
+        if running(cfg) {
+            ocf::info!("{} is already running", ctx.instance);
+            return Ok(());
+        }
+        if cfg.default_state {
+            if let Some(dir) = cfg.state.parent() {
+                fs::create_dir_all(dir).map_err(|e| {
+                    OcfError::generic(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::File::create(&cfg.state)?;
+            writeln!(f, "{}", ctx.instance)
+        };
+        write().map_err(|e| {
+            OcfError::generic(format!(
+                "cannot write state file {}: {e}",
+                cfg.state.display()
+            ))
+        })?;
+        if dl.expired() {
+            ocf::warn!("start finished after its own deadline");
+        }
+        ocf::info!(
+            "{} started (state file {})",
+            ctx.instance,
+            cfg.state.display()
+        );
+        Ok(())
+    }
+
+    fn stop(cfg: &Config, ctx: &Context, _dl: &Deadline) -> OcfResult<()> {
+        op_sleep(cfg);
+        match fs::remove_file(&cfg.state) {
+            Ok(()) => ocf::info!("{} stopped", ctx.instance),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                ocf::info!("{} was already stopped", ctx.instance)
+            }
+            Err(e) => {
+                return Err(OcfError::generic(format!(
+                    "cannot remove {}: {e}",
+                    cfg.state.display()
+                )));
+            }
+        }
+        if running(cfg) {
+            return Err(OcfError::generic(format!(
+                "state file {} is still there",
+                cfg.state.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn monitor(cfg: &Config, ctx: &Context, _dl: &Deadline) -> OcfResult<Status> {
+        op_sleep(cfg);
+        if !running(cfg) {
+            return Err(OcfError::not_running("No process state file found"));
+        }
+        if ctx.effective_check_level(&[0, 10]) >= 10 {
+            let content = fs::read_to_string(&cfg.state).map_err(|e| {
+                OcfError::generic(format!("cannot read {}: {e}", cfg.state.display()))
+            })?;
+            if content.trim() != ctx.instance {
+                return Err(OcfError::generic(format!(
+                    "state file {} belongs to {:?}, not {}",
+                    cfg.state.display(),
+                    content.trim(),
+                    ctx.instance
+                )));
+            }
+        }
+        Ok(Status::Success)
+    }
+
+    fn migrate_to(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        ocf::info!(
+            "Migrating {} to {}.",
+            ctx.instance,
+            ctx.migrate_target().unwrap_or("(no target given)")
+        );
+        Self::stop(cfg, ctx, dl)
+    }
+
+    fn migrate_from(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        ocf::info!(
+            "Migrating {} from {}.",
+            ctx.instance,
+            ctx.migrate_source().unwrap_or("(no source given)")
+        );
+        Self::start(cfg, ctx, dl)
+    }
+}
+
+/// `$HA_RSCTMP/dummy-<instance>.state`; an anonymous clone's instances share
+/// one name per node, so the `:N` suffix is dropped unless globally unique.
+fn default_state_path(ctx: &Context) -> PathBuf {
+    let unique = ctx.clone_info().is_some_and(|c| c.globally_unique);
+    let name = if unique {
+        ctx.instance.as_str()
+    } else {
+        ctx.instance_base()
+    };
+    let safe: String = name
+        .chars()
+        .map(|c| if c == '/' { '_' } else { c })
+        .collect();
+    ctx.rsc_tmp.join(format!("dummy-{safe}.state"))
+}
+
+fn running(cfg: &Config) -> bool {
+    cfg.state.is_file()
+}
+
+fn op_sleep(cfg: &Config) {
+    if !cfg.op_sleep.is_zero() {
+        ocf::deadline::set_phase("op_sleep");
+        std::thread::sleep(cfg.op_sleep);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ocf::Agent;
+
+    fn ctx(action: &str, vars: &[(&str, &str)]) -> Context {
+        Context::from_vars(
+            "dummy",
+            action,
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    fn configure(vars: &[(&str, &str)]) -> OcfResult<Config> {
+        let c = ctx("start", vars);
+        let p = Params::parse(&PARAMS, &c.params)?;
+        Dummy::configure(&p, &c)
+    }
+
+    #[test]
+    fn tables_are_sane() {
+        ocf::metadata::check_info(&INFO).unwrap();
+    }
+
+    #[test]
+    fn default_state_path_follows_ha_rsctmp_and_clones() {
+        let cfg = configure(&[("OCF_RESOURCE_INSTANCE", "d1:2"), ("HA_RSCTMP", "/tmp/r")]).unwrap();
+        assert_eq!(cfg.state, PathBuf::from("/tmp/r/dummy-d1.state"));
+        assert!(cfg.default_state);
+        let unique = configure(&[
+            ("OCF_RESOURCE_INSTANCE", "d1:2"),
+            ("HA_RSCTMP", "/tmp/r"),
+            ("OCF_RESKEY_CRM_meta_clone", "2"),
+            ("OCF_RESKEY_CRM_meta_globally_unique", "true"),
+        ])
+        .unwrap();
+        assert_eq!(unique.state, PathBuf::from("/tmp/r/dummy-d1:2.state"));
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        for (k, v) in [
+            ("OCF_RESKEY_state", "relative/x"),
+            ("OCF_RESKEY_op_sleep", "-1"),
+            ("OCF_RESKEY_op_sleep", "soon"),
+        ] {
+            assert_eq!(
+                configure(&[(k, v)]).unwrap_err().status,
+                Status::ErrConfigured,
+                "{k}={v}"
+            );
+        }
+        assert_eq!(
+            configure(&[("OCF_RESKEY_op_sleep", "0.25")])
+                .unwrap()
+                .op_sleep,
+            Duration::from_millis(250)
+        );
+    }
+
+    #[test]
+    fn lifecycle_in_a_temp_dir() {
+        let dir = std::env::temp_dir().join(format!("ocf-rs-dummy-unit-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let state = dir.join("s.state");
+        let vars = [
+            ("OCF_RESKEY_state", state.to_str().unwrap()),
+            ("OCF_RESOURCE_INSTANCE", "u1"),
+        ];
+        let cfg = configure(&vars).unwrap();
+        let dl = Deadline::after(Duration::from_secs(5));
+        let c = ctx("monitor", &vars);
+        assert_eq!(
+            Dummy::monitor(&cfg, &c, &dl).unwrap_err().status,
+            Status::NotRunning
+        );
+        Dummy::start(&cfg, &c, &dl).unwrap();
+        Dummy::start(&cfg, &c, &dl).unwrap();
+        assert_eq!(Dummy::monitor(&cfg, &c, &dl), Ok(Status::Success));
+        let deep = ctx("monitor", &[vars[0], vars[1], ("OCF_CHECK_LEVEL", "10")]);
+        assert_eq!(Dummy::monitor(&cfg, &deep, &dl), Ok(Status::Success));
+        fs::write(&state, "someone-else\n").unwrap();
+        assert_eq!(
+            Dummy::monitor(&cfg, &deep, &dl).unwrap_err().status,
+            Status::ErrGeneric
+        );
+        assert_eq!(
+            Dummy::monitor(&cfg, &c, &dl),
+            Ok(Status::Success),
+            "depth 0 only checks presence"
+        );
+        Dummy::stop(&cfg, &c, &dl).unwrap();
+        Dummy::stop(&cfg, &c, &dl).unwrap();
+        assert!(!state.exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,30 @@
+//! `ocf`: the shared library of every ocf-rs agent.
+//!
+//! | module | what it owns |
+//! |---|---|
+//! | [`exit`] | OCF exit statuses and the error type; the exit-reason line |
+//! | [`env`] | the environment parsed into a [`Context`] |
+//! | [`params`] | typed parameter tables: parsing, validation, defaults |
+//! | [`metadata`] | the meta-data XML and the Markdown reference |
+//! | [`deadline`] | deadlines from `CRM_meta_timeout`, phase budgets, the watchdog |
+//! | [`exec`] | running tools by argv with a deadline, in their own process group |
+//! | [`log`] | `ocf_log`-compatible logging |
+//! | [`cluster`] | bounded calls to `crm_attribute`/`crm_resource` |
+//! | [`run`] | the [`Agent`] trait and the driver's rule table |
+
+pub mod cluster;
+pub mod deadline;
+pub mod env;
+pub mod exec;
+pub mod exit;
+pub mod log;
+pub mod metadata;
+pub mod params;
+pub mod run;
+
+pub use deadline::Deadline;
+pub use env::Context;
+pub use exit::{OcfError, OcfResult, Status};
+pub use metadata::{ActionSpec, AgentInfo};
+pub use params::{ParamSpec, Params};
+pub use run::Agent;
