@@ -135,12 +135,11 @@ impl ocf::Agent for Dummy {
             ocf::info!("{} is already running", ctx.instance);
             return Ok(());
         }
-        if cfg.default_state {
-            if let Some(dir) = cfg.state.parent() {
-                fs::create_dir_all(dir).map_err(|e| {
-                    OcfError::generic(format!("cannot create {}: {e}", dir.display()))
-                })?;
-            }
+        if cfg.default_state
+            && let Some(dir) = cfg.state.parent()
+        {
+            fs::create_dir_all(dir)
+                .map_err(|e| OcfError::generic(format!("cannot create {}: {e}", dir.display())))?;
         }
         let write = || -> std::io::Result<()> {
             let mut f = fs::File::create(&cfg.state)?;

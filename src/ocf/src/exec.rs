@@ -416,14 +416,14 @@ fn supervise(
                 revents: 0,
             });
         }
-        if status.is_none() {
-            if let Some(p) = &pidfd {
-                fds.push(libc::pollfd {
-                    fd: p.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                });
-            }
+        if status.is_none()
+            && let Some(p) = &pidfd
+        {
+            fds.push(libc::pollfd {
+                fd: p.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
         }
         // Without a pidfd (old kernels) wake up often enough to notice the exit.
         let wait = if pidfd.is_none() && status.is_none() {
@@ -434,15 +434,15 @@ fn supervise(
         let ms = wait.as_millis().clamp(1, i32::MAX as u128) as i32;
         // SAFETY: fds points at a live array of fds.len() pollfd structs.
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if let Some(o) = out.as_mut() {
-            if !drain(o, &mut out_buf) {
-                out = None;
-            }
+        if let Some(o) = out.as_mut()
+            && !drain(o, &mut out_buf)
+        {
+            out = None;
         }
-        if let Some(e) = err.as_mut() {
-            if !drain(e, &mut err_buf) {
-                err = None;
-            }
+        if let Some(e) = err.as_mut()
+            && !drain(e, &mut err_buf)
+        {
+            err = None;
         }
     }
     let status = status.expect("loop exits only after the child was reaped");

@@ -95,11 +95,11 @@ impl Sinks {
         if self.facility.is_some() {
             r.syslog = Some(text.clone());
         }
-        if level != Level::Debug {
-            if let Some(f) = &self.logfile {
-                r.files
-                    .push((f.clone(), format!("{date} {}:    {text}", self.tag)));
-            }
+        if level != Level::Debug
+            && let Some(f) = &self.logfile
+        {
+            r.files
+                .push((f.clone(), format!("{date} {}:    {text}", self.tag)));
         }
         let stderr_fallback = if level == Level::Debug {
             self.facility.is_none() && self.debuglog.is_none()
@@ -109,11 +109,11 @@ impl Sinks {
         if stderr_fallback && !ignore_stderr {
             r.stderr = Some(format!("{date}{text}"));
         }
-        if let Some(d) = &self.debuglog {
-            if level == Level::Debug || self.logfile.as_deref() != Some(d.as_str()) {
-                r.files
-                    .push((d.clone(), format!("{}:\t{date}{text}", self.tag)));
-            }
+        if let Some(d) = &self.debuglog
+            && (level == Level::Debug || self.logfile.as_deref() != Some(d.as_str()))
+        {
+            r.files
+                .push((d.clone(), format!("{}:\t{date}{text}", self.tag)));
         }
         r
     }
@@ -200,11 +200,11 @@ fn emit(level: Level, msg: &str, ignore_stderr: bool) {
     if let Some(line) = r.stderr {
         write_fd2(&format!("{line}\n"));
     }
-    if let Some(text) = r.syslog {
-        if let Ok(c) = CString::new(text.replace('\0', "")) {
-            // SAFETY: "%s" with a valid C string.
-            unsafe { libc::syslog(level.syslog_priority(), c"%s".as_ptr(), c.as_ptr()) };
-        }
+    if let Some(text) = r.syslog
+        && let Ok(c) = CString::new(text.replace('\0', ""))
+    {
+        // SAFETY: "%s" with a valid C string.
+        unsafe { libc::syslog(level.syslog_priority(), c"%s".as_ptr(), c.as_ptr()) };
     }
     for (path, line) in r.files {
         if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(&path) {

@@ -1,0 +1,68 @@
+//! ocf:rust:dummy in a real one-node Corosync + Pacemaker cluster, driven by
+//! pcs as a user would: created and Started, a failed monitor recovered by
+//! Pacemaker (fail-count 1), disabled and stopped.
+
+mod common;
+
+use std::fs;
+use std::time::Duration;
+
+use common::cluster::Cluster;
+use common::{Scratch, provider, system_install, wait_for};
+
+#[test]
+fn pcs_creates_recovers_and_disables_a_dummy() {
+    system_install();
+    let c = Cluster::up();
+    let s = Scratch::new("cluster-dummy");
+    let state = s.path("d.state");
+    let st = format!("state={}", state.display());
+    c.pcs(&[
+        "resource",
+        "create",
+        "d",
+        &format!("ocf:{}:dummy", provider()),
+        &st,
+        "op",
+        "monitor",
+        "interval=3s",
+        "timeout=20s",
+    ]);
+    assert!(
+        c.wait_role("d", "Started", Duration::from_secs(30)),
+        "{}",
+        c.crm_mon()
+    );
+    assert!(state.is_file(), "Pacemaker's start wrote the state file");
+    println!("{}", c.crm_mon());
+
+    // The state file vanishes behind the cluster's back: the next monitor
+    // says 7, Pacemaker records a failure and starts the resource again.
+    fs::remove_file(&state).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(30), || c.fail_count("d") == 1
+            && state.is_file()),
+        "no recovery:\n{}",
+        c.crm_mon()
+    );
+    assert!(
+        c.wait_role("d", "Started", Duration::from_secs(30)),
+        "{}",
+        c.crm_mon()
+    );
+    let mon = c.crm_mon();
+    println!("{mon}");
+    assert!(
+        mon.contains("not running"),
+        "the failed monitor is shown:\n{mon}"
+    );
+
+    c.pcs(&["resource", "disable", "d"]);
+    assert!(
+        c.wait_role("d", "Stopped", Duration::from_secs(30)),
+        "{}",
+        c.crm_mon()
+    );
+    assert!(!state.exists(), "stop removed the state file");
+    c.pcs(&["resource", "delete", "d"]);
+}

@@ -1,0 +1,263 @@
+//! Helpers shared by the integration tests: run the real binary as an agent
+//! (through an argv[0] symlink, as Pacemaker does), install it system-wide for
+//! the Pacemaker tools, and drive the one-node test cluster.
+#![allow(dead_code)]
+
+pub mod cluster;
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary cargo built for this test run.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ocf-rs"))
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh scratch directory, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("ocf-rs-test-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What one agent call did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// The text of the last `ocf-exit-reason:` line (what Pacemaker keeps).
+    pub fn reason(&self) -> Option<&str> {
+        self.stderr
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("ocf-exit-reason:"))
+    }
+}
+
+/// An agent reachable as `<dir>/<agent>` -> the built binary, like the
+/// installed symlink Pacemaker execs.
+pub struct AgentLink {
+    _dir: Scratch,
+    pub path: PathBuf,
+}
+
+pub fn agent_link(agent: &str) -> AgentLink {
+    let dir = Scratch::new(&format!("link-{agent}-{}", unique()));
+    let path = dir.path(agent);
+    symlink(bin(), &path).unwrap();
+    AgentLink { _dir: dir, path }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Run `program args` with exactly `env` (plus PATH), stdout and stderr
+/// piped, reading both to EOF: if any child kept a pipe open after the
+/// agent exited, this waits for it, and the caller sees it in `elapsed`.
+pub fn run_env(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let started = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    let mut err_pipe = child.stderr.take().unwrap();
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err_pipe.read_to_string(&mut s);
+        s
+    });
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let stderr = err_reader.join().unwrap();
+    let status = child.wait().unwrap();
+    Outcome {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Run an action of `agent` through its argv[0] symlink with `OCF_RESKEY_`
+/// parameters and any other variables in `env`.
+pub fn ocf(
+    agent: &AgentLink,
+    action: &str,
+    params: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> Outcome {
+    let keys: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string()))
+        .collect();
+    let mut all: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.push(("OCF_ROOT", "/usr/lib/ocf"));
+    all.extend_from_slice(env);
+    run_env(&agent.path, &[action], &all)
+}
+
+/// Is `cmd` on PATH? Tests that need a Debian package fail loudly without it:
+/// the test command installs everything, so a missing tool is a real defect.
+pub fn require(cmd: &str) {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .any(|d| d.join(cmd).is_file());
+    assert!(
+        found,
+        "{cmd} is not installed: run scripts/install-deps.sh (scripts/test.sh does)"
+    );
+}
+
+/// The OCF provider the tests install under: `rust` unless
+/// `OCF_RS_TEST_PROVIDER` names another (so two checkouts on one machine can
+/// test side by side without overwriting each other's links).
+pub fn provider() -> String {
+    std::env::var("OCF_RS_TEST_PROVIDER")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "rust".to_string())
+}
+
+/// Where tests install the binary for Pacemaker, ocf-tester and `nobody`:
+/// a root-owned path everyone can read, unlike a build tree in someone's home.
+pub fn system_binary() -> PathBuf {
+    PathBuf::from(format!("/usr/local/lib/ocf-rs/{}/ocf-rs", provider()))
+}
+
+/// The installed agent Pacemaker runs: `/usr/lib/ocf/resource.d/<provider>/<agent>`.
+pub fn installed_agent(agent: &str) -> PathBuf {
+    system_install();
+    PathBuf::from(format!("/usr/lib/ocf/resource.d/{}/{agent}", provider()))
+}
+
+/// Install this build as the system's `ocf-rs` and link the provider,
+/// once per test process, under a lock so concurrent test binaries agree.
+pub fn system_install() -> PathBuf {
+    use std::sync::OnceLock;
+    static DONE: OnceLock<PathBuf> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let _lock = FileLock::take("/run/ocf-rs-test-install.lock");
+        let target = system_binary();
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        let tmp = target.with_extension(format!("new{}", std::process::id()));
+        fs::copy(bin(), &tmp).unwrap();
+        fs::rename(&tmp, &target).unwrap();
+        let prov = provider();
+        let out = run_env(&target, &["install", "--provider", &prov], &[]);
+        assert_eq!(out.code, 0, "ocf-rs install failed: {out:?}");
+        target
+    })
+    .clone()
+}
+
+/// Run ClusterLabs' ocf-tester on an installed agent through
+/// `ocf-tester/run.sh` (which bounds every action). Returns (exit code, output).
+pub fn ocf_tester(
+    agent: &str,
+    instance: &str,
+    params: &[(&str, &str)],
+    timeout_s: u32,
+) -> (i32, String) {
+    let path = installed_agent(agent);
+    let mut args: Vec<String> = vec![
+        "-t".into(),
+        timeout_s.to_string(),
+        "-n".into(),
+        instance.into(),
+    ];
+    for (k, v) in params {
+        args.push("-o".into());
+        args.push(format!("{k}={v}"));
+    }
+    args.push(path.to_string_lossy().into_owned());
+    let script = repo().join("ocf-tester/run.sh");
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    sh(script.to_str().unwrap(), &argv)
+}
+
+/// An exclusive flock held until drop.
+pub struct FileLock(fs::File);
+
+impl FileLock {
+    pub fn take(path: &str) -> FileLock {
+        use std::os::fd::AsRawFd;
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .unwrap();
+        // SAFETY: flock on an fd we own.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "flock {path}");
+        FileLock(f)
+    }
+}
+
+/// Poll `f` until it returns true or `limit` passes.
+pub fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() > end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Run a command, return (exit code, stdout+stderr).
+pub fn sh(program: &str, args: &[&str]) -> (i32, String) {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
