@@ -57,6 +57,8 @@ fn pcs_creates_recovers_and_disables_a_dummy() {
         "the failed monitor is shown:\n{mon}"
     );
 
+    check_cluster_tool_calls(&c);
+
     c.pcs(&["resource", "disable", "d"]);
     assert!(
         c.wait_role("d", "Stopped", Duration::from_secs(30)),
@@ -65,4 +67,33 @@ fn pcs_creates_recovers_and_disables_a_dummy() {
     );
     assert!(!state.exists(), "stop removed the state file");
     c.pcs(&["resource", "delete", "d"]);
+}
+
+/// The shared library's bounded calls to crm_attribute/crm_resource against
+/// the live CIB: what drbd (promotion scores) and vm (utilization, target-role)
+/// rely on.
+fn check_cluster_tool_calls(c: &Cluster) {
+    use ocf::cluster;
+    let ctx = ocf::Context::from_vars(
+        "dummy",
+        "monitor",
+        [("OCF_RESOURCE_INSTANCE", "d"), ("OCF_RESKEY_CRM_meta_on_node", "node1")],
+    );
+    let dl = ocf::Deadline::after(Duration::from_secs(20));
+    assert_eq!(cluster::promotion_score(&ctx, &dl), Ok(None));
+    cluster::set_promotion_score(&ctx, 10000, &dl).unwrap();
+    assert_eq!(cluster::promotion_score(&ctx, &dl), Ok(Some(10000)));
+    cluster::delete_promotion_score(&ctx, &dl).unwrap();
+    assert_eq!(cluster::promotion_score(&ctx, &dl), Ok(None));
+
+    assert_eq!(cluster::resource_utilization("d", "cpu", &dl), Ok(None));
+    cluster::set_resource_utilization("d", "cpu", "2", &dl).unwrap();
+    assert_eq!(cluster::resource_utilization("d", "cpu", &dl), Ok(Some("2".to_string())));
+    let cib = c.pcs(&["resource", "config", "d"]);
+    assert!(cib.contains("cpu=2"), "utilization is in the CIB:\n{cib}");
+
+    cluster::set_resource_meta("d", "target-role", "Stopped", &dl).unwrap();
+    assert!(c.wait_role("d", "Stopped", Duration::from_secs(30)), "{}", c.crm_mon());
+    c.pcs(&["resource", "enable", "d"]);
+    assert!(c.wait_role("d", "Started", Duration::from_secs(30)), "{}", c.crm_mon());
 }
