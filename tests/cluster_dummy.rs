@@ -77,7 +77,10 @@ fn check_cluster_tool_calls(c: &Cluster) {
     let ctx = ocf::Context::from_vars(
         "dummy",
         "monitor",
-        [("OCF_RESOURCE_INSTANCE", "d"), ("OCF_RESKEY_CRM_meta_on_node", "node1")],
+        [
+            ("OCF_RESOURCE_INSTANCE", "d"),
+            ("OCF_RESKEY_CRM_meta_on_node", "node1"),
+        ],
     );
     let dl = ocf::Deadline::after(Duration::from_secs(20));
     assert_eq!(cluster::promotion_score(&ctx, &dl), Ok(None));
@@ -88,12 +91,23 @@ fn check_cluster_tool_calls(c: &Cluster) {
 
     assert_eq!(cluster::resource_utilization("d", "cpu", &dl), Ok(None));
     cluster::set_resource_utilization("d", "cpu", "2", &dl).unwrap();
-    assert_eq!(cluster::resource_utilization("d", "cpu", &dl), Ok(Some("2".to_string())));
+    assert_eq!(
+        cluster::resource_utilization("d", "cpu", &dl),
+        Ok(Some("2".to_string()))
+    );
     let cib = c.pcs(&["resource", "config", "d"]);
     assert!(cib.contains("cpu=2"), "utilization is in the CIB:\n{cib}");
 
     cluster::set_resource_meta("d", "target-role", "Stopped", &dl).unwrap();
-    assert!(c.wait_role("d", "Stopped", Duration::from_secs(30)), "{}", c.crm_mon());
+    assert!(
+        c.wait_role("d", "Stopped", Duration::from_secs(30)),
+        "{}",
+        c.crm_mon()
+    );
     c.pcs(&["resource", "enable", "d"]);
-    assert!(c.wait_role("d", "Started", Duration::from_secs(30)), "{}", c.crm_mon());
+    assert!(
+        c.wait_role("d", "Started", Duration::from_secs(30)),
+        "{}",
+        c.crm_mon()
+    );
 }

@@ -14,13 +14,17 @@ fn every_agent_page_carries_the_generated_reference() {
     let readme = fs::read_to_string(repo().join("README.md")).unwrap();
     for name in list.stdout.lines().filter_map(|l| l.split('\t').next()) {
         let page = repo().join(format!("docs/agents/{name}.md"));
-        let text = fs::read_to_string(&page).unwrap_or_else(|_| panic!("{} is missing", page.display()));
+        let text =
+            fs::read_to_string(&page).unwrap_or_else(|_| panic!("{} is missing", page.display()));
         let generated = run_env(&bin(), &["doc", name], &[]).stdout;
         assert!(
             text.contains(&generated),
             "{} is out of date: paste the output of `ocf-rs doc {name}` into it",
             page.display()
         );
-        assert!(readme.contains(&format!("ocf:rust:{name}")), "README's agent table lacks {name}");
+        assert!(
+            readme.contains(&format!("ocf:rust:{name}")),
+            "README's agent table lacks {name}"
+        );
     }
 }
