@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod nscluster;
+pub mod scenarios;
 
 use std::fs;
 use std::io::Read;
