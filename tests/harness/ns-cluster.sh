@@ -13,6 +13,7 @@
 #   ns-cluster.sh stop I | start I graceful stop / (re)start of node I (its CIB is kept)
 #   ns-cluster.sh partition I | heal I    unplug / replug node I's cable on the bridge
 #   ns-cluster.sh disk             the shared disk (a loop device)
+#   ns-cluster.sh mkfs             an empty ext4 on the shared disk
 #   ns-cluster.sh prep-pg DIR      mkfs the shared disk and put a PostgreSQL cluster in
 #                                  DIR/pgdata on it (mounted only in a private mount ns)
 #   ns-cluster.sh pid I            node I's PID 1 as the root namespace sees it
@@ -370,6 +371,7 @@ case "${1:-}" in
     partition) ip -n e2e-hub link set "e2e-h$2" down ;;
     heal) ip -n e2e-hub link set "e2e-h$2" up ;;
     disk) cat "$BASE/disk" ;;
+    mkfs) mkfs.ext4 -q -F "$(cat "$BASE/disk")" ;;
     prep-pg) prep_pg "$2" ;;
     prep-pg-inner) prep_pg_inner "$2" "$3" ;;
     pid) init_pid "$2" ;;
