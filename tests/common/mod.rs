@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod guest;
 pub mod nscluster;
 pub mod scenarios;
 
