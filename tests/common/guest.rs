@@ -81,11 +81,11 @@ pub fn console(name: &str) -> Console {
     for line in text.lines() {
         if line.contains("E2E-GUEST-UP") {
             c.boots += 1;
-        } else if let Some(rest) = line.trim().strip_prefix("E2E-TICK ") {
-            if let Ok(u) = rest.trim().parse() {
-                c.uptime = u;
-                c.ticks += 1;
-            }
+        } else if let Some(rest) = line.trim().strip_prefix("E2E-TICK ")
+            && let Ok(u) = rest.trim().parse()
+        {
+            c.uptime = u;
+            c.ticks += 1;
         }
     }
     c
