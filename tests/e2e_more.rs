@@ -8,8 +8,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::guest;
 use common::nscluster::{NsCluster, report};
-use common::scenarios::{Agents, NIC, SPLIT_DIR, SPLIT_IP, split_network};
+use common::scenarios::{
+    Agents, NIC, SPLIT_DIR, SPLIT_IP, farm, guest_shutdown, ordered_migration, split_network,
+};
 use common::wait_for;
 
 // ---- 6. split network ------------------------------------------------------
@@ -162,4 +165,262 @@ fn split(a: &Agents) {
         runs_on
     );
     println!("healed:\n{}", c.crm_mon(lone));
+}
+
+// ---- shared by the VM scenarios ---------------------------------------------
+
+/// A cluster with a libvirtd per node and a guest domain per name; returns
+/// the placeholders (`config_<name>`) for the scenario's commands.
+fn vm_cluster(nodes: usize, names: &[&str]) -> (NsCluster, Vec<(String, String)>) {
+    guest::build_image();
+    let c = NsCluster::up(nodes, true);
+    let vars = names
+        .iter()
+        .map(|n| {
+            let path = guest::domain(n, None);
+            (format!("config_{n}"), path.to_string_lossy().into_owned())
+        })
+        .collect();
+    (c, vars)
+}
+
+fn as_refs(vars: &[(String, String)]) -> Vec<(&str, &str)> {
+    vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Wait until every guest in `names` is Started on `node` and ticking.
+fn wait_guests(c: &NsCluster, view: usize, names: &[&str], node: usize, limit: Duration) {
+    for n in names {
+        assert_eq!(
+            c.wait_started(view, n, limit),
+            Some(node),
+            "{n} on node{node}:\n{}",
+            c.crm_mon(view)
+        );
+    }
+    for n in names {
+        let boots = guest::console(n).boots.max(1);
+        assert!(
+            wait_for(limit, || {
+                let con = guest::console(n);
+                con.boots >= boots && con.ticks >= 2
+            }),
+            "{n} is not running: {:?}",
+            guest::console(n)
+        );
+    }
+}
+
+/// The host PID of guest `name`'s qemu on node `i` (libvirt's pid file).
+fn qemu_pid(c: &NsCluster, i: usize, name: &str) -> String {
+    let (code, out) = c.exec(i, &["cat", &format!("/run/libvirt/qemu/{name}.pid")]);
+    assert_eq!(code, 0, "no qemu pid file for {name} on node{i}: {out}");
+    out.trim().to_string()
+}
+
+// ---- 5. the N+1 farm ----------------------------------------------------------
+
+#[test]
+#[ignore = "multi-node scenario: scripts/test-e2e.sh"]
+fn farm_guests_move_to_the_spare_and_stay_with_heartbeat_agents() {
+    farm_run(&Agents::heartbeat());
+}
+
+#[test]
+#[ignore = "multi-node scenario: scripts/test-e2e.sh"]
+fn farm_guests_move_to_the_spare_and_stay_with_our_agents() {
+    farm_run(&Agents::rust());
+}
+
+fn farm_run(a: &Agents) {
+    if a.skip("farm", &["vm"]) {
+        return;
+    }
+    let names = ["farm1", "farm2", "farm3", "farm4"];
+    let (c, vars) = vm_cluster(3, &names);
+    for cmd in farm(a).commands("create", &as_refs(&vars)) {
+        c.pcs(1, &cmd);
+    }
+    let limit = Duration::from_secs(180);
+    wait_guests(&c, 1, &names[..2], 1, limit);
+    wait_guests(&c, 1, &names[2..], 2, limit);
+    println!("{}", c.crm_mon(3));
+    let untouched: Vec<String> = names[2..].iter().map(|n| qemu_pid(&c, 2, n)).collect();
+
+    // node1 dies: its guests boot on the spare.
+    let t0 = Instant::now();
+    c.kill(1);
+    for n in &names[..2] {
+        assert!(
+            wait_for(limit, || guest::console(n).boots >= 2),
+            "{n} did not come back:\n{}",
+            c.crm_mon(3)
+        );
+    }
+    let took = t0.elapsed();
+    report("farm", a.label, "kill-to-guests-up-on-spare", took);
+    wait_guests(&c, 3, &names[..2], 3, limit);
+    let still: Vec<String> = names[2..].iter().map(|n| qemu_pid(&c, 2, n)).collect();
+    assert_eq!(still, untouched, "node2's guests were not touched");
+    println!(
+        "after killing node1 ({:.1} s):\n{}",
+        took.as_secs_f64(),
+        c.crm_mon(3)
+    );
+
+    // node1 returns: nothing fails back (stickiness INFINITY).
+    c.start(1);
+    let spare_pids: Vec<String> = names[..2].iter().map(|n| qemu_pid(&c, 3, n)).collect();
+    std::thread::sleep(Duration::from_secs(15));
+    for n in &names[..2] {
+        assert_eq!(
+            c.resource(1, n).and_then(|r| r.node),
+            Some("node3".to_string()),
+            "{n} stays on the spare:\n{}",
+            c.crm_mon(1)
+        );
+        assert_eq!(guest::console(n).boots, 2, "{n} was not restarted");
+    }
+    let now: Vec<String> = names[..2].iter().map(|n| qemu_pid(&c, 3, n)).collect();
+    assert_eq!(now, spare_pids, "the spare's guests kept running");
+    println!("node1 back:\n{}", c.crm_mon(1));
+}
+
+// ---- 3. live migration with an ordered dependent ------------------------------
+
+#[test]
+#[ignore = "multi-node scenario: scripts/test-e2e.sh"]
+fn migrating_vm1_leaves_ordered_vm2_running_with_heartbeat_agents() {
+    ordered(&Agents::heartbeat());
+}
+
+#[test]
+#[ignore = "multi-node scenario: scripts/test-e2e.sh"]
+fn migrating_vm1_leaves_ordered_vm2_running_with_our_agents() {
+    ordered(&Agents::rust());
+}
+
+fn ordered(a: &Agents) {
+    if a.skip("ordered-migration", &["vm"]) {
+        return;
+    }
+    let (c, vars) = vm_cluster(2, &["vm1", "vm2"]);
+    let sc = ordered_migration(a);
+    for cmd in sc.commands("create", &as_refs(&vars)) {
+        c.pcs(1, &cmd);
+    }
+    let limit = Duration::from_secs(180);
+    wait_guests(&c, 1, &["vm1"], 1, limit);
+    wait_guests(&c, 1, &["vm2"], 2, limit);
+    let vm2_pid = qemu_pid(&c, 2, "vm2");
+
+    // What Pacemaker will do: the move applied to a copy of the live CIB.
+    let cib = "/tmp/e2e-move.xml"; // the node's private /tmp
+    let (code, xml) = c.exec(1, &["cibadmin", "-Q"]);
+    assert_eq!(code, 0, "{xml}");
+    std::fs::write(format!("/proc/{}/root{cib}", c.pid(1)), xml).unwrap();
+    let cib_env = format!("CIB_file={cib}");
+    let (code, out) = c.exec(
+        1,
+        &[
+            "env",
+            &cib_env,
+            "crm_resource",
+            "--move",
+            "-r",
+            "vm1",
+            "-N",
+            "node2",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let (code, sim) = c.exec(1, &["crm_simulate", "-x", cib, "-S"]);
+    assert_eq!(code, 0, "{sim}");
+    let summary = &sim[sim.find("Transition Summary").unwrap_or(0)..];
+    println!("crm_simulate on the live CIB with the move applied:\n{sim}");
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.contains("Migrate") && l.contains("vm1")),
+        "vm1 is migrated:\n{summary}"
+    );
+    assert!(
+        !summary.lines().any(|l| l.contains("vm2")),
+        "no action on vm2:\n{summary}"
+    );
+
+    // What really happens.
+    let t0 = Instant::now();
+    for cmd in sc.commands("move", &[]) {
+        c.pcs(1, &cmd);
+    }
+    assert_eq!(c.wait_started(1, "vm1", limit), Some(2), "{}", c.crm_mon(1));
+    report("ordered-migration", a.label, "live-migration", t0.elapsed());
+    assert_eq!(guest::console("vm1").boots, 1, "vm1 migrated live");
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        qemu_pid(&c, 2, "vm2"),
+        vm2_pid,
+        "vm2's qemu is the same process"
+    );
+    assert_eq!(guest::console("vm2").boots, 1, "vm2 never restarted");
+    assert_eq!(
+        c.resource(1, "vm2").and_then(|r| r.node),
+        Some("node2".into())
+    );
+    println!("after the move:\n{}", c.crm_mon(1));
+}
+
+// ---- 4. the guest shut down from inside (ours only) ---------------------------
+
+/// VirtualDomain has no respect_guest_shutdown: this scenario exists only
+/// with our vm agent.
+#[test]
+#[ignore = "multi-node scenario: scripts/test-e2e.sh"]
+fn guest_shutdown_is_respected_only_when_asked_with_our_agents() {
+    let a = Agents::rust();
+    if a.skip("guest-shutdown", &["vm"]) {
+        return;
+    }
+    let names = ["vm-respect", "vm-restart"];
+    let (c, vars) = vm_cluster(2, &names);
+    for cmd in guest_shutdown(&a).commands("create", &as_refs(&vars)) {
+        c.pcs(1, &cmd);
+    }
+    let limit = Duration::from_secs(180);
+    let mut at = Vec::new();
+    for n in names {
+        let node = c
+            .wait_started(1, n, limit)
+            .unwrap_or_else(|| panic!("{n} did not start:\n{}", c.crm_mon(1)));
+        wait_guests(&c, 1, &[n], node, limit);
+        at.push(node);
+    }
+    // The guests power themselves off (their init answers the ACPI power
+    // button): nothing in the cluster asked for it.
+    for (n, node) in names.iter().zip(&at) {
+        let (code, out) = c.exec(*node, &["virsh", "-c", "qemu:///system", "shutdown", n]);
+        assert_eq!(code, 0, "{out}");
+    }
+    assert!(
+        wait_for(limit, || guest::console("vm-restart").boots >= 2),
+        "without respect_guest_shutdown the cluster starts the guest again:\n{}",
+        c.crm_mon(1)
+    );
+    assert!(
+        wait_for(limit, || c
+            .resource(1, "vm-respect")
+            .is_some_and(|r| r.role == "Stopped")),
+        "with respect_guest_shutdown the guest stays stopped:\n{}",
+        c.crm_mon(1)
+    );
+    std::thread::sleep(Duration::from_secs(15));
+    assert_eq!(
+        guest::console("vm-respect").boots,
+        1,
+        "vm-respect was not started again"
+    );
+    let (_, cfg) = c.exec(1, &["pcs", "resource", "config", "vm-respect"]);
+    assert!(cfg.contains("target-role=Stopped"), "{cfg}");
+    println!("{}", c.crm_mon(1));
 }
