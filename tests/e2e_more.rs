@@ -336,7 +336,11 @@ fn ordered(a: &Agents) {
     assert_eq!(code, 0, "{out}");
     let (code, sim) = c.exec(1, &["crm_simulate", "-x", cib, "-S"]);
     assert_eq!(code, 0, "{sim}");
-    let summary = &sim[sim.find("Transition Summary").unwrap_or(0)..];
+    // "Transition Summary" and "Executing Cluster Transition", not the
+    // cluster status around them.
+    let from = sim.find("Transition Summary").unwrap_or(0);
+    let to = sim.find("Revised Cluster Status").unwrap_or(sim.len());
+    let summary = &sim[from..to];
     println!("crm_simulate on the live CIB with the move applied:\n{sim}");
     assert!(
         summary
