@@ -20,20 +20,35 @@ use common::wait_for;
 #[test]
 #[ignore = "multi-node scenario: scripts/test-e2e.sh"]
 fn split_network_minority_stops_with_heartbeat_agents() {
-    split(&Agents::heartbeat());
+    split(&Agents::heartbeat(), false);
 }
 
 #[test]
 #[ignore = "multi-node scenario: scripts/test-e2e.sh"]
 fn split_network_minority_stops_with_our_agents() {
-    split(&Agents::rust());
+    split(&Agents::rust(), false);
+}
+
+#[test]
+#[ignore = "multi-node scenario: scripts/test-e2e.sh"]
+fn split_network_fenced_never_runs_twice_with_heartbeat_agents() {
+    split(&Agents::heartbeat(), true);
+}
+
+#[test]
+#[ignore = "multi-node scenario: scripts/test-e2e.sh"]
+fn split_network_fenced_never_runs_twice_with_our_agents() {
+    split(&Agents::rust(), true);
 }
 
 /// What node `i` really runs, from the kernel's view (not Pacemaker's):
 /// the shared filesystem mounted in its mount namespace, the floating IP on
 /// its interface.
 fn holds(c: &NsCluster, i: usize) -> (bool, bool) {
-    let mounts = std::fs::read_to_string(format!("/proc/{}/mounts", c.pid(i))).unwrap_or_default();
+    let Some(pid) = c.try_pid(i) else {
+        return (false, false); // powered off
+    };
+    let mounts = std::fs::read_to_string(format!("/proc/{pid}/mounts")).unwrap_or_default();
     let mounted = mounts
         .lines()
         .any(|l| l.split_whitespace().nth(1) == Some(SPLIT_DIR));
@@ -43,14 +58,34 @@ fn holds(c: &NsCluster, i: usize) -> (bool, bool) {
     (mounted, vip)
 }
 
-fn split(a: &Agents) {
+/// Without fencing: the minority stops, the majority starts, the overlap
+/// is measured. With fencing: the majority powers the lost node off first,
+/// and no sample ever sees two copies.
+/// The group runs on exactly one node, wholly.
+fn exactly_once(c: &NsCluster) -> bool {
+    let states: Vec<(bool, bool)> = (1..=3).map(|i| holds(c, i)).collect();
+    states.iter().filter(|s| **s == (true, true)).count() == 1
+        && states.iter().filter(|s| **s == (false, false)).count() == 2
+}
+
+fn split(a: &Agents, fenced: bool) {
     if a.skip("split-network", &["filesystem", "ipaddr"]) {
         return;
     }
+    let label = if fenced {
+        "split-network-fenced"
+    } else {
+        "split-network"
+    };
     let c = NsCluster::up(3, false);
     c.harness(&["mkfs"]);
     let sc = split_network(a);
     let disk = c.disk.clone();
+    if fenced {
+        for cmd in sc.commands("fence", &[]) {
+            c.pcs(1, &cmd);
+        }
+    }
     for cmd in sc.commands("create", &[("disk", &disk)]) {
         c.pcs(1, &cmd);
     }
@@ -98,26 +133,35 @@ fn split(a: &Agents) {
             c.crm_mon(majority[0])
         )
     });
-    report(
-        "split-network",
-        a.label,
-        "partition-to-minority-stopped",
-        stopped,
-    );
-    report(
-        "split-network",
-        a.label,
-        "partition-to-majority-started",
-        started,
-    );
-    report("split-network", a.label, "both-sides-running", overlap);
+    report(label, a.label, "partition-to-minority-stopped", stopped);
+    report(label, a.label, "partition-to-majority-started", started);
+    report(label, a.label, "both-sides-running", overlap);
     println!(
-        "split: node{lone} stopped after {:.1} s, the majority started after {:.1} s, \
-         most copies seen at once: {worst}, both ran for {:.2} s (no fencing here)",
+        "{label}: node{lone} stopped after {:.1} s, the majority started after {:.1} s, \
+         most copies seen at once: {worst}, both ran for {:.2} s",
         stopped.as_secs_f64(),
         started.as_secs_f64(),
         overlap.as_secs_f64()
     );
+    if fenced {
+        assert_eq!(
+            worst, 1,
+            "with fencing the group never ran on two nodes at once"
+        );
+        assert!(
+            c.try_pid(lone).is_none(),
+            "the majority powered node{lone} off"
+        );
+        c.heal(lone);
+        c.start(lone);
+        std::thread::sleep(Duration::from_secs(5));
+        assert!(
+            exactly_once(&c),
+            "after node{lone} is back the group runs once"
+        );
+        println!("fenced node back:\n{}", c.crm_mon(lone));
+        return;
+    }
     assert!(!c.has_quorum(lone), "node{lone} alone has no quorum");
     assert!(c.has_quorum(majority[0]), "the majority has quorum");
     println!(
@@ -125,11 +169,6 @@ fn split(a: &Agents) {
         c.crm_mon(lone),
         c.crm_mon(majority[0])
     );
-    let exactly_once = |c: &NsCluster| {
-        let states: Vec<(bool, bool)> = (1..=3).map(|i| holds(c, i)).collect();
-        states.iter().filter(|s| **s == (true, true)).count() == 1
-            && states.iter().filter(|s| **s == (false, false)).count() == 2
-    };
     assert!(
         exactly_once(&c),
         "after the split the group runs exactly once"

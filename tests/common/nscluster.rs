@@ -94,9 +94,16 @@ impl NsCluster {
 
     /// Node `i`'s PID 1 as the root namespace sees it.
     pub fn pid(&self, i: usize) -> String {
+        self.try_pid(i)
+            .unwrap_or_else(|| panic!("node{i} is not running"))
+    }
+
+    /// Node `i`'s PID 1, unless the node is down (killed, fenced, stopped).
+    pub fn try_pid(&self, i: usize) -> Option<String> {
         std::fs::read_to_string(format!("/var/tmp/e2e-cluster/node{i}/init.pid"))
+            .ok()
             .map(|s| s.trim().to_string())
-            .unwrap_or_else(|_| panic!("node{i} is not running"))
+            .filter(|s| !s.is_empty())
     }
 
     /// Run `pcs ARGS` in node `i` as a user would; panics unless it succeeds.

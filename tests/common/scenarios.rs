@@ -301,10 +301,13 @@ pub fn split_network(a: &Agents) -> Scenario {
         title: "6. Split network: the minority stops its resources",
         about: "Three nodes; a filesystem on the shared disk and a floating IP in one group. \
 When the network splits, the side without quorum (the single node) stops what it runs \
-(`no-quorum-policy=stop`) and the majority starts it. Without fencing, Pacemaker cannot make \
-the hand-over atomic: the test samples every node while it happens and reports any moment when \
-both sides ran the group; after the split and after the network heals, the group runs exactly \
-once. Production clusters add fencing (`pcs stonith create ...`) to make that a guarantee.",
+(`no-quorum-policy=stop`) and the majority starts it. Without fencing, Pacemaker cannot order \
+the two: the majority may start the group before the minority has stopped it (the test samples \
+every node and reports how long both ran; after the split and after the network heals, the \
+group runs exactly once). With fencing (the second block: `fence_e2e` powers a node of this \
+test cluster off; a real cluster uses fence_ipmilan, fence_sbd, ...) the majority powers the \
+lost node off before it starts anything, and the test asserts that at no moment did two nodes \
+run the group.",
         steps: vec![
             step(
                 "create",
@@ -329,6 +332,22 @@ once. Production clusters add fencing (`pcs stonith create ...`) to make that a 
                 "split-ip",
                 a.ipaddr(SPLIT_IP),
                 &concat(FAST_OPS, &["--group", "split"]),
+            ),
+            step(
+                "fence",
+                "fencing: a node the others lose is powered off before its resources start elsewhere",
+                &[
+                    "stonith",
+                    "create",
+                    "fence-e2e",
+                    "fence_e2e",
+                    "pcmk_host_list=node1 node2 node3",
+                ],
+            ),
+            step(
+                "fence",
+                "and switch fencing on",
+                &["property", "set", "stonith-enabled=true"],
             ),
         ],
     }

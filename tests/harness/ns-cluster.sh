@@ -33,6 +33,9 @@
 #    and /etc/hosts (and /etc/libvirt, /var/lib/libvirt, ... with a libvirtd);
 #  * a PID namespace with a fresh /proc keeps pacemakerd's process scan per node, and
 #    lets a kill take the whole node down at once. Nothing is ever stopped by name.
+# Fencing: `pcs stonith create fence-e2e fence_e2e pcmk_host_list="node1 node2 node3"`
+# really powers nodes off: fence_e2e (installed as /usr/sbin/fence_e2e while a cluster
+# runs) asks this script's fence daemon in the root namespaces to kill the node.
 # Storage: a loop device is global, mounts are per mount namespace, so the loop device
 # acts like a SAN LUN that every node sees and each mounts on its own.
 #
@@ -236,6 +239,23 @@ stop_node() {  # graceful: PID 1 stops pacemakerd, then corosync
     rm -f "$BASE/node$i/init.pid"
 }
 
+# Fencing: fence_e2e (in a node) drops $BASE/fence/nodeI.req on the shared /var/tmp;
+# this daemon, in the root namespaces, kills node I and answers with nodeI.done.
+fence_daemon() {
+    local r n
+    while [ -d "$BASE/fence" ]; do
+        for r in "$BASE"/fence/*.req; do
+            [ -e "$r" ] || continue
+            n=$(basename "$r" .req)
+            echo "$(date -u +%T.%N) fencing $n ($(cat "$r"))"
+            kill_node "${n#node}"   # a node that is already dead is fenced too
+            rm -f "$r"
+            : > "$BASE/fence/$n.done"
+        done
+        sleep 0.1
+    done
+}
+
 ex() {  # ex I CMD...
     local i=$1 p
     shift
@@ -275,6 +295,10 @@ up() {
         ip -n "$ns" link set e2e0 up
         ip -n "$ns" addr add "$addr/24" dev e2e0
     done
+    mkdir -p "$BASE/fence"
+    install -m 755 "$(dirname "$SELF")/fence_e2e" /usr/sbin/fence_e2e
+    setsid "$SELF" fence-daemon > "$BASE/fence.out" 2>&1 < /dev/null &
+    echo $! > "$BASE/fence.pid"
     truncate -s "${E2E_DISK_MB:-256}M" "$BASE/shared.img"
     losetup -f --show "$BASE/shared.img" > "$BASE/disk"
     for i in $(seq "$n"); do
@@ -329,6 +353,9 @@ down() {
         losetup -d "$(cat "$BASE/disk")"
     fi
     rmdir /srv/e2e-* 2> /dev/null
+    p=$(cat "$BASE/fence.pid" 2> /dev/null)
+    alive "$p" && kill -TERM "$p"
+    rm -f /usr/sbin/fence_e2e
     p=$(cat "$BASE/lock.pid" 2> /dev/null)
     alive "$p" && kill -TERM "$p"
     rm -rf "$BASE"
@@ -372,6 +399,7 @@ first_live() {
 case "${1:-}" in
     up) up "${2:-2}" ;;
     init) node_init "$2" ;;
+    fence-daemon) fence_daemon ;;
     exec) shift; ex "$@" ;;
     client) shift; ip netns exec e2e-client "$@" ;;
     kill) kill_node "$2" ;;
