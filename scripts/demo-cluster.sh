@@ -21,11 +21,16 @@ if [ "${1:-}" = down ]; then exec "$H" down; fi
 command -v cargo > /dev/null || { echo "demo-cluster.sh: install a Rust toolchain >= 1.88 first" >&2; exit 1; }
 scripts/install-deps.sh
 cargo build --release --quiet
-install -m 755 target/release/ocf-rs /usr/local/sbin/ocf-rs
-/usr/local/sbin/ocf-rs install
+# OCF_RS_PROVIDER: install under another provider name (default rust), e.g. to
+# leave a machine's `rust` provider alone
+prov=${OCF_RS_PROVIDER:-rust}
+bin=/usr/local/sbin/ocf-rs
+[ "$prov" = rust ] || bin=/usr/local/lib/ocf-rs/$prov/ocf-rs
+install -D -m 755 target/release/ocf-rs "$bin"
+"$bin" install --provider "$prov"
 set=ours
 for a in filesystem ipaddr database; do
-    /usr/local/sbin/ocf-rs list | cut -f1 | grep -qx "$a" || set=heartbeat
+    "$bin" list | cut -f1 | grep -qx "$a" || set=heartbeat
 done
 [ $set = ours ] || echo "demo-cluster.sh: this build lacks filesystem/ipaddr/database: using the heartbeat agents"
 "$H" up 2
@@ -43,6 +48,7 @@ mapfile -t cmds < <(awk -v want="$block" '
 ' docs/cookbook.md)
 for c in "${cmds[@]}"; do
     c=${c//\$DISK/$DISK}
+    c=${c//ocf:rust:/ocf:$prov:}
     echo "+ $c"
     read -r -a argv <<< "$c"
     "$H" exec 1 "${argv[@]}"

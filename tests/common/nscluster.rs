@@ -8,7 +8,7 @@
 //! disk even when the test failed. The one-node cluster of
 //! `common::cluster` lives in the root namespaces and is not affected.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -51,27 +51,16 @@ impl NsCluster {
         let lock = FileLock::take(LOCK);
         let script = repo().join("tests/harness/ns-cluster.sh");
         // leftovers of a test that was killed before its Drop ran
-        let _ = sh(script.to_str().unwrap(), &["down", "--kill"]);
+        let _ = script_output(&script, &["down", "--kill"], false);
         let n = nodes.to_string();
-        let out = Command::new(&script)
-            .args(["up", &n])
-            .env("E2E_LOCK_HELD", "1")
-            .env("E2E_LIBVIRT", if libvirt { "1" } else { "0" })
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (code, text) = script_output(&script, &["up", &n], libvirt);
         let mut c = NsCluster {
             nodes,
             disk: String::new(),
             script,
             _lock: lock,
         };
-        assert!(out.status.success(), "ns-cluster.sh up {n} failed:\n{text}");
+        assert_eq!(code, 0, "ns-cluster.sh up {n} failed:\n{text}");
         eprintln!("{}", text.trim_end());
         c.disk = c.harness(&["disk"]).trim().to_string();
         c
@@ -79,7 +68,7 @@ impl NsCluster {
 
     /// Run a subcommand of the harness script; panics unless it succeeds.
     pub fn harness(&self, args: &[&str]) -> String {
-        let (code, out) = sh(self.script.to_str().unwrap(), args);
+        let (code, out) = script_output(&self.script, args, false);
         assert_eq!(code, 0, "ns-cluster.sh {} failed:\n{out}", args.join(" "));
         out
     }
@@ -256,11 +245,25 @@ impl Drop for NsCluster {
     fn drop(&mut self) {
         // SIGKILL: the state is thrown away anyway, and a graceful stop of
         // VMs and databases only costs time here.
-        let (code, out) = sh(self.script.to_str().unwrap(), &["down", "--kill"]);
+        let (code, out) = script_output(&self.script, &["down", "--kill"], false);
         if code != 0 {
             eprintln!("ns-cluster.sh down failed:\n{out}");
         }
     }
+}
+
+/// Run the harness script, telling it that this process holds the lock.
+fn script_output(script: &Path, args: &[&str], libvirt: bool) -> (i32, String) {
+    let out = Command::new(script)
+        .args(args)
+        .env("E2E_LOCK_HELD", "1")
+        .env("E2E_LIBVIRT", if libvirt { "1" } else { "0" })
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
 }
 
 /// `node2` -> 2.

@@ -304,7 +304,7 @@ When the network splits, the side without quorum (the single node) stops what it
 (`no-quorum-policy=stop`) and the majority starts it. Without fencing, Pacemaker cannot order \
 the two: the majority may start the group before the minority has stopped it (the test samples \
 every node and reports how long both ran; after the split and after the network heals, the \
-group runs exactly once). With fencing (the second block: `fence_e2e` powers a node of this \
+group runs exactly once). With fencing (the last two commands; `fence_e2e` powers a node of this \
 test cluster off; a real cluster uses fence_ipmilan, fence_sbd, ...) the majority powers the \
 lost node off before it starts anything, and the test asserts that at no moment did two nodes \
 run the group.",

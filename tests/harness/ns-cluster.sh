@@ -264,22 +264,34 @@ ex() {  # ex I CMD...
     nsenter -t "$p" -n -m -u -i -p -- "$@"
 }
 
+HOLDER=/run/ocf-rs-e2e.holder   # PID of the lock holder of a standalone (demo) cluster
+
 hold_lock() {
     [ "${E2E_LOCK_HELD:-0}" = 1 ] && return 0
-    rm -f "$BASE/lock.pid"
+    rm -f "$HOLDER"
     # The holder keeps fd 9 (the flock) and becomes `sleep`; `down` ends it by PID.
-    ( exec 9>> "$LOCK"; flock 9; echo "$BASHPID" > "$BASE/lock.pid.new"
-      mv "$BASE/lock.pid.new" "$BASE/lock.pid"; exec sleep infinity ) > /dev/null 2>&1 < /dev/null &
+    ( exec 9>> "$LOCK"; flock 9; echo "$BASHPID" > "$HOLDER.new"; mv "$HOLDER.new" "$HOLDER"
+      exec sleep infinity ) > /dev/null 2>&1 < /dev/null &
     log "waiting for $LOCK"
-    until [ -s "$BASE/lock.pid" ]; do sleep 0.2; done
+    until [ -s "$HOLDER" ]; do sleep 0.2; done
+}
+
+release_lock() {
+    local p
+    [ "${E2E_LOCK_HELD:-0}" = 1 ] && return 0
+    p=$(cat "$HOLDER" 2> /dev/null)
+    # only our holder (a PID may have been reused since)
+    if alive "$p" && [ "$(tr '\0' ' ' < "/proc/$p/cmdline")" = "sleep infinity " ]; then kill -TERM "$p"; fi
+    rm -f "$HOLDER"
 }
 
 up() {
     local n=${1:-2} i t0
     case $n in 2 | 3) ;; *) log "N must be 2 or 3"; return 2 ;; esac
-    [ -e "$BASE/nodes" ] && { log "leftovers of an earlier cluster: removing them"; down --kill; }
-    mkdir -p "$BASE"
+    # the lock first: the cluster that may be running belongs to whoever holds it
     hold_lock
+    [ -e "$BASE/nodes" ] && { log "leftovers of an earlier cluster: removing them"; teardown --kill; }
+    mkdir -p "$BASE"
     echo "$n" > "$BASE/nodes"
     ip netns add e2e-hub
     ip -n e2e-hub link set lo up
@@ -328,7 +340,8 @@ up() {
     fi
 }
 
-down() {
+# Stop every node and remove what `up` made; the lock stays with the caller.
+teardown() {
     local i p l kill=0
     [ "${1:-}" = --kill ] && kill=1
     for i in 1 2 3; do
@@ -356,10 +369,13 @@ down() {
     p=$(cat "$BASE/fence.pid" 2> /dev/null)
     alive "$p" && kill -TERM "$p"
     rm -f /usr/sbin/fence_e2e
-    p=$(cat "$BASE/lock.pid" 2> /dev/null)
-    alive "$p" && kill -TERM "$p"
     rm -rf "$BASE"
     return 0
+}
+
+down() {
+    teardown "$@"
+    release_lock
 }
 
 # mkfs.ext4 on the shared disk and a PostgreSQL cluster at DIR/pgdata on it, listening on
