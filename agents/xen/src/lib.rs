@@ -249,7 +249,7 @@ impl ocf::Agent for Xen {
         ocf::deadline::set_phase("waiting for the domain to run");
         wait_running(cfg, &name, dl)?;
         let _ = std::fs::remove_file(stopped_marker(ctx));
-        update_utilization(cfg, ctx, &name, dl);
+        update_utilization(cfg, ctx, &name, dl, true);
         ocf::info!("domain {name} started");
         Ok(())
     }
@@ -283,7 +283,7 @@ impl ocf::Agent for Xen {
             Lookup::Found { state, .. } if state.is_alive() => {
                 run_monitor_scripts(cfg, dl)?;
                 if !ctx.is_probe() {
-                    update_utilization(cfg, ctx, &name, dl);
+                    update_utilization(cfg, ctx, &name, dl, false);
                 }
                 Ok(Status::Success)
             }
@@ -347,7 +347,7 @@ impl ocf::Agent for Xen {
         ocf::deadline::set_phase("waiting for the migrated domain");
         wait_running(cfg, &name, dl)?;
         let _ = std::fs::remove_file(stopped_marker(ctx));
-        update_utilization(cfg, ctx, &name, dl);
+        update_utilization(cfg, ctx, &name, dl, true);
         ocf::info!("domain {name} arrived from {source}");
         Ok(())
     }
@@ -523,7 +523,10 @@ fn stop_domain(cfg: &Config, ctx: &Context, name: &str, dl: &Deadline) -> OcfRes
 }
 
 /// Write vCPUs and memory into the resource's utilization, only on change.
-fn update_utilization(cfg: &Config, ctx: &Context, name: &str, dl: &Deadline) {
+/// Monitors compare with a cache under HA_RSCTMP (no CIB access when nothing
+/// changed); start and migrate_from (`verify`) compare with the CIB itself,
+/// since the resource may have been re-created since the cache was written.
+fn update_utilization(cfg: &Config, ctx: &Context, name: &str, dl: &Deadline, verify: bool) {
     if !cfg.util_cpu && !cfg.util_memory {
         return;
     }
@@ -543,10 +546,20 @@ fn update_utilization(cfg: &Config, ctx: &Context, name: &str, dl: &Deadline) {
     }
     let cache = utilization_cache(ctx);
     let line: String = wanted.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    if std::fs::read_to_string(&cache).is_ok_and(|old| old == line) {
+    let rsc = ctx.instance_base();
+    let cib_has = |k: &str, v: &str| {
+        ocf::cluster::resource_utilization(rsc, k, &dl.cap(Duration::from_secs(5)))
+            .is_ok_and(|cur| cur.as_deref() == Some(v))
+    };
+    let unchanged = if verify {
+        wanted.iter().all(|(k, v)| cib_has(k, v))
+    } else {
+        std::fs::read_to_string(&cache).is_ok_and(|old| old == line)
+    };
+    if unchanged {
+        let _ = std::fs::write(&cache, &line);
         return;
     }
-    let rsc = ctx.instance_base();
     for (k, v) in &wanted {
         if let Err(e) =
             ocf::cluster::set_resource_utilization(rsc, k, v, &dl.cap(Duration::from_secs(5)))
