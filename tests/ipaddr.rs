@@ -1,0 +1,631 @@
+//! ocf:rust:ipaddr against real network parts: every test builds its own
+//! pair of network namespaces joined by a veth (`ipa-<tag>-<pid>` and its
+//! peer `...p`; this kernel has no dummy netdev), runs the agent inside the
+//! first one, and looks from the peer: captured gratuitous ARP / neighbour
+//! advertisements (raw socket in the peer namespace), ping, and `ip addr`.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::ipaddr::{
+    Capture, ETH_P_ARP, ETH_P_IPV6, NIC, NetPair, PEER_NIC, arp, neighbour_advert, shown,
+};
+use common::{AgentLink, Outcome, agent_link, run_env};
+
+const RECURRING: (&str, &str) = ("OCF_RESKEY_CRM_meta_interval", "10000");
+
+/// Run an action of the agent inside the pair's first namespace
+/// (`ip netns exec`), the way a node running in that namespace would.
+fn run(
+    pair: &NetPair,
+    a: &AgentLink,
+    action: &str,
+    params: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> Outcome {
+    let keys: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string()))
+        .collect();
+    let mut all: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.push(("OCF_ROOT", "/usr/lib/ocf"));
+    all.push(("OCF_RESOURCE_INSTANCE", "vip"));
+    all.push(("OCF_RESKEY_CRM_meta_timeout", "20000"));
+    all.extend_from_slice(env);
+    let path = a.path.to_str().unwrap();
+    run_env(
+        Path::new("ip"),
+        &["netns", "exec", &pair.ns, path, action],
+        &all,
+    )
+}
+
+fn ok(o: &Outcome, what: &str) {
+    assert_eq!(o.code, 0, "{what}: {o:?}");
+}
+
+#[test]
+fn ipv4_start_announces_peer_pings_and_stop_removes() {
+    let pair = NetPair::new("v4");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.10"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+    ];
+
+    assert_eq!(
+        run(&pair, &a, "monitor", &p, &[]).code,
+        7,
+        "probe before start"
+    );
+    assert!(!pair.peer_pings("198.51.100.10"));
+
+    let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_ARP);
+    let o = run(&pair, &a, "start", &p, &[]);
+    ok(&o, "start");
+    let frames = cap.finish();
+    let garp: Vec<_> = frames
+        .iter()
+        .filter_map(|(t, f)| arp(f).map(|a| (*t, a)))
+        .filter(|(_, (_, spa, tpa))| *spa == [198, 51, 100, 10] && *tpa == [198, 51, 100, 10])
+        .collect();
+    assert_eq!(
+        garp.len(),
+        5,
+        "arp_count=5 gratuitous ARPs seen by the peer: {frames:?}"
+    );
+    assert!(
+        garp.iter().all(|(_, (op, _, _))| *op == 1),
+        "request mode by default"
+    );
+    let span = garp[4].0 - garp[0].0;
+    assert!(
+        span >= Duration::from_millis(700),
+        "arp_interval=200 ms between rounds: {span:?}"
+    );
+    assert!(
+        o.stderr.contains("sent 5 gratuitous ARP"),
+        "result is logged: {}",
+        o.stderr
+    );
+
+    let s = shown(Some(&pair.ns), NIC, "198.51.100.10");
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(s[0].prefix, 24);
+    assert_eq!(
+        s[0].broadcast.as_deref(),
+        Some("198.51.100.255"),
+        "broadcast from the route's address"
+    );
+    assert!(pair.peer_pings("198.51.100.10"), "peer reaches the address");
+
+    ok(&run(&pair, &a, "monitor", &p, &[RECURRING]), "monitor");
+    ok(&run(&pair, &a, "monitor", &p, &[]), "probe on running");
+    ok(&run(&pair, &a, "start", &p, &[]), "start on started");
+    assert_eq!(
+        shown(Some(&pair.ns), NIC, "198.51.100.10").len(),
+        1,
+        "no second copy"
+    );
+
+    ok(&run(&pair, &a, "stop", &p, &[]), "stop");
+    assert!(shown(Some(&pair.ns), NIC, "198.51.100.10").is_empty());
+    assert!(
+        !pair.peer_pings("198.51.100.10"),
+        "peer can no longer reach it"
+    );
+    ok(&run(&pair, &a, "stop", &p, &[]), "stop on stopped");
+    assert_eq!(run(&pair, &a, "monitor", &p, &[RECURRING]).code, 7);
+    assert!(
+        shown(Some(&pair.ns), NIC, "198.51.100.1").len() == 1,
+        "the base address is untouched"
+    );
+}
+
+#[test]
+fn arp_reply_mode_count_interval_and_refresh_on_monitor() {
+    let pair = NetPair::new("reply");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.11"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("arp_mode", "reply"),
+        ("arp_count", "3"),
+        ("arp_interval", "400"),
+        ("arp_count_refresh", "2"),
+    ];
+    let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_ARP);
+    ok(&run(&pair, &a, "start", &p, &[]), "start");
+    let frames: Vec<_> = cap
+        .finish()
+        .into_iter()
+        .filter_map(|(t, f)| arp(&f).map(|a| (t, a)))
+        .collect();
+    assert_eq!(frames.len(), 3, "{frames:?}");
+    assert!(
+        frames
+            .iter()
+            .all(|(_, (op, spa, _))| *op == 2 && *spa == [198, 51, 100, 11]),
+        "{frames:?}"
+    );
+    assert!(
+        frames[2].0 - frames[0].0 >= Duration::from_millis(700),
+        "400 ms apart: {frames:?}"
+    );
+
+    let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_ARP);
+    ok(
+        &run(&pair, &a, "monitor", &p, &[RECURRING]),
+        "monitor with refresh",
+    );
+    let refresh = cap
+        .finish()
+        .iter()
+        .filter(|(_, f)| arp(f).is_some_and(|a| a.1 == [198, 51, 100, 11]))
+        .count();
+    assert_eq!(refresh, 2, "arp_count_refresh=2 on every monitor");
+
+    // send_arp_opts=-A (IPaddr2's way to ask for replies) means reply mode too.
+    ok(&run(&pair, &a, "stop", &p, &[]), "stop");
+    let compat = [
+        ("ip", "198.51.100.11"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("send_arp_opts", "-A"),
+        ("arp_count", "1"),
+    ];
+    let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_ARP);
+    ok(&run(&pair, &a, "start", &compat, &[]), "start -A");
+    let ops: Vec<u16> = cap
+        .finish()
+        .iter()
+        .filter_map(|(_, f)| arp(f))
+        .filter(|a| a.1 == [198, 51, 100, 11])
+        .map(|a| a.0)
+        .collect();
+    assert_eq!(ops, vec![2]);
+    ok(&run(&pair, &a, "stop", &compat, &[]), "stop");
+}
+
+#[test]
+fn monitor_is_7_after_deletion_behind_our_back_and_when_the_link_is_down() {
+    let pair = NetPair::new("mon");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.12"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+    ];
+    ok(&run(&pair, &a, "start", &p, &[]), "start");
+    pair.ns_ip(&["addr", "del", "198.51.100.12/24", "dev", NIC]);
+    let m = run(&pair, &a, "monitor", &p, &[RECURRING]);
+    assert_eq!(m.code, 7, "{m:?}");
+    assert_eq!(m.reason(), Some("198.51.100.12 is not on ipa0"));
+
+    ok(&run(&pair, &a, "start", &p, &[]), "start again");
+    pair.ns_ip(&["link", "set", NIC, "down"]);
+    let m = run(&pair, &a, "monitor", &p, &[RECURRING]);
+    assert_eq!(m.code, 7, "link down counts as not running: {m:?}");
+    assert!(
+        m.reason().unwrap().contains("is down or has no carrier"),
+        "{m:?}"
+    );
+    let off = [p[0], p[1], p[2], ("check_link_status", "false")];
+    ok(
+        &run(&pair, &a, "monitor", &off, &[RECURRING]),
+        "check_link_status=false ignores the link",
+    );
+
+    // No carrier: our end up, the peer's end down.
+    pair.ns_ip(&["link", "set", NIC, "up"]);
+    pair.peer_ip(&["link", "set", PEER_NIC, "down"]);
+    assert_eq!(
+        run(&pair, &a, "monitor", &p, &[RECURRING]).code,
+        7,
+        "no carrier"
+    );
+    pair.peer_ip(&["link", "set", PEER_NIC, "up"]);
+    assert!(common::wait_for(Duration::from_secs(5), || run(
+        &pair,
+        &a,
+        "monitor",
+        &p,
+        &[RECURRING]
+    )
+    .code
+        == 0));
+
+    // A different prefix is not our address: 1, and start replaces it.
+    ok(&run(&pair, &a, "stop", &p, &[]), "stop");
+    pair.ns_ip(&["addr", "add", "198.51.100.12/25", "dev", NIC]);
+    let m = run(&pair, &a, "monitor", &p, &[RECURRING]);
+    assert_eq!(m.code, 1, "{m:?}");
+    assert!(m.reason().unwrap().contains("/25, not /24"));
+    ok(&run(&pair, &a, "start", &p, &[]), "start replaces");
+    let s = shown(Some(&pair.ns), NIC, "198.51.100.12");
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].prefix, 24);
+    ok(&run(&pair, &a, "stop", &p, &[]), "stop");
+}
+
+#[test]
+fn start_finds_nic_and_mask_from_routes_and_monitor_ignores_routes() {
+    let pair = NetPair::new("find");
+    pair.addresses("203.0.113.1/24", "203.0.113.2/24");
+    let a = agent_link("ipaddr");
+    let p = [("ip", "203.0.113.20")];
+    ok(
+        &run(&pair, &a, "validate-all", &p, &[("OCF_CHECK_LEVEL", "10")]),
+        "validate-all 10",
+    );
+    ok(&run(&pair, &a, "start", &p, &[]), "start");
+    let s = shown(Some(&pair.ns), NIC, "203.0.113.20");
+    assert_eq!((s.len(), s[0].prefix), (1, 24), "{s:?}");
+    assert!(pair.peer_pings("203.0.113.20"));
+    // The route goes away (RA#328): monitor looks at addresses only.
+    pair.ns_ip(&["route", "flush", "dev", NIC]);
+    ok(
+        &run(&pair, &a, "monitor", &p, &[RECURRING]),
+        "monitor without routes",
+    );
+    ok(&run(&pair, &a, "stop", &p, &[]), "stop without routes");
+    assert!(shown(Some(&pair.ns), NIC, "203.0.113.20").is_empty());
+    // And with no route start cannot place it: 5 (this node), never 6.
+    let o = run(&pair, &a, "start", &[("ip", "203.0.113.21")], &[]);
+    assert_eq!(o.code, 5, "{o:?}");
+    assert!(o.reason().unwrap().contains("no directly connected route"));
+}
+
+#[test]
+fn ipv6_waits_for_dad_announces_and_refuses_a_duplicate() {
+    let pair = NetPair::new("v6");
+    pair.addresses("2001:db8:1::1/64", "2001:db8:1::2/64");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "2001:db8:1::10"),
+        ("cidr_netmask", "64"),
+        ("nic", NIC),
+        ("arp_count", "3"),
+    ];
+    let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_IPV6);
+    let o = run(&pair, &a, "start", &p, &[]);
+    ok(&o, "start");
+    let na: Vec<_> = cap
+        .finish()
+        .iter()
+        .filter_map(|(_, f)| neighbour_advert(f))
+        .collect();
+    let ours: Vec<_> = na
+        .iter()
+        .filter(|n| n.1 == "2001:db8:1::10".parse::<std::net::Ipv6Addr>().unwrap())
+        .collect();
+    assert_eq!(ours.len(), 3, "3 unsolicited NAs: {na:?}");
+    assert!(
+        ours.iter().all(|n| n.2 && n.0 == n.1),
+        "override flag, sent from the address"
+    );
+    let s = shown(Some(&pair.ns), NIC, "2001:db8:1::10");
+    assert_eq!(s.len(), 1);
+    assert!(
+        !s[0].flags.contains(&"tentative".to_string()),
+        "DAD finished before start returned: {s:?}"
+    );
+    assert!(pair.peer_pings("2001:db8:1::10"));
+    ok(&run(&pair, &a, "monitor", &p, &[RECURRING]), "monitor");
+    ok(&run(&pair, &a, "stop", &p, &[]), "stop");
+    assert!(shown(Some(&pair.ns), NIC, "2001:db8:1::10").is_empty());
+    assert!(!pair.peer_pings("2001:db8:1::10"));
+
+    // nodad: added without DAD, usable at once.
+    let nodad = [p[0], p[1], p[2], ("nodad", "true"), ("arp_count", "1")];
+    ok(&run(&pair, &a, "start", &nodad, &[]), "start nodad");
+    let s = shown(Some(&pair.ns), NIC, "2001:db8:1::10");
+    assert!(s[0].flags.contains(&"nodad".to_string()), "{s:?}");
+    ok(&run(&pair, &a, "stop", &nodad, &[]), "stop nodad");
+
+    // The peer already has the address: DAD fails, start says why, nothing left.
+    let dup = [
+        ("ip", "2001:db8:1::2"),
+        ("cidr_netmask", "64"),
+        ("nic", NIC),
+    ];
+    let o = run(&pair, &a, "start", &dup, &[]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.reason().unwrap().contains("dadfailed"), "{o:?}");
+    assert!(shown(Some(&pair.ns), NIC, "2001:db8:1::2").is_empty());
+    assert_eq!(run(&pair, &a, "monitor", &dup, &[RECURRING]).code, 7);
+}
+
+#[test]
+fn run_arping_refuses_an_address_in_use_on_the_segment() {
+    let pair = NetPair::new("dup");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.2"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("run_arping", "true"),
+    ];
+    let o = run(&pair, &a, "start", &p, &[]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(
+        o.reason().unwrap().contains("already in use on ipa0 by"),
+        "{o:?}"
+    );
+    assert!(
+        shown(Some(&pair.ns), NIC, "198.51.100.2").is_empty(),
+        "not added"
+    );
+    // A free address passes the check.
+    let free = [("ip", "198.51.100.13"), p[1], p[2], p[3]];
+    ok(&run(&pair, &a, "start", &free, &[]), "free address");
+    assert!(pair.peer_pings("198.51.100.13"));
+    ok(&run(&pair, &a, "stop", &free, &[]), "stop");
+}
+
+#[test]
+fn options_reach_the_kernel() {
+    let pair = NetPair::new("opts");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    pair.ns_ip(&["-6", "addr", "add", "2001:db8:2::1/64", "dev", NIC, "nodad"]);
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.14"),
+        ("cidr_netmask", "255.255.255.128"),
+        ("nic", NIC),
+        ("iflabel", "vip"),
+        ("broadcast", "-"),
+        ("noprefixroute", "true"),
+        ("arp_count", "1"),
+        ("flush_routes", "true"),
+    ];
+    ok(&run(&pair, &a, "start", &p, &[]), "start");
+    let s = shown(Some(&pair.ns), NIC, "198.51.100.14");
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(s[0].prefix, 25);
+    assert_eq!(s[0].label.as_deref(), Some("ipa0:vip"));
+    assert_eq!(s[0].broadcast.as_deref(), Some("198.51.100.0"));
+    assert!(s[0].flags.contains(&"noprefixroute".to_string()), "{s:?}");
+    // The label is part of the identity: someone relabels it -> 1.
+    ok(&run(&pair, &a, "monitor", &p, &[RECURRING]), "monitor");
+    ok(&run(&pair, &a, "stop", &p, &[]), "stop with flush_routes");
+    pair.ns_ip(&[
+        "addr",
+        "add",
+        "198.51.100.14/25",
+        "dev",
+        NIC,
+        "label",
+        "ipa0:other",
+    ]);
+    assert_eq!(run(&pair, &a, "monitor", &p, &[RECURRING]).code, 1);
+    ok(&run(&pair, &a, "stop", &p, &[]), "stop removes it");
+
+    // The deprecated nic:label form.
+    let old = [
+        ("ip", "198.51.100.15"),
+        ("cidr_netmask", "24"),
+        ("nic", "ipa0:old"),
+        ("arp_count", "0"),
+    ];
+    ok(&run(&pair, &a, "start", &old, &[]), "nic:label");
+    assert_eq!(
+        shown(Some(&pair.ns), NIC, "198.51.100.15")[0]
+            .label
+            .as_deref(),
+        Some("ipa0:old")
+    );
+    ok(&run(&pair, &a, "stop", &old, &[]), "stop");
+
+    // IPv6 preferred_lft=0: present but deprecated (not used as a source).
+    let v6 = [
+        ("ip", "2001:db8:2::15"),
+        ("cidr_netmask", "64"),
+        ("nic", NIC),
+        ("nodad", "yes"),
+        ("preferred_lft", "0"),
+        ("arp_count", "1"),
+    ];
+    ok(&run(&pair, &a, "start", &v6, &[]), "start v6");
+    let s = shown(Some(&pair.ns), NIC, "2001:db8:2::15");
+    assert!(s[0].flags.contains(&"deprecated".to_string()), "{s:?}");
+    ok(&run(&pair, &a, "stop", &v6, &[]), "stop v6");
+
+    // lvs_support: stop keeps the address on lo, start takes it back.
+    let lvs = [
+        ("ip", "198.51.100.16"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("lvs_support", "true"),
+        ("arp_count", "0"),
+    ];
+    ok(&run(&pair, &a, "start", &lvs, &[]), "start lvs");
+    ok(&run(&pair, &a, "stop", &lvs, &[]), "stop lvs");
+    assert!(shown(Some(&pair.ns), NIC, "198.51.100.16").is_empty());
+    assert_eq!(
+        shown(Some(&pair.ns), "lo", "198.51.100.16")[0].prefix,
+        32,
+        "kept on lo"
+    );
+    assert_eq!(
+        run(&pair, &a, "monitor", &lvs, &[RECURRING]).code,
+        7,
+        "lo does not count"
+    );
+    ok(&run(&pair, &a, "start", &lvs, &[]), "start lvs again");
+    assert!(
+        shown(Some(&pair.ns), "lo", "198.51.100.16").is_empty(),
+        "taken off lo"
+    );
+    ok(&run(&pair, &a, "stop", &lvs, &[]), "stop");
+}
+
+#[test]
+fn network_namespace_parameter_enters_with_setns() {
+    let pair = NetPair::new("ns");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.17"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("network_namespace", pair.ns.as_str()),
+    ];
+    // Run from the root namespace: the agent enters the namespace itself.
+    let o = common::ocf(&a, "start", &p, &[]);
+    ok(&o, "start");
+    assert_eq!(shown(Some(&pair.ns), NIC, "198.51.100.17").len(), 1);
+    assert!(pair.peer_pings("198.51.100.17"));
+    ok(&common::ocf(&a, "monitor", &p, &[RECURRING]), "monitor");
+    ok(&common::ocf(&a, "stop", &p, &[]), "stop");
+    assert!(shown(Some(&pair.ns), NIC, "198.51.100.17").is_empty());
+
+    // A namespace missing on this node: start 5, stop 0, probe 7.
+    let gone = [
+        p[0],
+        p[1],
+        p[2],
+        ("network_namespace", "ipa-does-not-exist"),
+    ];
+    let o = common::ocf(&a, "start", &gone, &[]);
+    assert_eq!(o.code, 5, "{o:?}");
+    assert!(
+        o.reason()
+            .unwrap()
+            .contains("network namespace ipa-does-not-exist")
+    );
+    assert_eq!(common::ocf(&a, "stop", &gone, &[]).code, 0);
+    assert_eq!(common::ocf(&a, "monitor", &gone, &[]).code, 7);
+}
+
+#[test]
+fn bad_input_gives_the_right_code_and_one_clear_line() {
+    let a = agent_link("ipaddr");
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (
+            &[("ip", "1.2.3.4; rm -rf /")],
+            "parameter 'ip' must be an IPv4 or IPv6 address",
+        ),
+        (
+            &[("ip", "198.51.100.10"), ("nic", "eth 0")],
+            "parameter 'nic' must be an interface name",
+        ),
+        (
+            &[("ip", "198.51.100.10"), ("nic", "abcdefghijklmnopqrst")],
+            "parameter 'nic' must be an interface name of 1 to 15",
+        ),
+        (
+            &[("ip", "198.51.100.10"), ("cidr_netmask", "33")],
+            "cidr_netmask 33 is too long for the IPv4 address",
+        ),
+        (
+            &[("ip", "198.51.100.10"), ("cidr_netmask", "64")],
+            "cidr_netmask 64 is too long for the IPv4 address",
+        ),
+        (
+            &[
+                ("ip", "198.51.100.10"),
+                ("nic", "ipa0"),
+                ("iflabel", "waytoolong12"),
+            ],
+            "exceeds the kernel's limit of 15",
+        ),
+    ];
+    for (params, needle) in cases {
+        for action in ["validate-all", "start"] {
+            let o = common::ocf(&a, action, params, &[]);
+            assert_eq!(o.code, 6, "{action} {params:?}: {o:?}");
+            let lines: Vec<&str> = o.stderr.lines().collect();
+            assert_eq!(lines.len(), 1, "one line: {lines:?}");
+            assert!(
+                o.reason().unwrap().contains(needle),
+                "{:?} lacks {needle:?}",
+                o.reason()
+            );
+        }
+        assert_eq!(
+            common::ocf(&a, "stop", params, &[]).code,
+            0,
+            "stop with a bad config: nothing can run"
+        );
+        assert_eq!(
+            common::ocf(&a, "monitor", params, &[]).code,
+            7,
+            "probe with a bad config"
+        );
+    }
+    // Syntax-only validate-all says nothing on success (pcs shows stderr).
+    let o = common::ocf(
+        &a,
+        "validate-all",
+        &[("ip", "198.51.100.10"), ("nic", "ipa0")],
+        &[],
+    );
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""));
+}
+
+#[test]
+fn monitor_forks_nothing() {
+    common::require("strace");
+    let pair = NetPair::new("fork");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.18"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("arp_count", "1"),
+    ];
+    ok(&run(&pair, &a, "start", &p, &[]), "start");
+    let trace = common::Scratch::new("ipaddr-strace");
+    let log = trace.path("trace");
+    let o = run_env(
+        Path::new("ip"),
+        &[
+            "netns",
+            "exec",
+            &pair.ns,
+            "strace",
+            "-f",
+            "-qq",
+            "-o",
+            log.to_str().unwrap(),
+            "-e",
+            "trace=execve,clone,clone3,fork,vfork",
+            a.path.to_str().unwrap(),
+            "monitor",
+        ],
+        &[
+            ("OCF_RESKEY_ip", "198.51.100.18"),
+            ("OCF_RESKEY_nic", NIC),
+            ("OCF_RESKEY_cidr_netmask", "24"),
+            RECURRING,
+        ],
+    );
+    ok(&o, "monitor under strace");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let execs = text.lines().filter(|l| l.contains("execve(")).count();
+    let forks = text
+        .lines()
+        .filter(|l| {
+            ["clone(", "clone3(", "fork(", "vfork("]
+                .iter()
+                .any(|c| l.contains(c))
+        })
+        .filter(|l| !l.contains("CLONE_THREAD") && !l.contains("resumed"))
+        .count();
+    assert_eq!(
+        (execs, forks),
+        (1, 0),
+        "only the agent itself runs:\n{text}"
+    );
+    ok(&run(&pair, &a, "stop", &p, &[]), "stop");
+}
