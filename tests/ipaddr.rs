@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::ipaddr::{
     Capture, ETH_P_ARP, ETH_P_IPV6, NIC, NetPair, PEER_NIC, arp, neighbour_advert, shown,
 };
-use common::{AgentLink, Outcome, agent_link, run_env};
+use common::{Outcome, agent_link, run_env};
 
 const RECURRING: (&str, &str) = ("OCF_RESKEY_CRM_meta_interval", "10000");
 
@@ -20,7 +20,7 @@ const RECURRING: (&str, &str) = ("OCF_RESKEY_CRM_meta_interval", "10000");
 /// (`ip netns exec`), the way a node running in that namespace would.
 fn run(
     pair: &NetPair,
-    a: &AgentLink,
+    a: &Path,
     action: &str,
     params: &[(&str, &str)],
     env: &[(&str, &str)],
@@ -34,7 +34,7 @@ fn run(
     all.push(("OCF_RESOURCE_INSTANCE", "vip"));
     all.push(("OCF_RESKEY_CRM_meta_timeout", "20000"));
     all.extend_from_slice(env);
-    let path = a.path.to_str().unwrap();
+    let path = a.to_str().unwrap();
     run_env(
         Path::new("ip"),
         &["netns", "exec", &pair.ns, path, action],
@@ -58,14 +58,14 @@ fn ipv4_start_announces_peer_pings_and_stop_removes() {
     ];
 
     assert_eq!(
-        run(&pair, &a, "monitor", &p, &[]).code,
+        run(&pair, &a.path, "monitor", &p, &[]).code,
         7,
         "probe before start"
     );
     assert!(!pair.peer_pings("198.51.100.10"));
 
     let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_ARP);
-    let o = run(&pair, &a, "start", &p, &[]);
+    let o = run(&pair, &a.path, "start", &p, &[]);
     ok(&o, "start");
     let frames = cap.finish();
     let garp: Vec<_> = frames
@@ -103,23 +103,23 @@ fn ipv4_start_announces_peer_pings_and_stop_removes() {
     );
     assert!(pair.peer_pings("198.51.100.10"), "peer reaches the address");
 
-    ok(&run(&pair, &a, "monitor", &p, &[RECURRING]), "monitor");
-    ok(&run(&pair, &a, "monitor", &p, &[]), "probe on running");
-    ok(&run(&pair, &a, "start", &p, &[]), "start on started");
+    ok(&run(&pair, &a.path, "monitor", &p, &[RECURRING]), "monitor");
+    ok(&run(&pair, &a.path, "monitor", &p, &[]), "probe on running");
+    ok(&run(&pair, &a.path, "start", &p, &[]), "start on started");
     assert_eq!(
         shown(Some(&pair.ns), NIC, "198.51.100.10").len(),
         1,
         "no second copy"
     );
 
-    ok(&run(&pair, &a, "stop", &p, &[]), "stop");
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
     assert!(shown(Some(&pair.ns), NIC, "198.51.100.10").is_empty());
     assert!(
         !pair.peer_pings("198.51.100.10"),
         "peer can no longer reach it"
     );
-    ok(&run(&pair, &a, "stop", &p, &[]), "stop on stopped");
-    assert_eq!(run(&pair, &a, "monitor", &p, &[RECURRING]).code, 7);
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop on stopped");
+    assert_eq!(run(&pair, &a.path, "monitor", &p, &[RECURRING]).code, 7);
     assert!(
         shown(Some(&pair.ns), NIC, "198.51.100.1").len() == 1,
         "the base address is untouched"
@@ -141,7 +141,7 @@ fn arp_reply_mode_count_interval_and_refresh_on_monitor() {
         ("arp_count_refresh", "2"),
     ];
     let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_ARP);
-    ok(&run(&pair, &a, "start", &p, &[]), "start");
+    ok(&run(&pair, &a.path, "start", &p, &[]), "start");
     let frames: Vec<_> = cap
         .finish()
         .into_iter()
@@ -161,7 +161,7 @@ fn arp_reply_mode_count_interval_and_refresh_on_monitor() {
 
     let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_ARP);
     ok(
-        &run(&pair, &a, "monitor", &p, &[RECURRING]),
+        &run(&pair, &a.path, "monitor", &p, &[RECURRING]),
         "monitor with refresh",
     );
     let refresh = cap
@@ -172,7 +172,7 @@ fn arp_reply_mode_count_interval_and_refresh_on_monitor() {
     assert_eq!(refresh, 2, "arp_count_refresh=2 on every monitor");
 
     // send_arp_opts=-A (IPaddr2's way to ask for replies) means reply mode too.
-    ok(&run(&pair, &a, "stop", &p, &[]), "stop");
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
     let compat = [
         ("ip", "198.51.100.11"),
         ("cidr_netmask", "24"),
@@ -181,7 +181,7 @@ fn arp_reply_mode_count_interval_and_refresh_on_monitor() {
         ("arp_count", "1"),
     ];
     let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_ARP);
-    ok(&run(&pair, &a, "start", &compat, &[]), "start -A");
+    ok(&run(&pair, &a.path, "start", &compat, &[]), "start -A");
     let ops: Vec<u16> = cap
         .finish()
         .iter()
@@ -190,7 +190,7 @@ fn arp_reply_mode_count_interval_and_refresh_on_monitor() {
         .map(|a| a.0)
         .collect();
     assert_eq!(ops, vec![2]);
-    ok(&run(&pair, &a, "stop", &compat, &[]), "stop");
+    ok(&run(&pair, &a.path, "stop", &compat, &[]), "stop");
 }
 
 #[test]
@@ -203,15 +203,15 @@ fn monitor_is_7_after_deletion_behind_our_back_and_when_the_link_is_down() {
         ("cidr_netmask", "24"),
         ("nic", NIC),
     ];
-    ok(&run(&pair, &a, "start", &p, &[]), "start");
+    ok(&run(&pair, &a.path, "start", &p, &[]), "start");
     pair.ns_ip(&["addr", "del", "198.51.100.12/24", "dev", NIC]);
-    let m = run(&pair, &a, "monitor", &p, &[RECURRING]);
+    let m = run(&pair, &a.path, "monitor", &p, &[RECURRING]);
     assert_eq!(m.code, 7, "{m:?}");
     assert_eq!(m.reason(), Some("198.51.100.12 is not on ipa0"));
 
-    ok(&run(&pair, &a, "start", &p, &[]), "start again");
+    ok(&run(&pair, &a.path, "start", &p, &[]), "start again");
     pair.ns_ip(&["link", "set", NIC, "down"]);
-    let m = run(&pair, &a, "monitor", &p, &[RECURRING]);
+    let m = run(&pair, &a.path, "monitor", &p, &[RECURRING]);
     assert_eq!(m.code, 7, "link down counts as not running: {m:?}");
     assert!(
         m.reason().unwrap().contains("is down or has no carrier"),
@@ -219,7 +219,7 @@ fn monitor_is_7_after_deletion_behind_our_back_and_when_the_link_is_down() {
     );
     let off = [p[0], p[1], p[2], ("check_link_status", "false")];
     ok(
-        &run(&pair, &a, "monitor", &off, &[RECURRING]),
+        &run(&pair, &a.path, "monitor", &off, &[RECURRING]),
         "check_link_status=false ignores the link",
     );
 
@@ -227,14 +227,14 @@ fn monitor_is_7_after_deletion_behind_our_back_and_when_the_link_is_down() {
     pair.ns_ip(&["link", "set", NIC, "up"]);
     pair.peer_ip(&["link", "set", PEER_NIC, "down"]);
     assert_eq!(
-        run(&pair, &a, "monitor", &p, &[RECURRING]).code,
+        run(&pair, &a.path, "monitor", &p, &[RECURRING]).code,
         7,
         "no carrier"
     );
     pair.peer_ip(&["link", "set", PEER_NIC, "up"]);
     assert!(common::wait_for(Duration::from_secs(5), || run(
         &pair,
-        &a,
+        &a.path,
         "monitor",
         &p,
         &[RECURRING]
@@ -243,16 +243,16 @@ fn monitor_is_7_after_deletion_behind_our_back_and_when_the_link_is_down() {
         == 0));
 
     // A different prefix is not our address: 1, and start replaces it.
-    ok(&run(&pair, &a, "stop", &p, &[]), "stop");
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
     pair.ns_ip(&["addr", "add", "198.51.100.12/25", "dev", NIC]);
-    let m = run(&pair, &a, "monitor", &p, &[RECURRING]);
+    let m = run(&pair, &a.path, "monitor", &p, &[RECURRING]);
     assert_eq!(m.code, 1, "{m:?}");
     assert!(m.reason().unwrap().contains("/25, not /24"));
-    ok(&run(&pair, &a, "start", &p, &[]), "start replaces");
+    ok(&run(&pair, &a.path, "start", &p, &[]), "start replaces");
     let s = shown(Some(&pair.ns), NIC, "198.51.100.12");
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].prefix, 24);
-    ok(&run(&pair, &a, "stop", &p, &[]), "stop");
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
 }
 
 #[test]
@@ -262,23 +262,29 @@ fn start_finds_nic_and_mask_from_routes_and_monitor_ignores_routes() {
     let a = agent_link("ipaddr");
     let p = [("ip", "203.0.113.20")];
     ok(
-        &run(&pair, &a, "validate-all", &p, &[("OCF_CHECK_LEVEL", "10")]),
+        &run(
+            &pair,
+            &a.path,
+            "validate-all",
+            &p,
+            &[("OCF_CHECK_LEVEL", "10")],
+        ),
         "validate-all 10",
     );
-    ok(&run(&pair, &a, "start", &p, &[]), "start");
+    ok(&run(&pair, &a.path, "start", &p, &[]), "start");
     let s = shown(Some(&pair.ns), NIC, "203.0.113.20");
     assert_eq!((s.len(), s[0].prefix), (1, 24), "{s:?}");
     assert!(pair.peer_pings("203.0.113.20"));
     // The route goes away (RA#328): monitor looks at addresses only.
     pair.ns_ip(&["route", "flush", "dev", NIC]);
     ok(
-        &run(&pair, &a, "monitor", &p, &[RECURRING]),
+        &run(&pair, &a.path, "monitor", &p, &[RECURRING]),
         "monitor without routes",
     );
-    ok(&run(&pair, &a, "stop", &p, &[]), "stop without routes");
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop without routes");
     assert!(shown(Some(&pair.ns), NIC, "203.0.113.20").is_empty());
     // And with no route start cannot place it: 5 (this node), never 6.
-    let o = run(&pair, &a, "start", &[("ip", "203.0.113.21")], &[]);
+    let o = run(&pair, &a.path, "start", &[("ip", "203.0.113.21")], &[]);
     assert_eq!(o.code, 5, "{o:?}");
     assert!(o.reason().unwrap().contains("no directly connected route"));
 }
@@ -295,7 +301,7 @@ fn ipv6_waits_for_dad_announces_and_refuses_a_duplicate() {
         ("arp_count", "3"),
     ];
     let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_IPV6);
-    let o = run(&pair, &a, "start", &p, &[]);
+    let o = run(&pair, &a.path, "start", &p, &[]);
     ok(&o, "start");
     let na: Vec<_> = cap
         .finish()
@@ -318,17 +324,17 @@ fn ipv6_waits_for_dad_announces_and_refuses_a_duplicate() {
         "DAD finished before start returned: {s:?}"
     );
     assert!(pair.peer_pings("2001:db8:1::10"));
-    ok(&run(&pair, &a, "monitor", &p, &[RECURRING]), "monitor");
-    ok(&run(&pair, &a, "stop", &p, &[]), "stop");
+    ok(&run(&pair, &a.path, "monitor", &p, &[RECURRING]), "monitor");
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
     assert!(shown(Some(&pair.ns), NIC, "2001:db8:1::10").is_empty());
     assert!(!pair.peer_pings("2001:db8:1::10"));
 
     // nodad: added without DAD, usable at once.
     let nodad = [p[0], p[1], p[2], ("nodad", "true"), ("arp_count", "1")];
-    ok(&run(&pair, &a, "start", &nodad, &[]), "start nodad");
+    ok(&run(&pair, &a.path, "start", &nodad, &[]), "start nodad");
     let s = shown(Some(&pair.ns), NIC, "2001:db8:1::10");
     assert!(s[0].flags.contains(&"nodad".to_string()), "{s:?}");
-    ok(&run(&pair, &a, "stop", &nodad, &[]), "stop nodad");
+    ok(&run(&pair, &a.path, "stop", &nodad, &[]), "stop nodad");
 
     // The peer already has the address: DAD fails, start says why, nothing left.
     let dup = [
@@ -336,11 +342,11 @@ fn ipv6_waits_for_dad_announces_and_refuses_a_duplicate() {
         ("cidr_netmask", "64"),
         ("nic", NIC),
     ];
-    let o = run(&pair, &a, "start", &dup, &[]);
+    let o = run(&pair, &a.path, "start", &dup, &[]);
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.reason().unwrap().contains("dadfailed"), "{o:?}");
     assert!(shown(Some(&pair.ns), NIC, "2001:db8:1::2").is_empty());
-    assert_eq!(run(&pair, &a, "monitor", &dup, &[RECURRING]).code, 7);
+    assert_eq!(run(&pair, &a.path, "monitor", &dup, &[RECURRING]).code, 7);
 }
 
 #[test]
@@ -354,7 +360,7 @@ fn run_arping_refuses_an_address_in_use_on_the_segment() {
         ("nic", NIC),
         ("run_arping", "true"),
     ];
-    let o = run(&pair, &a, "start", &p, &[]);
+    let o = run(&pair, &a.path, "start", &p, &[]);
     assert_eq!(o.code, 1, "{o:?}");
     assert!(
         o.reason().unwrap().contains("already in use on ipa0 by"),
@@ -366,9 +372,9 @@ fn run_arping_refuses_an_address_in_use_on_the_segment() {
     );
     // A free address passes the check.
     let free = [("ip", "198.51.100.13"), p[1], p[2], p[3]];
-    ok(&run(&pair, &a, "start", &free, &[]), "free address");
+    ok(&run(&pair, &a.path, "start", &free, &[]), "free address");
     assert!(pair.peer_pings("198.51.100.13"));
-    ok(&run(&pair, &a, "stop", &free, &[]), "stop");
+    ok(&run(&pair, &a.path, "stop", &free, &[]), "stop");
 }
 
 #[test]
@@ -387,7 +393,7 @@ fn options_reach_the_kernel() {
         ("arp_count", "1"),
         ("flush_routes", "true"),
     ];
-    ok(&run(&pair, &a, "start", &p, &[]), "start");
+    ok(&run(&pair, &a.path, "start", &p, &[]), "start");
     let s = shown(Some(&pair.ns), NIC, "198.51.100.14");
     assert_eq!(s.len(), 1, "{s:?}");
     assert_eq!(s[0].prefix, 25);
@@ -395,8 +401,11 @@ fn options_reach_the_kernel() {
     assert_eq!(s[0].broadcast.as_deref(), Some("198.51.100.0"));
     assert!(s[0].flags.contains(&"noprefixroute".to_string()), "{s:?}");
     // The label is part of the identity: someone relabels it -> 1.
-    ok(&run(&pair, &a, "monitor", &p, &[RECURRING]), "monitor");
-    ok(&run(&pair, &a, "stop", &p, &[]), "stop with flush_routes");
+    ok(&run(&pair, &a.path, "monitor", &p, &[RECURRING]), "monitor");
+    ok(
+        &run(&pair, &a.path, "stop", &p, &[]),
+        "stop with flush_routes",
+    );
     pair.ns_ip(&[
         "addr",
         "add",
@@ -406,8 +415,8 @@ fn options_reach_the_kernel() {
         "label",
         "ipa0:other",
     ]);
-    assert_eq!(run(&pair, &a, "monitor", &p, &[RECURRING]).code, 1);
-    ok(&run(&pair, &a, "stop", &p, &[]), "stop removes it");
+    assert_eq!(run(&pair, &a.path, "monitor", &p, &[RECURRING]).code, 1);
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop removes it");
 
     // The deprecated nic:label form.
     let old = [
@@ -416,14 +425,14 @@ fn options_reach_the_kernel() {
         ("nic", "ipa0:old"),
         ("arp_count", "0"),
     ];
-    ok(&run(&pair, &a, "start", &old, &[]), "nic:label");
+    ok(&run(&pair, &a.path, "start", &old, &[]), "nic:label");
     assert_eq!(
         shown(Some(&pair.ns), NIC, "198.51.100.15")[0]
             .label
             .as_deref(),
         Some("ipa0:old")
     );
-    ok(&run(&pair, &a, "stop", &old, &[]), "stop");
+    ok(&run(&pair, &a.path, "stop", &old, &[]), "stop");
 
     // IPv6 preferred_lft=0: present but deprecated (not used as a source).
     let v6 = [
@@ -434,10 +443,10 @@ fn options_reach_the_kernel() {
         ("preferred_lft", "0"),
         ("arp_count", "1"),
     ];
-    ok(&run(&pair, &a, "start", &v6, &[]), "start v6");
+    ok(&run(&pair, &a.path, "start", &v6, &[]), "start v6");
     let s = shown(Some(&pair.ns), NIC, "2001:db8:2::15");
     assert!(s[0].flags.contains(&"deprecated".to_string()), "{s:?}");
-    ok(&run(&pair, &a, "stop", &v6, &[]), "stop v6");
+    ok(&run(&pair, &a.path, "stop", &v6, &[]), "stop v6");
 
     // lvs_support: stop keeps the address on lo, start takes it back.
     let lvs = [
@@ -447,8 +456,8 @@ fn options_reach_the_kernel() {
         ("lvs_support", "true"),
         ("arp_count", "0"),
     ];
-    ok(&run(&pair, &a, "start", &lvs, &[]), "start lvs");
-    ok(&run(&pair, &a, "stop", &lvs, &[]), "stop lvs");
+    ok(&run(&pair, &a.path, "start", &lvs, &[]), "start lvs");
+    ok(&run(&pair, &a.path, "stop", &lvs, &[]), "stop lvs");
     assert!(shown(Some(&pair.ns), NIC, "198.51.100.16").is_empty());
     assert_eq!(
         shown(Some(&pair.ns), "lo", "198.51.100.16")[0].prefix,
@@ -456,16 +465,16 @@ fn options_reach_the_kernel() {
         "kept on lo"
     );
     assert_eq!(
-        run(&pair, &a, "monitor", &lvs, &[RECURRING]).code,
+        run(&pair, &a.path, "monitor", &lvs, &[RECURRING]).code,
         7,
         "lo does not count"
     );
-    ok(&run(&pair, &a, "start", &lvs, &[]), "start lvs again");
+    ok(&run(&pair, &a.path, "start", &lvs, &[]), "start lvs again");
     assert!(
         shown(Some(&pair.ns), "lo", "198.51.100.16").is_empty(),
         "taken off lo"
     );
-    ok(&run(&pair, &a, "stop", &lvs, &[]), "stop");
+    ok(&run(&pair, &a.path, "stop", &lvs, &[]), "stop");
 }
 
 #[test]
@@ -584,7 +593,7 @@ fn monitor_forks_nothing() {
         ("nic", NIC),
         ("arp_count", "1"),
     ];
-    ok(&run(&pair, &a, "start", &p, &[]), "start");
+    ok(&run(&pair, &a.path, "start", &p, &[]), "start");
     let trace = common::Scratch::new("ipaddr-strace");
     let log = trace.path("trace");
     let o = run_env(
@@ -627,5 +636,73 @@ fn monitor_forks_nothing() {
         (1, 0),
         "only the agent itself runs:\n{text}"
     );
-    ok(&run(&pair, &a, "stop", &p, &[]), "stop");
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
+}
+
+/// The anchor itself: ocf:heartbeat:IPaddr2 and ocf:rust:ipaddr, started
+/// with the same parameters on the same interface, leave the same address
+/// (prefix, label, broadcast, flags); both stops leave nothing.
+#[test]
+fn same_interface_state_as_heartbeat_ipaddr2() {
+    let ipaddr2 = Path::new("/usr/lib/ocf/resource.d/heartbeat/IPaddr2");
+    assert!(ipaddr2.is_file(), "resource-agents is not installed");
+    let pair = NetPair::new("cmp");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    pair.ns_ip(&["-6", "addr", "add", "2001:db8:3::1/64", "dev", NIC, "nodad"]);
+    let ours = agent_link("ipaddr");
+    let cases: [&[(&str, &str)]; 6] = [
+        &[
+            ("ip", "198.51.100.30"),
+            ("cidr_netmask", "24"),
+            ("nic", NIC),
+        ],
+        &[
+            ("ip", "198.51.100.31"),
+            ("cidr_netmask", "24"),
+            ("nic", NIC),
+            ("iflabel", "vip"),
+        ],
+        &[("ip", "198.51.100.32")],
+        &[
+            ("ip", "198.51.100.33"),
+            ("cidr_netmask", "26"),
+            ("nic", NIC),
+            ("broadcast", "+"),
+            ("noprefixroute", "true"),
+        ],
+        &[
+            ("ip", "2001:db8:3::30"),
+            ("cidr_netmask", "64"),
+            ("nic", NIC),
+        ],
+        &[
+            ("ip", "2001:db8:3::31"),
+            ("cidr_netmask", "80"),
+            ("nic", NIC),
+            ("nodad", "true"),
+            ("noprefixroute", "true"),
+        ],
+    ];
+    for params in cases {
+        let vip = params[0].1;
+        let mut states = vec![];
+        for agent in [ipaddr2, ours.path.as_path()] {
+            let o = run(&pair, agent, "start", params, &[]);
+            ok(&o, &format!("{} start {params:?}", agent.display()));
+            ok(
+                &run(&pair, agent, "monitor", params, &[RECURRING]),
+                "monitor",
+            );
+            states.push(shown(Some(&pair.ns), NIC, vip));
+            ok(&run(&pair, agent, "stop", params, &[]), "stop");
+            assert!(
+                shown(Some(&pair.ns), NIC, vip).is_empty(),
+                "{} stop left {vip}",
+                agent.display()
+            );
+        }
+        println!("{params:?}: {:?}", states[1]);
+        assert_eq!(states[1].len(), 1, "{params:?}: {states:?}");
+        assert_eq!(states[0], states[1], "IPaddr2 vs ipaddr for {params:?}");
+    }
 }

@@ -168,8 +168,11 @@ pub fn shown(ns: Option<&str>, nic: &str, addr: &str) -> Vec<ShownAddr> {
 /// is missed between "capture started" and the agent's first packet.
 pub struct Capture {
     stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<Vec<(Duration, Vec<u8>)>>>,
+    handle: Option<JoinHandle<Vec<Frame>>>,
 }
+
+/// A captured frame and when it arrived (since the capture started).
+pub type Frame = (Duration, Vec<u8>);
 
 /// Ethertypes to capture.
 pub const ETH_P_ARP: u16 = 0x0806;
@@ -253,7 +256,7 @@ impl Capture {
     }
 
     /// Stop (after a short grace for frames in flight) and return them.
-    pub fn finish(mut self) -> Vec<(Duration, Vec<u8>)> {
+    pub fn finish(mut self) -> Vec<Frame> {
         std::thread::sleep(Duration::from_millis(300));
         self.stop.store(true, Ordering::Relaxed);
         self.handle.take().unwrap().join().unwrap()
