@@ -25,7 +25,10 @@ fn passes(pair: &NetPair, instance: &str, ip: &str, mask: &str) {
     assert_eq!(rc, 0, "ocf-tester failed:\n{out}");
     assert!(out.contains("passed all tests"), "{out}");
     assert!(!out.contains("rc=4"), "meta-data must validate:\n{out}");
-    assert!(shown(Some(&pair.ns), NIC, ip).is_empty(), "ocf-tester ends stopped");
+    assert!(
+        shown(Some(&pair.ns), NIC, ip).is_empty(),
+        "ocf-tester ends stopped"
+    );
 }
 
 #[test]
