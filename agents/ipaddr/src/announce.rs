@@ -126,7 +126,9 @@ pub fn gratuitous_arp(
     interval: Duration,
     dl: &Deadline,
 ) -> io::Result<u32> {
-    let fd = packet_socket(index)?;
+    // Send-only: protocol 0 and no bind, so no packet hook is registered
+    // (each register/unregister waits for an RCU grace period).
+    let fd = socket(libc::AF_PACKET, libc::SOCK_DGRAM, 0)?;
     let request = arp_packet(ARP_REQUEST, mac, ip, [0; 6], ip);
     let reply = arp_packet(ARP_REPLY, mac, ip, [0xff; 6], ip);
     let mut sent = 0;

@@ -547,8 +547,13 @@ impl ocf::Agent for IpAddrAgent {
             );
         }
 
+        // IPv6 only, as in IPaddr2.
         let preferred_lft = match p.string(&PREFERRED_LFT) {
             Some("forever") | None => None,
+            Some(n) if v4 => {
+                ocf::warn!("preferred_lft={n} is ignored for the IPv4 address {ip}");
+                None
+            }
             Some(n) => n.parse().ok(),
         };
 
