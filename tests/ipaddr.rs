@@ -706,3 +706,15 @@ fn same_interface_state_as_heartbeat_ipaddr2() {
         assert_eq!(states[0], states[1], "IPaddr2 vs ipaddr for {params:?}");
     }
 }
+
+/// docs/agents/ipaddr.md carries the current parameter table verbatim.
+#[test]
+fn docs_match_the_parameter_table() {
+    let out = run_env(&common::bin(), &["doc", "ipaddr"], &[]);
+    assert_eq!(out.code, 0);
+    let doc = std::fs::read_to_string(common::repo().join("docs/agents/ipaddr.md")).unwrap();
+    assert!(
+        doc.contains(&out.stdout),
+        "docs/agents/ipaddr.md is out of date: paste `ocf-rs doc ipaddr` between the markers"
+    );
+}
