@@ -7,7 +7,8 @@
 #
 # Cases:
 #  * monitor of a running IPv4 address (nic + cidr_netmask given), with
-#    /bin/true as the floor;
+#    /bin/true as the floor and ocf:rust:dummy's monitor as the floor of
+#    the shared core (process start, environment, watchdog thread);
 #  * start followed by stop (arp_count=1, so neither agent sleeps between
 #    announcements; IPaddr2 sends its ARP in the background, ours does it
 #    synchronously). Both calls run under one /bin/sh, whose own cost is
@@ -53,6 +54,10 @@ run_in $hb start OCF_RESKEY_ip=198.51.100.51 OCF_RESKEY_cidr_netmask=24 OCF_RESK
 m --label "floor: /bin/true" --runs "$runs" "${mon[@]}" -- /bin/true
 m --label "ocf:rust:ipaddr monitor" --runs "$runs" "${mon[@]}" $(v4 198.51.100.50) -- "$ours" monitor
 m --label "ocf:heartbeat:IPaddr2 monitor" --runs "$runs" "${mon[@]}" $(v4 198.51.100.51) -- $hb monitor
+# The shared core's own floor: the reference agent's monitor (a stat).
+ln -s "$PWD/target/release/ocf-rs" "$work/dummy"; touch "$work/d.state"
+m --label "ocf:rust:dummy monitor (core floor)" --runs "$runs" "${mon[@]}" --env OCF_RESKEY_state="$work/d.state" \
+    -- "$work/dummy" monitor
 run_in "$ours" stop OCF_RESKEY_ip=198.51.100.50 OCF_RESKEY_nic=ipa0
 run_in $hb stop OCF_RESKEY_ip=198.51.100.51 OCF_RESKEY_cidr_netmask=24 OCF_RESKEY_nic=ipa0
 title="($(date -u +%F), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
