@@ -223,8 +223,21 @@ fn monitor_is_7_after_deletion_behind_our_back_and_when_the_link_is_down() {
         "check_link_status=false ignores the link",
     );
 
+    // Start on the address with its link down sets the link up again.
+    ok(
+        &run(&pair, &a.path, "start", &p, &[]),
+        "start with the link down",
+    );
+    assert!(
+        pair.ns_ip(&["link", "show", NIC]).contains(",UP"),
+        "link set up"
+    );
+    ok(
+        &run(&pair, &a.path, "monitor", &p, &[RECURRING]),
+        "monitor after start",
+    );
+
     // No carrier: our end up, the peer's end down.
-    pair.ns_ip(&["link", "set", NIC, "up"]);
     pair.peer_ip(&["link", "set", PEER_NIC, "down"]);
     assert_eq!(
         run(&pair, &a.path, "monitor", &p, &[RECURRING]).code,

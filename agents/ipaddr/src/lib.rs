@@ -602,7 +602,7 @@ impl ocf::Agent for IpAddrAgent {
         let t = resolve_target(cfg, &mut nl)?;
         let fam = cfg.family();
         let addrs = nl.addresses(fam).map_err(|e| nl_err("read addresses", e))?;
-        match served(
+        let present = match served(
             cfg,
             &addrs,
             Some(t.index),
@@ -610,97 +610,28 @@ impl ocf::Agent for IpAddrAgent {
             cfg.label_for(&t.nic).as_deref(),
         ) {
             Served::Yes(_) => {
-                ocf::info!("{} is already on {}", cfg.ip, t.nic);
-                return Ok(());
+                let usable = nl.link(t.index).is_ok_and(|l| l.is_usable());
+                if usable || !cfg.check_link_status {
+                    ocf::info!("{} is already on {}", cfg.ip, t.nic);
+                    return Ok(());
+                }
+                // Present but the link is down: bring it up below, as a
+                // start from scratch would.
+                ocf::info!("{} is on {}, but the link is down", cfg.ip, t.nic);
+                true
             }
             Served::Mismatch(why) => {
                 ocf::warn!("{why}; replacing it");
                 remove_from(&mut nl, cfg.ip, &addrs, |a| a.index == t.index)?;
+                false
             }
-            Served::No => {}
-        }
-        if cfg.lvs_support
-            && let Some(lo) = netlink::index_of("lo")
-            && addrs.iter().any(|a| a.index == lo && a.address == cfg.ip)
-        {
-            ocf::info!("lvs_support: removing {} from lo", cfg.ip);
-            remove_from(&mut nl, cfg.ip, &addrs, |a| a.index == lo)?;
-        }
+            Served::No => false,
+        };
         let link = nl
             .link(t.index)
             .map_err(|e| nl_err(&format!("read link {}", t.nic), e))?;
-        if cfg.run_arping
-            && let (IpAddr::V4(ip4), Some(mac)) = (cfg.ip, link.mac())
-        {
-            ocf::deadline::set_phase("duplicate address check");
-            if !link.is_up() {
-                nl.set_up(t.index)
-                    .map_err(|e| nl_err(&format!("set {} up", t.nic), e))?;
-            }
-            let wait = dl
-                .remaining()
-                .mul_f64(0.25)
-                .min(Duration::from_millis(1500));
-            match announce::probe_duplicate(t.index, mac, ip4, wait) {
-                Ok(Some(other)) => {
-                    return Err(OcfError::generic(format!(
-                        "{} is already in use on {} by {} (run_arping); not adding it",
-                        cfg.ip,
-                        t.nic,
-                        announce::mac_string(&other)
-                    )));
-                }
-                Ok(None) => ocf::info!("run_arping: nobody answers for {} on {}", cfg.ip, t.nic),
-                Err(e) => {
-                    return Err(OcfError::generic(format!(
-                        "run_arping: cannot probe on {}: {e}",
-                        t.nic
-                    )));
-                }
-            }
-        }
-
-        ocf::deadline::set_phase("adding the address");
-        let mut flags = 0;
-        if cfg.nodad && !cfg.v4() {
-            flags |= netlink::IFA_F_NODAD;
-        }
-        if cfg.noprefixroute {
-            flags |= netlink::IFA_F_NOPREFIXROUTE;
-        }
-        let new = NewAddr {
-            index: t.index,
-            address: cfg.ip,
-            prefix: t.prefix,
-            broadcast: t.broadcast,
-            label: cfg.label_for(&t.nic),
-            flags,
-            preferred_lft: cfg.preferred_lft,
-        };
-        ocf::info!(
-            "adding {}/{} to {}{}{}",
-            cfg.ip,
-            t.prefix,
-            t.nic,
-            t.broadcast
-                .map(|b| format!(" broadcast {b}"))
-                .unwrap_or_default(),
-            new.label
-                .as_ref()
-                .map(|l| format!(" label {l}"))
-                .unwrap_or_default()
-        );
-        match nl.add_address(&new) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-                ocf::info!("{} appeared meanwhile", cfg.ip)
-            }
-            Err(e) => {
-                return Err(nl_err(
-                    &format!("add {}/{} to {}", cfg.ip, t.prefix, t.nic),
-                    e,
-                ));
-            }
+        if !present {
+            add_address(cfg, &mut nl, &t, &addrs, &link, dl)?;
         }
         if !link.is_up() {
             ocf::info!("bringing {} up", t.nic);
@@ -1109,6 +1040,99 @@ pub fn served(
             label.unwrap_or("(none)")
         ))
     }
+}
+
+/// Start's add phase: take the address off lo (LVS), check for a duplicate
+/// (run_arping), then add it.
+fn add_address(
+    cfg: &Config,
+    nl: &mut Netlink,
+    t: &Target,
+    addrs: &[Addr],
+    link: &netlink::Link,
+    dl: &Deadline,
+) -> OcfResult<()> {
+    if cfg.lvs_support
+        && let Some(lo) = netlink::index_of("lo")
+        && addrs.iter().any(|a| a.index == lo && a.address == cfg.ip)
+    {
+        ocf::info!("lvs_support: removing {} from lo", cfg.ip);
+        remove_from(nl, cfg.ip, addrs, |a| a.index == lo)?;
+    }
+    if cfg.run_arping
+        && let (IpAddr::V4(ip4), Some(mac)) = (cfg.ip, link.mac())
+    {
+        ocf::deadline::set_phase("duplicate address check");
+        if !link.is_up() {
+            nl.set_up(t.index)
+                .map_err(|e| nl_err(&format!("set {} up", t.nic), e))?;
+        }
+        let wait = dl
+            .remaining()
+            .mul_f64(0.25)
+            .min(Duration::from_millis(1500));
+        match announce::probe_duplicate(t.index, mac, ip4, wait) {
+            Ok(Some(other)) => {
+                return Err(OcfError::generic(format!(
+                    "{} is already in use on {} by {} (run_arping); not adding it",
+                    cfg.ip,
+                    t.nic,
+                    announce::mac_string(&other)
+                )));
+            }
+            Ok(None) => ocf::info!("run_arping: nobody answers for {} on {}", cfg.ip, t.nic),
+            Err(e) => {
+                return Err(OcfError::generic(format!(
+                    "run_arping: cannot probe on {}: {e}",
+                    t.nic
+                )));
+            }
+        }
+    }
+
+    ocf::deadline::set_phase("adding the address");
+    let mut flags = 0;
+    if cfg.nodad && !cfg.v4() {
+        flags |= netlink::IFA_F_NODAD;
+    }
+    if cfg.noprefixroute {
+        flags |= netlink::IFA_F_NOPREFIXROUTE;
+    }
+    let new = NewAddr {
+        index: t.index,
+        address: cfg.ip,
+        prefix: t.prefix,
+        broadcast: t.broadcast,
+        label: cfg.label_for(&t.nic),
+        flags,
+        preferred_lft: cfg.preferred_lft,
+    };
+    ocf::info!(
+        "adding {}/{} to {}{}{}",
+        cfg.ip,
+        t.prefix,
+        t.nic,
+        t.broadcast
+            .map(|b| format!(" broadcast {b}"))
+            .unwrap_or_default(),
+        new.label
+            .as_ref()
+            .map(|l| format!(" label {l}"))
+            .unwrap_or_default()
+    );
+    match nl.add_address(&new) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+            ocf::info!("{} appeared meanwhile", cfg.ip)
+        }
+        Err(e) => {
+            return Err(nl_err(
+                &format!("add {}/{} to {}", cfg.ip, t.prefix, t.nic),
+                e,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Delete every instance of `ip` among `addrs` that `pick` selects.
