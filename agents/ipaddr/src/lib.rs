@@ -454,6 +454,11 @@ impl ocf::Agent for IpAddrAgent {
             Some(m) => {
                 let (n, dotted) = parse_mask(m)
                     .map_err(|w| bad(format!("parameter 'cidr_netmask' {w} (got {m:?})")))?;
+                if n == 0 {
+                    return Err(bad(format!(
+                        "cidr_netmask {m} is a zero-length prefix; give 1 to {max}"
+                    )));
+                }
                 if dotted && !v4 {
                     return Err(bad(format!(
                         "cidr_netmask {m} is an IPv4 netmask but ip {ip} is IPv6"
