@@ -731,3 +731,74 @@ fn docs_match_the_parameter_table() {
         "docs/agents/ipaddr.md is out of date: paste `ocf-rs doc ipaddr` between the markers"
     );
 }
+
+/// Announcements never run a start past its timeout: 1,000 rounds 500 ms
+/// apart under a 4 s operation timeout end early, start still succeeds
+/// (the address is up) and the log says how many went out.
+#[test]
+fn announcements_stop_before_the_start_timeout() {
+    let pair = NetPair::new("dl");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.19"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("arp_count", "1000"),
+        ("arp_interval", "500"),
+    ];
+    let o = run(
+        &pair,
+        &a.path,
+        "start",
+        &p,
+        &[("OCF_RESKEY_CRM_meta_timeout", "4000")],
+    );
+    ok(&o, "start");
+    assert!(o.elapsed < Duration::from_secs(4), "{:?}", o.elapsed);
+    let sent: u32 = o
+        .stderr
+        .split("sent ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no 'sent N' line: {}", o.stderr));
+    assert!((2..1000).contains(&sent), "sent {sent}");
+    assert!(pair.peer_pings("198.51.100.19"));
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
+}
+
+/// An interface missing on this node: start 5 (move elsewhere), stop 0,
+/// probe 7, recurring monitor 7 (never 6, which would ban cluster-wide).
+#[test]
+fn a_missing_interface_is_local_not_fatal() {
+    let pair = NetPair::new("nonic");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.20"),
+        ("cidr_netmask", "24"),
+        ("nic", "ipa-none"),
+    ];
+    let o = run(&pair, &a.path, "start", &p, &[]);
+    assert_eq!(o.code, 5, "{o:?}");
+    assert_eq!(
+        o.reason(),
+        Some("interface ipa-none does not exist on this node")
+    );
+    assert_eq!(run(&pair, &a.path, "stop", &p, &[]).code, 0);
+    assert_eq!(run(&pair, &a.path, "monitor", &p, &[]).code, 7);
+    assert_eq!(run(&pair, &a.path, "monitor", &p, &[RECURRING]).code, 7);
+    let v = run(
+        &pair,
+        &a.path,
+        "validate-all",
+        &p,
+        &[("OCF_CHECK_LEVEL", "10")],
+    );
+    assert_eq!(v.code, 5, "validate-all at level 10 checks the node: {v:?}");
+    assert_eq!(
+        run(&pair, &a.path, "validate-all", &p, &[]).code,
+        0,
+        "level 0: syntax only"
+    );
+}
