@@ -1013,7 +1013,12 @@ pub fn served(
     prefix: u8,
     label: Option<&str>,
 ) -> Served {
-    let lo = netlink::index_of("lo");
+    // Only needed without a nic: skip the lookup on the usual monitor path.
+    let lo = if nic.is_none() {
+        netlink::index_of("lo")
+    } else {
+        None
+    };
     let candidates: Vec<&Addr> = addrs
         .iter()
         .filter(|a| a.address == cfg.ip)
