@@ -29,6 +29,10 @@ static AGENTS: &[Entry] = &[
         info: &xen::INFO,
         main: ocf::run::main::<xen::Xen>,
     },
+    Entry {
+        info: &ipaddr::INFO,
+        main: ocf::run::main::<ipaddr::IpAddrAgent>,
+    },
 ];
 
 fn agent(name: &str) -> Option<&'static Entry> {

@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod xen;
+pub mod ipaddr;
 
 use std::fs;
 use std::io::Read;
