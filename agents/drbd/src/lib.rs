@@ -1156,6 +1156,7 @@ mod tests {
     }
 
     const RES: (&str, &str) = ("OCF_RESKEY_drbd_resource", "r0");
+    const CLONE: (&str, &str) = ("OCF_RESKEY_CRM_meta_clone_max", "2");
 
     #[test]
     fn tables_are_sane() {
@@ -1248,7 +1249,7 @@ mod tests {
             ("OCF_RESKEY_CRM_meta_promoted_node_max", "2"),
             ("OCF_RESKEY_CRM_meta_master_max", "3"),
         ] {
-            let e = check_clone_meta(&cfg, &ctx("start", &[notify, bad])).unwrap_err();
+            let e = check_clone_meta(&cfg, &ctx("start", &[notify, CLONE, bad])).unwrap_err();
             assert_eq!(e.status, Status::ErrConfigured, "{bad:?}");
         }
         let dual = ctx(
