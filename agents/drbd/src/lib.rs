@@ -324,6 +324,10 @@ const CALL_CAP: Duration = Duration::from_secs(30);
 const READ_CAP: Duration = Duration::from_secs(10);
 /// Time kept back for the score update after reading the state.
 const SCORE_RESERVE: Duration = Duration::from_secs(2);
+/// Pause before re-reading the state after a command that worked...
+const SETTLE: Duration = Duration::from_millis(50);
+/// ... and after one that failed.
+const RETRY: Duration = Duration::from_secs(1);
 /// linbit's anti-loop: a failed promote returns no sooner than this.
 const PROMOTE_MIN_FAIL: Duration = Duration::from_secs(15);
 
@@ -395,8 +399,9 @@ impl ocf::Agent for Drbd {
         let v9 = version >= 0x090000;
         let mut attach_failures = 0;
         let mut first = true;
+        let mut pause = SETTLE;
         let st = loop {
-            if !first && !dl.sleep(Duration::from_secs(1)) {
+            if !first && !dl.sleep(std::mem::replace(&mut pause, SETTLE)) {
                 return Err(OcfError::generic(format!(
                     "{} did not come up before the start timeout",
                     cfg.resource
@@ -410,6 +415,7 @@ impl ocf::Agent for Drbd {
                 }
                 if let Err(e) = attach(cfg, v9, dl) {
                     attach_failures += 1;
+                    pause = RETRY;
                     if attach_failures >= 2 {
                         return Err(OcfError::generic(format!(
                             "cannot attach {}: {e}",
@@ -424,6 +430,7 @@ impl ocf::Agent for Drbd {
                 ocf::warn!("{} is already Primary, demoting it", cfg.resource);
                 if let Err(e) = adm(cfg, &["secondary", &cfg.resource], dl) {
                     ocf::warn!("{e}");
+                    pause = RETRY;
                 }
                 continue;
             }
@@ -448,8 +455,9 @@ impl ocf::Agent for Drbd {
         let mut before: Option<ResourceState> = None;
         let mut last_error = String::new();
         let mut first = true;
+        let mut pause = SETTLE;
         loop {
-            if !first && !dl.sleep(Duration::from_secs(1)) {
+            if !first && !dl.sleep(std::mem::replace(&mut pause, SETTLE)) {
                 return Err(OcfError::generic(format!(
                     "{} is still up at the stop timeout: {last_error}",
                     cfg.resource
@@ -461,8 +469,10 @@ impl ocf::Agent for Drbd {
                 Err(e) => {
                     // Cannot see it: try to take it down anyway.
                     last_error = e.reason;
+                    pause = RETRY;
                     if let Err(e) = adm(cfg, &["down", &cfg.resource], dl) {
                         last_error = format!("{last_error}; {e}");
+                        pause = RETRY;
                     }
                     continue;
                 }
@@ -480,12 +490,14 @@ impl ocf::Agent for Drbd {
                 ocf::warn!("{} is still Primary, demoting it", cfg.resource);
                 if let Err(e) = adm(cfg, &["secondary", &cfg.resource], dl) {
                     last_error = e.to_string();
+                    pause = RETRY;
                     continue;
                 }
             }
             before.get_or_insert(st);
             if let Err(e) = adm(cfg, &["down", &cfg.resource], dl) {
                 last_error = e.to_string();
+                pause = RETRY;
             }
         }
         if let Some(st) = before {
@@ -569,8 +581,9 @@ impl ocf::Agent for Drbd {
             >= 0x090000;
         let mut last_error = String::new();
         let mut first = true;
+        let mut pause = SETTLE;
         loop {
-            if !first && !dl.sleep(Duration::from_secs(1)) {
+            if !first && !dl.sleep(std::mem::replace(&mut pause, SETTLE)) {
                 return Err(OcfError::generic(format!(
                     "{} is still Primary at the demote timeout: {last_error}",
                     cfg.resource
@@ -591,6 +604,7 @@ impl ocf::Agent for Drbd {
             }
             if let Err(e) = adm(cfg, &["secondary", &cfg.resource], dl) {
                 last_error = e.to_string();
+                pause = RETRY;
                 ocf::warn!("demote: {last_error}");
             }
         }
@@ -711,6 +725,12 @@ fn run_tool(cmd: Cmd, dl: &Deadline) -> Result<Output, ToolError> {
             code: out.code,
             message: format!("{shown}: {}", out.describe()),
         }),
+        Err(ExecError::Timeout { elapsed, .. }) if elapsed < Duration::from_millis(10) => {
+            Err(ToolError {
+                code: None,
+                message: format!("{shown}: not run, the action's time is used up"),
+            })
+        }
         Err(e @ ExecError::Timeout { .. }) => Err(ToolError {
             code: None,
             message: format!("{e} (a hung DRBD tool)"),
@@ -959,14 +979,15 @@ fn promote_loop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
     let promoted_max = ctx.clone_info().and_then(|c| c.promoted_max).unwrap_or(1);
     let mut last_error = String::new();
     let mut first = true;
+    let mut pause = SETTLE;
     loop {
-        if !first && !dl.sleep(Duration::from_secs(1)) {
+        if !first && !dl.sleep(std::mem::replace(&mut pause, SETTLE)) {
             return Err(OcfError::generic(format!(
                 "{} is not Primary at the promote timeout: {last_error}",
                 cfg.resource
             )));
         }
-        let st = read_state(cfg, v9, &dl.keep_back(SCORE_RESERVE))?;
+        let st = read_state(cfg, v9, dl)?;
         if !st.configured {
             return Err(OcfError::generic(format!(
                 "cannot promote {}: it is not started",
@@ -1004,6 +1025,7 @@ fn promote_loop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
             }
             Err(e) => {
                 last_error = e.to_string();
+                pause = RETRY;
                 ocf::warn!("promote: {last_error}");
             }
         }
