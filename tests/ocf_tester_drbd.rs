@@ -44,6 +44,9 @@ fn ocf_tester_passes_for_drbd_against_the_simulator() {
     );
     // ocf-tester really went through the simulator: promote and demote ran.
     let calls = sim.calls("node1");
-    assert!(calls.contains("primary r0") && calls.contains("secondary r0"), "{calls}");
+    assert!(
+        calls.contains("primary r0") && calls.contains("secondary r0"),
+        "{calls}"
+    );
     assert!(sim.show("node1").contains("\"up\": false"), "left stopped");
 }

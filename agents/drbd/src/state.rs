@@ -296,7 +296,7 @@ pub fn parse_sh_status(text: &str) -> ResourceState {
 
 /// A kernel module version `x.y.z` as linbit's code: `x<<16 | y<<8 | z`.
 pub fn version_code(v: &str) -> Option<u32> {
-    let mut it = v.trim().split(|c: char| c == '.' || c == '-');
+    let mut it = v.trim().split(['.', '-']);
     let mut part = || -> Option<u32> {
         let s = it.next()?;
         let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
