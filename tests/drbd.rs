@@ -544,3 +544,39 @@ fn simulator_validate_all_levels() {
         0
     );
 }
+
+#[test]
+fn simulator_stop_outdates_with_the_new_notify_names() {
+    let sim = Sim::new("outdate", &["node1", "node2"], &[]);
+    let a = agent();
+    start_all(&sim, &a, &["node1", "node2"]);
+    assert_eq!(sim.run(&a, "node1", "promote", &[], &[]).code, 0);
+    // DRBD on node2 no longer sees node1; Pacemaker's list still names it.
+    sim.cluster("cut");
+    let opt = [("stop_outdates_secondary", "true")];
+    let notify = [
+        ("OCF_RESKEY_CRM_meta_notify_type", "pre"),
+        ("OCF_RESKEY_CRM_meta_notify_operation", "stop"),
+        ("OCF_RESKEY_CRM_meta_notify_promoted_uname", "node1"),
+        ("OCF_RESKEY_CRM_meta_notify_unpromoted_uname", "node2"),
+        ("OCF_RESKEY_CRM_meta_notify_stop_uname", "node2"),
+    ];
+    // Without the option: no outdate.
+    assert_eq!(sim.run(&a, "node2", "stop", &[], &notify).code, 0);
+    assert!(!sim.calls("node2").contains("outdate r0"));
+    start_all(&sim, &a, &["node2"]);
+    // Without a Primary anywhere: no outdate either.
+    assert_eq!(sim.run(&a, "node2", "stop", &opt, &[]).code, 0);
+    assert!(!sim.calls("node2").contains("outdate r0"));
+    start_all(&sim, &a, &["node2"]);
+    assert_eq!(sim.run(&a, "node2", "stop", &opt, &notify).code, 0);
+    assert!(
+        sim.calls("node2").contains("outdate r0"),
+        "{}",
+        sim.calls("node2")
+    );
+    assert!(sim.show("node2").contains("Outdated"));
+    // Outdated and alone: no score, and promote is refused by DRBD.
+    start_all(&sim, &a, &["node2"]);
+    assert_eq!(sim.score("node2"), None);
+}
