@@ -580,3 +580,60 @@ fn simulator_stop_outdates_with_the_new_notify_names() {
     start_all(&sim, &a, &["node2"]);
     assert_eq!(sim.score("node2"), None);
 }
+
+#[test]
+fn simulator_optional_behaviours() {
+    let sim = Sim::new("options", &["node1", "node2"], &[]);
+    let a = agent();
+    // connect_only_after_promote: start leaves the network down, promote connects.
+    let only = [("connect_only_after_promote", "true")];
+    assert_eq!(sim.run(&a, "node1", "start", &only, &[]).code, 0);
+    assert!(
+        !sim.calls("node1").contains("adjust r0"),
+        "{}",
+        sim.calls("node1")
+    );
+    assert!(sim.show("node1").contains("\"net\": false"));
+    assert_eq!(sim.run(&a, "node1", "promote", &only, &[]).code, 0);
+    assert!(sim.calls("node1").contains("adjust r0"));
+    assert!(sim.show("node1").contains("\"net\": true"));
+
+    // unfence_if_all_uptodate: Primary and every disk UpToDate -> unfence-peer.
+    // node2 connects behind node1 (which became Primary alone): resync first.
+    start_all(&sim, &a, &["node2"]);
+    let unfence = [("unfence_if_all_uptodate", "true")];
+    assert_eq!(sim.run(&a, "node1", "monitor", &unfence, &[]).code, 8);
+    assert!(
+        !sim.calls("node1").contains("unfence-peer"),
+        "peer still SyncTarget"
+    );
+    sim.cluster("sync");
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &[]).code, 8);
+    assert!(
+        !sim.calls("node1").contains("unfence-peer"),
+        "off by default"
+    );
+    assert_eq!(sim.run(&a, "node1", "monitor", &unfence, &[]).code, 8);
+    assert!(sim.calls("node1").contains("unfence-peer r0"));
+
+    // fail_promote_early_if_peer_primary: give up after the first refusal
+    // and drop the score, instead of retrying until the timeout.
+    let early = [("fail_promote_early_if_peer_primary", "true")];
+    assert_eq!(sim.run(&a, "node2", "monitor", &[], &[]).code, 0);
+    assert_eq!(sim.score("node2"), Some(10000));
+    sim.clear_calls("node2");
+    let p = sim.run(
+        &a,
+        "node2",
+        "promote",
+        &early,
+        &[("OCF_RESKEY_CRM_meta_timeout", "5000")],
+    );
+    assert_eq!(p.code, 1, "{p:?}");
+    assert!(
+        p.reason().unwrap().contains("already (or still) Primary"),
+        "{p:?}"
+    );
+    assert_eq!(sim.calls("node2").matches(" primary r0").count(), 1);
+    assert_eq!(sim.score("node2"), None);
+}
