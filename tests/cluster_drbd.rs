@@ -68,6 +68,19 @@ fn pcs_promotable_clone_gets_promoted_on_the_simulator() {
         "the promoted node's score is 10000: {:?}",
         promotion_score()
     );
+    // remove_master_score_if_peer_primary=unexpected reads Pacemaker's view
+    // from `crm_resource --locate` XML: check our reading of the real thing.
+    let (code, locate) = sh(
+        "crm_resource",
+        &["--output-as=xml", "--resource", "d", "--locate"],
+    );
+    assert_eq!(code, 0, "{locate}");
+    println!("{locate}");
+    assert!(drbd::promoted_elsewhere(&locate, Some("node2")), "{locate}");
+    assert!(
+        !drbd::promoted_elsewhere(&locate, Some("node1")),
+        "{locate}"
+    );
     let calls = sim.calls("node1");
     assert!(
         calls.contains("adjust --skip-net r0") && calls.contains("primary r0"),

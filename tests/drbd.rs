@@ -194,6 +194,26 @@ fn simulator_every_score_rule() {
         0
     );
     assert_eq!(sim.score("node1"), None);
+    // unexpected: only while Pacemaker (crm_resource --locate) knows no Primary.
+    let unexpected = [("remove_master_score_if_peer_primary", "unexpected")];
+    sim.ctl(&["pcmk-promoted", sim.dir.0.to_str().unwrap(), "node2"]);
+    assert_eq!(mon("node1", &unexpected), 0);
+    assert_eq!(
+        sim.score("node1"),
+        Some(10000),
+        "node2 is the Primary Pacemaker made"
+    );
+    sim.ctl(&["pcmk-promoted", sim.dir.0.to_str().unwrap()]);
+    assert_eq!(mon("node1", &unexpected), 0);
+    assert_eq!(
+        sim.score("node1"),
+        None,
+        "a Primary Pacemaker does not know about"
+    );
+    assert!(
+        sim.calls("node1")
+            .contains("crm_resource --output-as=xml --resource d --locate")
+    );
 }
 
 #[test]

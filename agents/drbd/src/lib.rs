@@ -1117,9 +1117,11 @@ fn pacemaker_knows_a_primary(ctx: &Context, dl: &Deadline) -> bool {
     }
 }
 
-/// `<node name="n2" ... role="Promoted"/>` (or state=, or the legacy Master)
-/// on a node other than `me`.
-fn promoted_elsewhere(xml: &str, me: Option<&str>) -> bool {
+/// Does a `crm_resource --locate --output-as=xml` answer name a promoted
+/// instance on a node other than `me`? Pacemaker 2.1.5 writes
+/// `<node state="promoted">node1</node>` (seen in tests/cluster_drbd.rs);
+/// a `name=`/`role="Promoted"` (or legacy `Master`) form is read as well.
+pub fn promoted_elsewhere(xml: &str, me: Option<&str>) -> bool {
     let mut rest = xml;
     while let Some(at) = rest.find("<node") {
         rest = &rest[at + 5..];
