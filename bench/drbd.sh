@@ -35,6 +35,21 @@ cp /usr/lib/ocf/resource.d/linbit/drbd /usr/lib/ocf/resource.d/linbit/drbd.shell
 sed -i 's|test -f /proc/drbd|test -f "${DRBD_SIM_PROC_DRBD:-/proc/drbd}"|' "$work/linbit/drbd"
 [ "$(diff /usr/lib/ocf/resource.d/linbit/drbd "$work/linbit/drbd" | grep -c '^>')" = 1 ] || {
     echo "bench/drbd.sh: patching linbit's agent did not change exactly one line" >&2; exit 1; }
+# The same state replayed by tiny /bin/sh scripts (recorded from the simulator
+# here): what each agent costs on its own when a tool answers in ~1 ms, as
+# real drbdsetup does.
+replay=$work/replay
+mkdir "$replay"
+"$node/bin/drbdsetup" events2 --now r0 > "$replay/events2"
+"$node/bin/drbdadm" --version > "$replay/version"
+"$node/bin/drbdadm" -c "$work/drbd.conf" sh-dev r0 > "$replay/sh-dev"
+for tool in drbdadm drbdsetup; do
+    printf '#!/bin/sh\ncase "$*" in\n*events2*) cat %s/events2 ;;\n*--version*) cat %s/version ;;\n*sh-dev*) cat %s/sh-dev ;;\nesac\n' \
+        "$replay" "$replay" "$replay" > "$replay/$tool"
+done
+printf '#!/bin/sh\necho "<pacemaker-result><status code=\\"0\\" message=\\"OK\\"/></pacemaker-result>"\n' > "$replay/crm_attribute"
+chmod +x "$replay"/drbdadm "$replay"/drbdsetup "$replay"/crm_attribute
+plain_path=$PATH
 export PATH="$node/bin:$PATH"
 rows=$work/rows.jsonl
 common=(--env OCF_RESKEY_CRM_meta_interval=20000 --env OCF_RESKEY_CRM_meta_timeout=20000
@@ -48,6 +63,10 @@ m --label "floor: /bin/true" -- /bin/true
 m --label "floor: one simulated drbdsetup events2" -- "$node/bin/drbdsetup" events2 --now r0
 m --label "ocf:rust:drbd monitor" --env OCF_RS_DRBD_PROC="$node/proc-drbd" -- "$work/drbd" monitor
 m --label "ocf:linbit:drbd monitor" --env DRBD_SIM_PROC_DRBD="$node/proc-drbd" -- "$work/linbit/drbd" monitor
+PATH="$replay:$plain_path" m --label "ocf:rust:drbd monitor, replayed tools" \
+  --env OCF_RS_DRBD_PROC="$node/proc-drbd" -- "$work/drbd" monitor
+PATH="$replay:$plain_path" m --label "ocf:linbit:drbd monitor, replayed tools" \
+  --env DRBD_SIM_PROC_DRBD="$node/proc-drbd" -- "$work/linbit/drbd" monitor
 grep -q '"master-bench@node1": "10000"' "$node/attrs.json" || {
     echo "bench/drbd.sh: the score is not 10000: $(cat "$node/attrs.json")" >&2; exit 1; }
 bench/report.py "$rows" --ours "ocf:rust:drbd monitor" --floor "floor: /bin/true" \
