@@ -525,6 +525,20 @@ fn simulator_stop_and_probe_with_a_broken_setup() {
     assert_eq!(sim.run(&a, "node1", "start", &[], &[]).code, 0);
     assert!(sim.calls("node1").contains("modprobe -s drbd"));
     assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);
+    // udev never creates the device node: start fails in time, saying so.
+    let dev = sim.node("node1").join("dev/drbd0");
+    std::fs::remove_file(&dev).unwrap();
+    let s = sim.run(
+        &a,
+        "node1",
+        "start",
+        &[],
+        &[("OCF_RESKEY_CRM_meta_timeout", "5000")],
+    );
+    assert_eq!(s.code, 1, "{s:?}");
+    assert!(s.reason().unwrap().contains("udev"), "{s:?}");
+    assert!(s.elapsed < Duration::from_secs(5), "{:?}", s.elapsed);
+    assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);
     // A module that cannot be loaded: 5 on start.
     sim.set("node1", &["module=missing"]);
     let s = sim.run(&a, "node1", "start", &[], &[]);

@@ -394,7 +394,7 @@ impl ocf::Agent for Drbd {
         check_clone_meta(cfg, ctx)?;
         let version = ensure_module(cfg, dl)?;
         check_version_bounds(cfg, version)?;
-        resource_in_config(cfg, dl)?;
+        let devices = resource_in_config(cfg, dl)?;
         check_two_primaries(cfg, ctx, dl)?;
         let v9 = version >= 0x090000;
         let mut attach_failures = 0;
@@ -440,6 +440,7 @@ impl ocf::Agent for Drbd {
             connect(cfg, &st, v9, dl);
             break read_state(cfg, v9, &dl.keep_back(SCORE_RESERVE)).unwrap_or(st);
         };
+        wait_for_devices(&devices, &dl.keep_back(SCORE_RESERVE))?;
         ocf::info!("{} started: {}", cfg.resource, describe(&st));
         update_score(cfg, ctx, &st, dl);
         Ok(())
@@ -825,15 +826,45 @@ fn check_version_bounds(cfg: &Config, v: u32) -> OcfResult<()> {
 }
 
 /// Is the resource defined for this host? (`drbdadm sh-dev`; node-local: 5.)
-fn resource_in_config(cfg: &Config, dl: &Deadline) -> OcfResult<()> {
+/// Its device paths (one per volume) on success.
+fn resource_in_config(cfg: &Config, dl: &Deadline) -> OcfResult<Vec<PathBuf>> {
     adm(cfg, &["sh-dev", &cfg.resource], dl)
-        .map(drop)
+        .map(|o| {
+            o.stdout_str()
+                .split_whitespace()
+                .filter(|w| w.starts_with('/'))
+                .map(PathBuf::from)
+                .collect()
+        })
         .map_err(|e| {
             OcfError::installed(format!(
                 "DRBD resource {} is not defined for this node in {}: {e}",
                 cfg.resource, cfg.drbdconf
             ))
         })
+}
+
+/// Wait (bounded) until udev has created every device node, so resources
+/// ordered after this one (a Filesystem on /dev/drbd0) find it.
+fn wait_for_devices(devices: &[PathBuf], dl: &Deadline) -> OcfResult<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let is_block =
+        |p: &PathBuf| std::fs::metadata(p).is_ok_and(|m| m.file_type().is_block_device());
+    let missing = || devices.iter().find(|p| !is_block(p));
+    if dl
+        .poll(Duration::from_millis(100), || {
+            missing().is_none().then_some(())
+        })
+        .is_some()
+    {
+        return Ok(());
+    }
+    Err(OcfError::generic(format!(
+        "device {} did not appear (udev) before the start timeout",
+        missing()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    )))
 }
 
 /// promoted-max > 1 needs allow-two-primaries in the DRBD configuration.
