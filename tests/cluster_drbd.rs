@@ -4,7 +4,8 @@
 //! environment, so the resource's `drbdadm`/`drbdsetup` parameters point at
 //! the simulated node's tools (the simulator finds its state from its own
 //! path). crm_attribute is Pacemaker's real one: the promotion score lands
-//! in the real CIB, and Pacemaker promotes on it.
+//! in the real CIB, and Pacemaker promotes on it; a failed Primary (monitor
+//! 9) is recovered and not promoted again without good data.
 
 mod common;
 #[path = "common/drbd.rs"]
@@ -85,6 +86,26 @@ fn pcs_promotable_clone_gets_promoted_on_the_simulator() {
     assert!(
         calls.contains("adjust --skip-net r0") && calls.contains("primary r0"),
         "{calls}"
+    );
+
+    // The Primary's disk fails (no peer to read from): the promoted monitor
+    // says 9, Pacemaker recovers the instance (demote, stop, start), and
+    // without good data there is no score, so it stays Unpromoted.
+    sim.set("node1", &["disk_override=Failed"]);
+    assert!(
+        wait_for(Duration::from_secs(90), || c.fail_count("d") >= 1
+            && c.resource("d")
+                .is_some_and(|r| r.role == "Unpromoted" && !r.failed)),
+        "no recovery to Unpromoted:\n{}",
+        c.crm_mon()
+    );
+    println!("{}", c.crm_mon());
+    assert!(sim.show("node1").contains("\"role\": \"Secondary\""));
+    assert_eq!(promotion_score(), None, "no score without good data");
+    let mon = c.crm_mon();
+    assert!(
+        mon.contains("promoted (failed)") && mon.contains("without access to UpToDate data"),
+        "the failed monitor and its reason are shown:\n{mon}"
     );
 
     // Disable the clone: Pacemaker demotes (drbdadm secondary), then stops
