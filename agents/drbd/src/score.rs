@@ -153,6 +153,10 @@ pub fn decide(
     if !f.quorum {
         return d(ScoreAction::Remove, "no quorum");
     }
+    if st.volumes.is_empty() {
+        // Between new-resource and new-minor/attach: nothing to judge yet.
+        return d(ScoreAction::Unchanged, "no volumes yet");
+    }
     if peer_primary != PeerPrimary::Keep
         && !f.primary
         && f.some_peer_primary
@@ -420,6 +424,8 @@ mod tests {
         assert_eq!(score(&state("Secondary", UP, &[], false)), Remove);
         // Not running: removed.
         assert_eq!(score(&ResourceState::unconfigured()), Remove);
+        // A resource without volumes yet (being created): left alone.
+        assert_eq!(score(&state("Secondary", &[], &[], true)), Unchanged);
     }
 
     #[test]
