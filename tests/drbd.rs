@@ -339,6 +339,16 @@ fn simulator_hung_drbdsetup_is_bounded() {
     // No simulated drbdsetup is left behind.
     let (_, ps) = common::sh("pgrep", &["-f", sim.node("node1").to_str().unwrap()]);
     assert!(ps.trim().is_empty(), "leftover processes: {ps}");
+    // (drbdadm still worked: the stop took it down without seeing it.)
+    assert!(sim.show("node1").contains("\"up\": false"));
+    // A hung `drbdadm primary`: promote fails in time, too.
+    sim.set("node1", &["hang=none"]);
+    start_all(&sim, &a, &["node1"]);
+    sim.set("node1", &["hang=drbdadm:primary"]);
+    let p = sim.run(&a, "node1", "promote", &[], &t);
+    assert_eq!(p.code, 1, "{p:?}");
+    assert!(p.elapsed < Duration::from_secs(6), "{:?}", p.elapsed);
+    assert!(p.stderr.contains("hung"), "{p:?}");
     sim.set("node1", &["hang=none"]);
     assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);
 }
