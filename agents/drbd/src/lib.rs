@@ -74,7 +74,7 @@ pub static IGNORE_MISSING_NOTIFICATIONS: ParamSpec = ParamSpec::new(
     "ignore_missing_notifications",
     "Allow a clone without notify=true",
     "Without notifications a restarted peer is not re-connected until the next \
-     adjust, so start, promote, demote and notify refuse to run (exit 6, with \
+     adjust, so start, promote and notify refuse to run (exit 6, with \
      the pcs command that fixes it in the exit reason) unless the clone has \
      notify=true or this parameter is true.",
 )
@@ -575,8 +575,9 @@ impl ocf::Agent for Drbd {
         result
     }
 
+    /// No clone checks here (linbit refuses with 6): demoting is the move to
+    /// the safer state, and refusing it gains nothing.
     fn demote(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
-        check_clone_meta(cfg, ctx)?;
         let v9 = module_version(cfg, dl)
             .ok_or_else(|| OcfError::not_running("the DRBD module is not loaded"))?
             >= 0x090000;
