@@ -510,6 +510,10 @@ fn simulator_stop_and_probe_with_a_broken_setup() {
     // with drbdsetup directly (linbit's fallback) and answers 0.
     let missing = sim.dir.path("gone.conf");
     let gone = [("drbdconf", missing.to_str().unwrap())];
+    // Monitor needs no configuration: it still reports the truth.
+    assert_eq!(sim.run(&a, "node1", "monitor", &gone, &[]).code, 0);
+    let probe0 = [("OCF_RESKEY_CRM_meta_interval", "0")];
+    assert_eq!(sim.run(&a, "node1", "monitor", &gone, &probe0).code, 0);
     let s = sim.run(&a, "node1", "stop", &gone, &[]);
     assert_eq!(s.code, 0, "{s:?}");
     assert!(sim.calls("node1").contains("drbdsetup down r0"));

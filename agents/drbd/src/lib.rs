@@ -366,15 +366,17 @@ impl ocf::Agent for Drbd {
         })
     }
 
-    /// Cheap checks on every action: the tools exist, drbd.conf is readable.
-    /// validate-all at level 10 also checks the module and the resource.
+    /// Cheap checks on every action: the tools exist, drbd.conf is readable
+    /// (not for monitor: the kernel's state needs no configuration, and a
+    /// running resource must not be reported stopped because the file went
+    /// away). validate-all at level 10 also checks the module and the resource.
     fn check_environment(cfg: &Config, ctx: &Context) -> OcfResult<()> {
         for tool in [&cfg.drbdadm, &cfg.drbdsetup] {
             if exec::which(tool).is_none() {
                 return Err(OcfError::installed(format!("{tool} is not installed")));
             }
         }
-        if std::fs::File::open(&cfg.drbdconf).is_err() {
+        if ctx.action != "monitor" && std::fs::File::open(&cfg.drbdconf).is_err() {
             return Err(OcfError::installed(format!(
                 "configuration file {} does not exist or is not readable",
                 cfg.drbdconf
