@@ -33,6 +33,10 @@ static AGENTS: &[Entry] = &[
         info: &ipaddr::INFO,
         main: ocf::run::main::<ipaddr::IpAddrAgent>,
     },
+    Entry {
+        info: &drbd::INFO,
+        main: ocf::run::main::<drbd::Drbd>,
+    },
 ];
 
 fn agent(name: &str) -> Option<&'static Entry> {
