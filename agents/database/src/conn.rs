@@ -1,14 +1,14 @@
 //! A client connection (TCP or unix socket) where every byte moved is
 //! bounded by ONE deadline: connect, authentication and query together.
 //!
-//! std's sockets have per-call timeouts only, so each read and write re-arms
-//! the timeout to whatever is left before the deadline. A server that accepts
-//! and then never answers costs at most the time left, never more.
+//! The socket is non-blocking; each read and write that would block polls
+//! for at most the time left before the deadline. A server that accepts and
+//! then never answers costs at most the time left, never more.
 
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -136,9 +136,6 @@ pub struct Conn {
     pub target: Target,
 }
 
-/// Shortest timeout std accepts (zero means "block forever" there).
-const MIN_WAIT: Duration = Duration::from_millis(1);
-
 impl Conn {
     pub fn connect(
         target: &Target,
@@ -178,6 +175,7 @@ impl Conn {
                 }
                 let s = stream.ok_or_else(|| fail(last))?;
                 let _ = s.set_nodelay(true);
+                s.set_nonblocking(true).map_err(fail)?;
                 Inner::Tcp(s)
             }
             Target::Unix(path) => {
@@ -195,20 +193,38 @@ impl Conn {
         matches!(self.inner, Inner::Unix(_))
     }
 
-    fn arm(&self) -> io::Result<()> {
-        let left = self.deadline.remaining();
-        if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        let t = Some(left.max(MIN_WAIT));
+    fn fd(&self) -> RawFd {
         match &self.inner {
-            Inner::Tcp(s) => {
-                s.set_read_timeout(t)?;
-                s.set_write_timeout(t)
+            Inner::Tcp(s) => s.as_raw_fd(),
+            Inner::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
+    /// Wait until the socket is ready for `events`, or the deadline passes.
+    /// poll(2) runs on high-resolution timers; SO_RCVTIMEO rides the timer
+    /// wheel, which overshoots a few-second timeout by up to a tenth or more.
+    fn wait(&self, events: libc::c_short) -> io::Result<()> {
+        loop {
+            let left = self.deadline.remaining();
+            if left.is_zero() {
+                return Err(io::ErrorKind::TimedOut.into());
             }
-            Inner::Unix(s) => {
-                s.set_read_timeout(t)?;
-                s.set_write_timeout(t)
+            let mut p = libc::pollfd {
+                fd: self.fd(),
+                events,
+                revents: 0,
+            };
+            let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+            // SAFETY: one valid pollfd.
+            let n = unsafe { libc::poll(&mut p, 1, ms) };
+            if n > 0 {
+                return Ok(());
+            }
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
             }
         }
     }
@@ -217,7 +233,6 @@ impl Conn {
     pub fn send(&mut self, buf: &[u8]) -> io::Result<()> {
         let mut done = 0;
         while done < buf.len() {
-            self.arm()?;
             let n = match &mut self.inner {
                 Inner::Tcp(s) => s.write(&buf[done..]),
                 Inner::Unix(s) => s.write(&buf[done..]),
@@ -226,7 +241,8 @@ impl Conn {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(timeout_kind(e)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(libc::POLLOUT)?,
+                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -235,7 +251,6 @@ impl Conn {
     /// Read some bytes (at least one) before the deadline; EOF is an error.
     pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            self.arm()?;
             let n = match &mut self.inner {
                 Inner::Tcp(s) => s.read(buf),
                 Inner::Unix(s) => s.read(buf),
@@ -244,7 +259,8 @@ impl Conn {
                 Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(timeout_kind(e)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(libc::POLLIN)?,
+                Err(e) => return Err(e),
             }
         }
     }
@@ -256,15 +272,6 @@ impl Conn {
             done += self.recv(&mut buf[done..])?;
         }
         Ok(())
-    }
-}
-
-/// std reports an expired socket timeout as WouldBlock.
-fn timeout_kind(e: io::Error) -> io::Error {
-    if e.kind() == io::ErrorKind::WouldBlock {
-        io::ErrorKind::TimedOut.into()
-    } else {
-        e
     }
 }
 
@@ -346,9 +353,7 @@ fn unix_connect_here(path: &Path, deadline: Deadline) -> io::Result<UnixStream> 
             return Err(io::ErrorKind::TimedOut.into());
         }
     }
-    let stream = UnixStream::from(owned);
-    stream.set_nonblocking(false)?;
-    Ok(stream)
+    Ok(UnixStream::from(owned))
 }
 
 #[cfg(test)]

@@ -328,14 +328,17 @@ impl Config {
                 host: h.clone(),
                 port: self.port,
             },
-            (None, Engine::Postgresql) => Target::Unix(
-                self.socketdir
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("/var/run/postgresql"))
-                    .join(format!(".s.PGSQL.{}", self.port)),
-            ),
+            (None, Engine::Postgresql) => Target::Unix(self.pg_socket()),
             (None, Engine::Mysql) => Target::Unix(self.socket.clone()),
         }
+    }
+
+    /// PostgreSQL's unix socket: `<socketdir>/.s.PGSQL.<port>`.
+    pub fn pg_socket(&self) -> PathBuf {
+        self.socketdir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/var/run/postgresql"))
+            .join(format!(".s.PGSQL.{}", self.port))
     }
 
     /// The server binary: the parameter, else the engine's usual places.
@@ -754,6 +757,7 @@ fn prepare(cfg: &Config, user: &User) -> OcfResult<()> {
             if let Some(s) = &cfg.socketdir {
                 mkdir(s, 0o2775)?;
             }
+            remove_stale_socket_lock(cfg);
         }
         Engine::Mysql => {
             for f in [&cfg.socket, &cfg.pid_file] {
@@ -765,6 +769,23 @@ fn prepare(cfg: &Config, user: &User) -> OcfResult<()> {
     }
     remove_stale_pid_file(cfg);
     Ok(())
+}
+
+/// PostgreSQL refuses to start while `.s.PGSQL.<port>.lock` names a PID
+/// that exists, and a killed postmaster that nobody reaped is a zombie that
+/// exists. A lock whose PID is not a live process goes, with its socket.
+fn remove_stale_socket_lock(cfg: &Config) {
+    let socket = cfg.pg_socket();
+    let lock = PathBuf::from(format!("{}.lock", socket.display()));
+    if let Some(pid) = process::read_pid_file(&lock)
+        && !process::alive(pid)
+    {
+        for f in [&lock, &socket] {
+            if fs::remove_file(f).is_ok() {
+                ocf::info!("removed stale {} (pid {pid} is gone)", f.display());
+            }
+        }
+    }
 }
 
 /// Remove a pid file whose process is gone (the caller checked), so the
@@ -796,7 +817,7 @@ fn wait_until_answering(
                 .log
                 .as_deref()
                 .and_then(process::last_log_line)
-                .map(|l| format!("; last log line: {l}"))
+                .map(|l| format!("; log: {l}"))
                 .unwrap_or_else(|| "; set the log parameter to see why".into());
             return Err(OcfError::generic(format!(
                 "{} exited during start ({status}){tail}",

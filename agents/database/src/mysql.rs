@@ -585,4 +585,194 @@ mod tests {
         assert!(is_eof(&[0xfe, 0, 0, 2, 0]));
         assert!(!is_eof(&[0xfe; 12]));
     }
+    // ---- A scripted server speaking constructed protocol bytes, for what
+    // MariaDB cannot show: MySQL 8's caching_sha2_password. ----
+
+    use crate::conn::Target;
+    use ocf::Deadline;
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    fn packet(seq: u8, payload: &[u8]) -> Vec<u8> {
+        let mut v = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+        v.push(seq);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn read_pkt(s: &mut impl Read) -> (u8, Vec<u8>) {
+        let mut h = [0u8; 4];
+        s.read_exact(&mut h).unwrap();
+        let len = u32::from_le_bytes([h[0], h[1], h[2], 0]) as usize;
+        let mut p = vec![0u8; len];
+        s.read_exact(&mut p).unwrap();
+        (h[3], p)
+    }
+
+    /// The auth data and user name in a HandshakeResponse41.
+    fn response_fields(p: &[u8]) -> (String, Vec<u8>, String) {
+        let mut r = Reader { p, at: 32 };
+        let user = r.nul_str().unwrap();
+        let n = r.take(1).unwrap()[0] as usize;
+        let data = r.take(n).unwrap().to_vec();
+        let plugin = r.nul_str().unwrap();
+        (user, data, plugin)
+    }
+
+    /// Answer one COM_QUERY with a one-column, one-row result "1".
+    fn serve_select_1(s: &mut (impl Read + Write)) {
+        let (seq, q) = read_pkt(s);
+        assert_eq!(seq, 0);
+        assert_eq!(q[0], 0x03);
+        let mut out = vec![];
+        for (n, payload) in (1u8..).zip([
+            vec![1u8],                                                            // column count
+            b"\x03def\0\0\0\x011\0\x0c\x3f\0\x01\0\0\0\x08\x81\0\0\0\0".to_vec(), // column def
+            vec![0xfe, 0, 0, 2, 0],                                               // EOF
+            vec![1, b'1'],                                                        // row
+            vec![0xfe, 0, 0, 2, 0],                                               // EOF
+        ]) {
+            out.extend(packet(n, &payload));
+        }
+        s.write_all(&out).unwrap();
+    }
+
+    enum Script {
+        /// caching_sha2 scramble accepted from the cache: 0x01 0x03, OK.
+        FastPath,
+        /// Not cached: 0x01 0x04, the client must send the password.
+        FullAuth,
+        /// Handshake says native, the account switches to caching_sha2.
+        SwitchToSha2,
+    }
+
+    fn scripted(script: Script, s: &mut (impl Read + Write), unix: bool) -> Option<Vec<u8>> {
+        let first = if matches!(script, Script::SwitchToSha2) {
+            NATIVE
+        } else {
+            CACHING_SHA2
+        };
+        s.write_all(&packet(0, &handshake_bytes("8.0.36", first, SCRAMBLE)))
+            .unwrap();
+        let (_, resp) = read_pkt(s);
+        let (user, data, plugin) = response_fields(&resp);
+        assert_eq!(user, "mon");
+        assert_eq!(plugin, first);
+        match script {
+            Script::FastPath => {
+                assert_eq!(data, caching_sha2("pw", SCRAMBLE));
+                s.write_all(&packet(2, &[0x01, 0x03])).unwrap();
+                s.write_all(&packet(3, &[0, 0, 0, 2, 0, 0, 0])).unwrap();
+            }
+            Script::FullAuth => {
+                assert_eq!(data, caching_sha2("pw", SCRAMBLE));
+                s.write_all(&packet(2, &[0x01, 0x04])).unwrap();
+                if !unix {
+                    return None; // the client must give up, not send the password
+                }
+                let (_, clear) = read_pkt(s);
+                s.write_all(&packet(4, &[0, 0, 0, 2, 0, 0, 0])).unwrap();
+                serve_select_1(s);
+                return Some(clear);
+            }
+            Script::SwitchToSha2 => {
+                assert_eq!(data, native_password("pw", SCRAMBLE));
+                let fresh = b"ABCDEFGHIJKLMNOPQRST";
+                let mut sw = vec![0xfe];
+                sw.extend_from_slice(CACHING_SHA2.as_bytes());
+                sw.push(0);
+                sw.extend_from_slice(fresh);
+                sw.push(0);
+                s.write_all(&packet(2, &sw)).unwrap();
+                let (_, d) = read_pkt(s);
+                assert_eq!(d, caching_sha2("pw", fresh));
+                s.write_all(&packet(4, &[0x01, 0x03])).unwrap();
+                s.write_all(&packet(5, &[0, 0, 0, 2, 0, 0, 0])).unwrap();
+            }
+        }
+        serve_select_1(s);
+        None
+    }
+
+    fn login() -> Login<'static> {
+        Login {
+            user: "mon",
+            password: Some("pw"),
+            database: None,
+            query: "SELECT 1",
+            statement_timeout_ms: 1000,
+        }
+    }
+
+    type Probed = Result<(String, String), ProbeError>;
+
+    fn over_unix(script: Script) -> (Probed, Option<Vec<u8>>) {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "dba-mysql-unit-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("s");
+        let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            scripted(script, &mut s, true)
+        });
+        let dl = Deadline::after(Duration::from_secs(5));
+        let mut c = Conn::connect(&Target::Unix(sock), dl, None).unwrap();
+        let r = probe(&mut c, &login());
+        let seen = server.join().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        (r, seen)
+    }
+
+    #[test]
+    fn caching_sha2_fast_path() {
+        let (r, _) = over_unix(Script::FastPath);
+        assert_eq!(r.unwrap(), ("1".to_string(), "8.0.36".to_string()));
+    }
+
+    #[test]
+    fn caching_sha2_full_auth_over_the_unix_socket() {
+        let (r, clear) = over_unix(Script::FullAuth);
+        assert_eq!(r.unwrap().0, "1");
+        assert_eq!(clear.unwrap(), b"pw\0".to_vec());
+    }
+
+    #[test]
+    fn auth_switch_to_caching_sha2_uses_the_new_scramble() {
+        let (r, _) = over_unix(Script::SwitchToSha2);
+        assert_eq!(r.unwrap().0, "1");
+    }
+
+    #[test]
+    fn caching_sha2_full_auth_over_tcp_is_refused_not_leaked() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            scripted(Script::FullAuth, &mut s, false);
+            // Whatever the client sends now must not be the password.
+            let mut rest = vec![];
+            let _ = s.read_to_end(&mut rest);
+            rest
+        });
+        let dl = Deadline::after(Duration::from_secs(5));
+        let t = Target::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        let mut c = Conn::connect(&t, dl, None).unwrap();
+        let e = probe(&mut c, &login()).unwrap_err();
+        drop(c);
+        assert!(
+            matches!(&e.kind, ProbeErrorKind::Credentials(m) if m.contains("unix socket")),
+            "{e:?}"
+        );
+        let rest = server.join().unwrap();
+        assert!(!rest.windows(2).any(|w| w == b"pw"), "{rest:?}");
+    }
 }

@@ -151,15 +151,13 @@ impl Session<'_> {
         let mut error = None;
         loop {
             match self.next(phase)? {
-                backend::Message::DataRow(row) => {
-                    if first.is_none() {
-                        let mut ranges = row.ranges();
-                        let cell = ranges.next().map_err(io(phase))?;
-                        first = Some(match cell.flatten() {
-                            Some(r) => String::from_utf8_lossy(&row.buffer()[r]).into_owned(),
-                            None => String::new(),
-                        });
-                    }
+                backend::Message::DataRow(row) if first.is_none() => {
+                    let mut ranges = row.ranges();
+                    let cell = ranges.next().map_err(io(phase))?;
+                    first = Some(match cell.flatten() {
+                        Some(r) => String::from_utf8_lossy(&row.buffer()[r]).into_owned(),
+                        None => String::new(),
+                    });
                 }
                 backend::Message::ErrorResponse(body) => {
                     error = Some(error_response(phase, &body));

@@ -217,7 +217,8 @@ pub fn ensure_dir(dir: &Path, user: &User, mode: u32) -> io::Result<()> {
     fs::set_permissions(dir, fs::Permissions::from_mode(mode))
 }
 
-/// The last non-empty line of a log file (for an exit reason), bounded.
+/// The line of a log file's tail that best says why a server died (the
+/// last FATAL/PANIC/ERROR line, else the last line), for an exit reason.
 pub fn last_log_line(path: &Path) -> Option<String> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = fs::File::open(path).ok()?;
@@ -225,9 +226,17 @@ pub fn last_log_line(path: &Path) -> Option<String> {
     f.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
     let mut s = String::new();
     f.take(4096).read_to_string(&mut s).ok()?;
-    s.lines()
+    let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();
+    let bad = |l: &&&str| {
+        ["FATAL", "PANIC", "[ERROR]", "ERROR:"]
+            .iter()
+            .any(|w| l.contains(w))
+    };
+    lines
+        .iter()
         .rev()
-        .find(|l| !l.trim().is_empty())
+        .find(bad)
+        .or(lines.last())
         .map(|l| l.trim().chars().take(300).collect())
 }
 
@@ -265,5 +274,22 @@ mod tests {
         assert!(root.groups.contains(&0));
         assert!(lookup_user("dba-no-such-user", None).is_err());
         assert!(lookup_user("root", Some("dba-no-such-group")).is_err());
+    }
+
+    #[test]
+    fn the_telling_log_line_is_quoted() {
+        let f = std::env::temp_dir().join(format!("dba-unit-log-{}", std::process::id()));
+        fs::write(
+            &f,
+            "LOG: starting\nFATAL:  could not bind: Address in use\nLOG: shut down\n\n",
+        )
+        .unwrap();
+        assert_eq!(
+            last_log_line(&f).unwrap(),
+            "FATAL:  could not bind: Address in use"
+        );
+        fs::write(&f, "one\ntwo\n").unwrap();
+        assert_eq!(last_log_line(&f).unwrap(), "two");
+        fs::remove_file(&f).unwrap();
     }
 }
