@@ -58,7 +58,10 @@ fn pacemaker_restarts_postgresql_after_kill_9() {
     );
     let mon = c.crm_mon();
     println!("{mon}");
-    assert!(mon.contains("not running"), "the failed monitor is shown:\n{mon}");
+    assert!(
+        mon.contains("not running"),
+        "the failed monitor is shown:\n{mon}"
+    );
 
     c.pcs(&["resource", "disable", "db"]);
     assert!(

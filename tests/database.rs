@@ -436,3 +436,37 @@ fn docs_match_the_parameter_table() {
         "docs/agents/database.md lacks the current `ocf-rs doc database` output:\n{doc}"
     );
 }
+
+/// A server that ignores every polite request (SIGSTOPped: signals stay
+/// pending, connections are never answered) is still stopped inside the
+/// stop timeout, by the SIGKILL phase, with nothing left behind.
+#[test]
+fn stop_escalates_to_sigkill_within_its_timeout() {
+    let a = agent_link("database");
+    let pg = Pg::init("pg-escalate", 55606);
+    let my = My::init("my-escalate", 33606);
+    type Server<'a> = (
+        Vec<(&'static str, String)>,
+        &'a dyn Fn() -> Option<i32>,
+        &'a str,
+    );
+    let servers: [Server; 2] = [
+        (pg.params(), &|| pg.postmaster_pid(), "immediate shutdown"),
+        (my.params(), &|| my.server_pid(), "SIGTERM"),
+    ];
+    for (p, pid, graceful) in servers {
+        assert_code(&run(&a, "start", &p, &[]), 0, "start");
+        let pid = pid().unwrap();
+        kill(pid, libc::SIGSTOP);
+        let o = run(&a, "stop", &p, &[("OCF_RESKEY_CRM_meta_timeout", "5000")]);
+        assert_code(&o, 0, "stop of a stopped server");
+        assert!(o.elapsed < Duration::from_secs(5), "took {:?}", o.elapsed);
+        assert!(
+            o.stderr.contains(graceful) && o.stderr.contains("killing the remaining"),
+            "every phase ran: {o:?}"
+        );
+        assert!(!db::processes_under(&pg.dir.base).contains(&pid));
+        assert!(pg.processes().is_empty() && my.processes().is_empty());
+        assert_code(&monitor(&a, &p), 7, "monitor after the forced stop");
+    }
+}

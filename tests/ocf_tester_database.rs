@@ -22,12 +22,18 @@ fn tester(instance: &str, params: &[(&'static str, String)]) {
 fn ocf_tester_passes_for_postgresql() {
     let pg = Pg::init("tester-pg", 55610);
     tester("tester-pg", &pg.params());
-    assert!(pg.processes().is_empty(), "ocf-tester's last stop left processes");
+    assert!(
+        pg.processes().is_empty(),
+        "ocf-tester's last stop left processes"
+    );
 }
 
 #[test]
 fn ocf_tester_passes_for_mysql() {
     let my = My::init("tester-my", 33610);
     tester("tester-my", &my.params());
-    assert!(my.processes().is_empty(), "ocf-tester's last stop left processes");
+    assert!(
+        my.processes().is_empty(),
+        "ocf-tester's last stop left processes"
+    );
 }
