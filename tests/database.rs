@@ -470,3 +470,41 @@ fn stop_escalates_to_sigkill_within_its_timeout() {
         assert_code(&monitor(&a, &p), 7, "monitor after the forced stop");
     }
 }
+
+/// On a Debian-made cluster, engine, datadir (and here the port, as the
+/// cluster is not on 5432) are enough: the agent finds the cluster's
+/// /etc/postgresql/<v>/<name>/postgresql.conf by its data_directory, the
+/// server reads its ssl key through the service user's ssl-cert group, and
+/// the monitor logs in over /var/run/postgresql by peer authentication.
+#[test]
+fn postgresql_debian_cluster_needs_only_engine_datadir_and_port() {
+    let a = agent_link("database");
+    let deb = db::DebianPg::create("pg-debian", 55607);
+    let p: Vec<(&'static str, String)> = vec![
+        ("engine", "postgresql".into()),
+        ("datadir", deb.data.display().to_string()),
+        ("port", deb.port.to_string()),
+    ];
+    assert_code(&run(&a, "monitor", &p, &[]), 7, "probe");
+    let s = run(&a, "start", &p, &[]);
+    assert_code(&s, 0, "start");
+    assert!(
+        s.stderr
+            .contains(&format!("config_file={}", deb.config().display())),
+        "the Debian config is used: {s:?}"
+    );
+    let q = with(
+        &p,
+        &[(
+            "monitor_query",
+            "SELECT 1 WHERE current_setting('ssl') = 'on'",
+        )],
+    );
+    assert_code(
+        &monitor(&a, &q),
+        0,
+        "ssl is on (key read via ssl-cert), peer over /var/run/postgresql",
+    );
+    assert_code(&run(&a, "stop", &p, &[]), 0, "stop");
+    assert!(db::processes_under(&deb.data).is_empty());
+}

@@ -378,3 +378,79 @@ pub fn with(
     v.extend(extra.iter().map(|(k, val)| (*k, val.to_string())));
     v
 }
+
+/// A cluster made the Debian way (`pg_createcluster`): its configuration in
+/// /etc/postgresql/<version>/dba-<name>-<pid>/ (ssl on with the snakeoil
+/// key, readable through the ssl-cert group), its socket in
+/// /var/run/postgresql, its data under /var/tmp. Dropped with
+/// `pg_dropcluster` after its processes are killed.
+pub struct DebianPg {
+    pub dir: Dir,
+    pub name: String,
+    pub version: String,
+    pub data: PathBuf,
+    pub port: u16,
+}
+
+impl DebianPg {
+    pub fn create(name: &str, port: u16) -> DebianPg {
+        let dir = Dir::new(name);
+        let root = dir.owned("deb", PG_UID_NAME);
+        let data = root.join("data");
+        let version = pg_bin()
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let cluster = format!("dba-{name}-{}", std::process::id());
+        let port_s = port.to_string();
+        let (code, out, err) = run_as(
+            None,
+            "pg_createcluster",
+            &[
+                &version,
+                &cluster,
+                "-p",
+                &port_s,
+                "-d",
+                data.to_str().unwrap(),
+                "--",
+                "--no-sync",
+            ],
+        );
+        assert_eq!(code, 0, "pg_createcluster failed:\n{out}\n{err}");
+        DebianPg {
+            dir,
+            name: cluster,
+            version,
+            data,
+            port,
+        }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        PathBuf::from(format!(
+            "/etc/postgresql/{}/{}/postgresql.conf",
+            self.version, self.name
+        ))
+    }
+}
+
+impl Drop for DebianPg {
+    fn drop(&mut self) {
+        kill_under(&self.dir.base);
+        let _ = run_as(None, "pg_dropcluster", &[&self.version, &self.name]);
+        let _ = fs::remove_dir_all(format!("/etc/postgresql/{}/{}", self.version, self.name));
+        let _ = fs::remove_file(format!(
+            "/var/log/postgresql/postgresql-{}-{}.log",
+            self.version, self.name
+        ));
+        for f in [".s.PGSQL.{}", ".s.PGSQL.{}.lock"] {
+            let _ = fs::remove_file(
+                PathBuf::from("/var/run/postgresql").join(f.replace("{}", &self.port.to_string())),
+            );
+        }
+    }
+}

@@ -391,15 +391,29 @@ impl Config {
         }
     }
 
+    /// The configuration file start passes: the parameter; else, for a
+    /// PostgreSQL data directory without its own postgresql.conf, the Debian
+    /// cluster's /etc/postgresql/<version>/<cluster>/postgresql.conf whose
+    /// data_directory is this one. Looked up on start only, not on monitor.
+    pub fn start_config(&self) -> Option<PathBuf> {
+        if self.config.is_some() || self.engine != Engine::Postgresql {
+            return self.config.clone();
+        }
+        if self.datadir.join("postgresql.conf").is_file() {
+            return None;
+        }
+        debian_pg_config(Path::new("/etc/postgresql"), &self.datadir)
+    }
+
     /// The server's command line.
-    pub fn server_argv(&self, binary: &Path) -> Vec<String> {
+    pub fn server_argv(&self, binary: &Path, config: Option<&Path>) -> Vec<String> {
         let mut a = vec![binary.to_string_lossy().into_owned()];
         let d = self.datadir.to_string_lossy();
         match self.engine {
             Engine::Postgresql => {
                 a.push("-D".into());
                 a.push(d.into_owned());
-                if let Some(c) = &self.config {
+                if let Some(c) = config {
                     a.push("-c".into());
                     a.push(format!("config_file={}", c.display()));
                 }
@@ -418,7 +432,7 @@ impl Config {
             }
             Engine::Mysql => {
                 // --defaults-file must come first.
-                if let Some(c) = &self.config {
+                if let Some(c) = config {
                     a.push(format!("--defaults-file={}", c.display()));
                 }
                 a.push(format!("--datadir={d}"));
@@ -435,6 +449,42 @@ impl Config {
         a.extend(self.additional.iter().cloned());
         a
     }
+}
+
+/// Debian's layout: /etc/postgresql/<version>/<cluster>/postgresql.conf
+/// names its data directory in `data_directory = '...'`.
+fn debian_pg_config(etc: &Path, datadir: &Path) -> Option<PathBuf> {
+    let want = fs::canonicalize(datadir).unwrap_or_else(|_| datadir.to_path_buf());
+    let mut found: Vec<PathBuf> = fs::read_dir(etc)
+        .ok()?
+        .flatten()
+        .filter_map(|v| fs::read_dir(v.path()).ok())
+        .flat_map(|clusters| clusters.flatten().map(|c| c.path().join("postgresql.conf")))
+        .filter(|conf| {
+            fs::read_to_string(conf)
+                .ok()
+                .and_then(|text| data_directory(&text))
+                .is_some_and(|d| fs::canonicalize(&d).unwrap_or(d) == want)
+        })
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// The value of `data_directory` in a postgresql.conf text (last one wins,
+/// as in PostgreSQL).
+fn data_directory(conf: &str) -> Option<PathBuf> {
+    conf.lines()
+        .filter_map(|l| {
+            let l = l.split('#').next()?.trim();
+            let (k, v) = l
+                .split_once('=')
+                .or_else(|| l.split_once(char::is_whitespace))?;
+            (k.trim() == "data_directory").then(|| v.trim().trim_matches('\'').to_string())
+        })
+        .filter(|v| !v.is_empty())
+        .last()
+        .map(PathBuf::from)
 }
 
 fn is_executable(p: &Path) -> bool {
@@ -584,7 +634,8 @@ impl ocf::Agent for Database {
             return wait_until_answering(cfg, &user, dl, None, pid);
         }
         prepare(cfg, &user)?;
-        let argv = cfg.server_argv(&binary);
+        let config = cfg.start_config();
+        let argv = cfg.server_argv(&binary, config.as_deref());
         ocf::deadline::set_phase("launching the server");
         ocf::info!("starting {}: {}", cfg.label(), argv.join(" "));
         let mut child = process::spawn_detached(&argv, &user, cfg.log.as_deref())
@@ -754,7 +805,9 @@ fn prepare(cfg: &Config, user: &User) -> OcfResult<()> {
     };
     match cfg.engine {
         Engine::Postgresql => {
-            if let Some(s) = &cfg.socketdir {
+            // The socket directory; /var/run/postgresql is normally made by
+            // the packaging's tmpfiles.d, which a cluster node may not run.
+            if let Some(s) = cfg.pg_socket().parent() {
                 mkdir(s, 0o2775)?;
             }
             remove_stale_socket_lock(cfg);
@@ -984,7 +1037,7 @@ mod tests {
             Target::Unix("/var/run/postgresql/.s.PGSQL.5432".into())
         );
         assert_eq!(
-            cfg.server_argv(Path::new("/usr/lib/postgresql/15/bin/postgres")),
+            cfg.server_argv(Path::new("/usr/lib/postgresql/15/bin/postgres"), None),
             ["/usr/lib/postgresql/15/bin/postgres", "-D", "/srv/pg"]
         );
         let full = configure(&[
@@ -998,7 +1051,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            full.server_argv(Path::new("/pg")),
+            full.server_argv(Path::new("/pg"), full.start_config().as_deref()),
             [
                 "/pg",
                 "-D",
@@ -1033,7 +1086,7 @@ mod tests {
         assert_eq!(cfg.database, None);
         assert_eq!(cfg.target(), Target::Unix("/run/mysqld/mysqld.sock".into()));
         assert_eq!(
-            cfg.server_argv(Path::new("/usr/sbin/mariadbd")),
+            cfg.server_argv(Path::new("/usr/sbin/mariadbd"), None),
             [
                 "/usr/sbin/mariadbd",
                 "--datadir=/var/lib/mysql",
@@ -1047,7 +1100,7 @@ mod tests {
             ("OCF_RESKEY_port", "3399"),
         ])
         .unwrap();
-        let argv = c.server_argv(Path::new("/m"));
+        let argv = c.server_argv(Path::new("/m"), c.start_config().as_deref());
         assert_eq!(argv[1], "--defaults-file=/etc/my.cnf");
         assert!(argv.contains(&"--port=3399".to_string()));
     }
@@ -1090,6 +1143,41 @@ mod tests {
                 "{vars:?}"
             );
         }
+    }
+
+    #[test]
+    fn debian_cluster_config_is_found_by_its_data_directory() {
+        assert_eq!(
+            data_directory(
+                "#data_directory = '/x'\ndata_directory = '/var/lib/postgresql/15/main'\t\t# use data\n"
+            ),
+            Some(PathBuf::from("/var/lib/postgresql/15/main"))
+        );
+        assert_eq!(data_directory("port = 5432\n"), None);
+        let root = std::env::temp_dir().join(format!("dba-unit-etcpg-{}", std::process::id()));
+        let data = root.join("data");
+        fs::create_dir_all(&data).unwrap();
+        for (cluster, dir) in [
+            ("main", "/elsewhere".to_string()),
+            ("ha", data.display().to_string()),
+        ] {
+            let d = root.join("etc/15").join(cluster);
+            fs::create_dir_all(&d).unwrap();
+            fs::write(
+                d.join("postgresql.conf"),
+                format!("data_directory = '{dir}'\n"),
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            debian_pg_config(&root.join("etc"), &data),
+            Some(root.join("etc/15/ha/postgresql.conf"))
+        );
+        assert_eq!(
+            debian_pg_config(&root.join("etc"), &root.join("nothing")),
+            None
+        );
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
