@@ -471,10 +471,11 @@ fn debian_pg_config(etc: &Path, datadir: &Path) -> Option<PathBuf> {
     found.pop()
 }
 
-/// The value of `data_directory` in a postgresql.conf text (last one wins,
-/// as in PostgreSQL).
+/// The value of `data_directory` in a postgresql.conf text (the last one
+/// wins, as in PostgreSQL).
 fn data_directory(conf: &str) -> Option<PathBuf> {
     conf.lines()
+        .rev()
         .filter_map(|l| {
             let l = l.split('#').next()?.trim();
             let (k, v) = l
@@ -483,7 +484,7 @@ fn data_directory(conf: &str) -> Option<PathBuf> {
             (k.trim() == "data_directory").then(|| v.trim().trim_matches('\'').to_string())
         })
         .filter(|v| !v.is_empty())
-        .last()
+        .next()
         .map(PathBuf::from)
 }
 
