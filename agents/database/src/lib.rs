@@ -483,8 +483,7 @@ fn data_directory(conf: &str) -> Option<PathBuf> {
                 .or_else(|| l.split_once(char::is_whitespace))?;
             (k.trim() == "data_directory").then(|| v.trim().trim_matches('\'').to_string())
         })
-        .filter(|v| !v.is_empty())
-        .next()
+        .find(|v| !v.is_empty())
         .map(PathBuf::from)
 }
 
