@@ -56,9 +56,10 @@ pub static CONFIG: ParamSpec = ParamSpec::new(
     "config",
     "Configuration file",
     "Absolute path of the server's configuration file. PostgreSQL: passed as \
-     -c config_file=... (on Debian, /etc/postgresql/<version>/<cluster>/postgresql.conf). \
-     MySQL/MariaDB: passed as --defaults-file=... Default: none given, the server reads its \
-     own default (PostgreSQL: <datadir>/postgresql.conf; MariaDB: /etc/mysql/my.cnf).",
+     -c config_file=...; when unset and the data directory has no postgresql.conf, start uses \
+     the Debian cluster's /etc/postgresql/<version>/<cluster>/postgresql.conf whose \
+     data_directory is this datadir. MySQL/MariaDB: passed as --defaults-file=...; when unset \
+     the server reads its own defaults (/etc/mysql/my.cnf on Debian).",
 )
 .check(checks::absolute_path);
 
@@ -92,9 +93,9 @@ pub static SOCKETDIR: ParamSpec = ParamSpec::new(
     "socketdir",
     "PostgreSQL socket directory",
     "PostgreSQL only: the directory of the unix socket. When set, the server is started with \
-     -k <socketdir> and the directory is created (owned by the user, mode 2775) if missing. \
+     -k <socketdir>. Start creates the directory (owned by the user, mode 2775) if missing. \
      The monitor connects there unless host is set. Default: /var/run/postgresql (the \
-     Debian build's default; not passed to the server).",
+     Debian build's default; then not passed to the server).",
 )
 .check(checks::absolute_path);
 
