@@ -508,3 +508,69 @@ fn postgresql_debian_cluster_needs_only_engine_datadir_and_port() {
     assert_code(&run(&a, "stop", &p, &[]), 0, "stop");
     assert!(db::processes_under(&deb.data).is_empty());
 }
+
+/// A server that dies during start (its port is taken) ends the start at
+/// once, not at the timeout, and the reason quotes the server's own FATAL
+/// line; extra server arguments reach the server as separate words.
+#[test]
+fn start_fails_fast_with_the_servers_reason_and_passes_extra_arguments() {
+    let a = agent_link("database");
+    let pg = Pg::init("pg-fail", 55608);
+    let p = pg.params();
+    let taken = TcpListener::bind("127.0.0.1:55608").unwrap();
+    let o = run(&a, "start", &p, &[("OCF_RESKEY_CRM_meta_timeout", "60000")]);
+    assert_code(&o, 1, "start with the port taken");
+    assert!(
+        o.elapsed < Duration::from_secs(20),
+        "failed fast: {:?}",
+        o.elapsed
+    );
+    let r = o.reason().unwrap();
+    assert!(
+        r.contains("exited during start") && r.contains("FATAL"),
+        "{r}"
+    );
+    drop(taken);
+
+    let extra = with(
+        &p,
+        &[(
+            "additional_parameters",
+            "-c work_mem=7MB  -c application_name=dba",
+        )],
+    );
+    assert_code(
+        &run(&a, "start", &extra, &[]),
+        0,
+        "start with extra arguments",
+    );
+    let q = with(
+        &extra,
+        &[(
+            "monitor_query",
+            "SELECT 1 WHERE current_setting('work_mem') = '7MB'",
+        )],
+    );
+    assert_code(&monitor(&a, &q), 0, "work_mem reached the server");
+    assert_code(&run(&a, "stop", &extra, &[]), 0, "stop");
+
+    let my = My::init("my-extra", 33608);
+    let mp = with(
+        &my.params(),
+        &[("additional_parameters", "--max-connections=77")],
+    );
+    assert_code(
+        &run(&a, "start", &mp, &[]),
+        0,
+        "mysql start with extra arguments",
+    );
+    let q = with(
+        &mp,
+        &[(
+            "monitor_query",
+            "SELECT 1 FROM DUAL WHERE @@max_connections = 77",
+        )],
+    );
+    assert_code(&monitor(&a, &q), 0, "max_connections reached the server");
+    assert_code(&run(&a, "stop", &mp, &[]), 0, "stop");
+}
