@@ -121,8 +121,10 @@ pub static HOST: ParamSpec = ParamSpec::new(
     "host",
     "Listen address",
     "When set, the server listens on this address (PostgreSQL listen_addresses, MySQL \
-     --bind-address) and the monitor connects to it over TCP instead of the unix socket. \
-     An IP address is best: a name is resolved on every monitor.",
+     --bind-address) and the monitor connects to it over TCP instead of the unix socket; \
+     the socket-only logins (PostgreSQL peer, MariaDB root by unix_socket) do not work there, \
+     so set monitor_user and monitor_password. An IP address is best: a name is resolved on \
+     every monitor.",
 )
 .check(check_host);
 
