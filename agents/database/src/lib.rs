@@ -291,6 +291,22 @@ impl Engine {
     }
 }
 
+/// A password: shown as `***` by `Debug`, so no log line can carry it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// The validated configuration: every default resolved, nothing looked up.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -311,7 +327,7 @@ pub struct Config {
     pub additional: Vec<String>,
     pub database: Option<String>,
     pub monitor_user: String,
-    pub monitor_password: Option<String>,
+    pub monitor_password: Option<Secret>,
     pub monitor_query: String,
     pub monitor_timeout: Option<Duration>,
 }
@@ -567,9 +583,6 @@ impl ocf::Agent for Database {
         if query.trim().is_empty() {
             return Err(OcfError::configured("monitor_query is empty"));
         }
-        if p.is_set(&MONITOR_PASSWORD) && !p.is_set(&MONITOR_USER) && !pg {
-            ocf::debug!("monitor_password given for the default monitor_user root");
-        }
         Ok(Config {
             engine,
             binary: path(&BINARY),
@@ -595,7 +608,7 @@ impl ocf::Agent for Database {
                 .string(&MONITOR_USER)
                 .map(str::to_string)
                 .unwrap_or_else(|| if pg { user.clone() } else { "root".into() }),
-            monitor_password: p.string(&MONITOR_PASSWORD).map(str::to_string),
+            monitor_password: p.string(&MONITOR_PASSWORD).map(|s| Secret(s.to_string())),
             monitor_query: query,
             monitor_timeout: p
                 .string(&MONITOR_TIMEOUT)
@@ -744,7 +757,7 @@ pub fn probe(cfg: &Config, user: &User, dl: Deadline) -> Result<String, ProbeErr
             &mut conn,
             &pg::Login {
                 user: &cfg.monitor_user,
-                password: cfg.monitor_password.as_deref(),
+                password: cfg.monitor_password.as_ref().map(Secret::expose),
                 database: cfg.database.as_deref().unwrap_or("postgres"),
                 query: &cfg.monitor_query,
                 statement_timeout_ms,
@@ -754,7 +767,7 @@ pub fn probe(cfg: &Config, user: &User, dl: Deadline) -> Result<String, ProbeErr
             &mut conn,
             &mysql::Login {
                 user: &cfg.monitor_user,
-                password: cfg.monitor_password.as_deref(),
+                password: cfg.monitor_password.as_ref().map(Secret::expose),
                 database: cfg.database.as_deref(),
                 query: &cfg.monitor_query,
                 statement_timeout_ms,
@@ -994,7 +1007,7 @@ fn mysql_shutdown(cfg: &Config, dl: Deadline) -> Result<(), ProbeError> {
         &mut conn,
         &mysql::Login {
             user: &cfg.monitor_user,
-            password: cfg.monitor_password.as_deref(),
+            password: cfg.monitor_password.as_ref().map(Secret::expose),
             database: None,
             query: "SHUTDOWN",
             statement_timeout_ms: 0,
@@ -1181,6 +1194,17 @@ mod tests {
             None
         );
         fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn the_password_never_shows_in_debug_output() {
+        let cfg = configure(&[
+            ("OCF_RESKEY_engine", "mysql"),
+            ("OCF_RESKEY_monitor_password", "hunter2"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.monitor_password.as_ref().unwrap().expose(), "hunter2");
+        assert!(!format!("{cfg:?}").contains("hunter2"));
     }
 
     #[test]
