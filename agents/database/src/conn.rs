@@ -389,6 +389,43 @@ mod tests {
         assert_eq!(e.phase, Phase::Connect);
     }
 
+    /// A stopped server's full listen backlog makes a non-blocking unix
+    /// connect fail with EAGAIN: that is retried until the deadline, then
+    /// reported as a timeout in phase 'connect', never a hang.
+    #[test]
+    fn a_full_unix_backlog_times_out_in_the_connect_phase() {
+        let dir = std::env::temp_dir().join(format!("dba-conn-backlog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("s");
+        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let t = Target::Unix(sock);
+        let mut held = vec![];
+        let mut last = None;
+        for _ in 0..10_000 {
+            match Conn::connect(&t, Deadline::after(Duration::from_millis(200)), None) {
+                Ok(c) => held.push(c),
+                Err(e) => {
+                    last = Some(e);
+                    break;
+                }
+            }
+        }
+        let e = last.expect("the backlog never filled");
+        assert_eq!(e, ProbeError::new(Phase::Connect, ProbeErrorKind::Timeout));
+        let started = Instant::now();
+        let e = Conn::connect(&t, Deadline::after(Duration::from_millis(300)), None)
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, ProbeErrorKind::Timeout);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(250) && took < Duration::from_secs(2),
+            "{took:?}"
+        );
+        drop(held);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn unix_socket_round_trip() {
         let dir = std::env::temp_dir().join(format!("dba-conn-unit-{}", std::process::id()));
