@@ -37,6 +37,10 @@ static AGENTS: &[Entry] = &[
         info: &drbd::INFO,
         main: ocf::run::main::<drbd::Drbd>,
     },
+    Entry {
+        info: &database::INFO,
+        main: ocf::run::main::<database::Database>,
+    },
 ];
 
 fn agent(name: &str) -> Option<&'static Entry> {
