@@ -1032,6 +1032,9 @@ fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> O
             ),
         }
         if dl.expired() {
+            if last_holders.is_empty() {
+                last_holders = holders::scan(path);
+            }
             let who = if last_holders.is_empty() {
                 String::new()
             } else {
