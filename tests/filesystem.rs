@@ -615,3 +615,25 @@ fn a_hung_fuse_mount_elsewhere_does_not_stall_monitor_or_stop() {
         }
     }
 }
+
+/// ClusterLabs' real ocf-tester against the installed agent on a loop device.
+#[test]
+fn ocf_tester_passes() {
+    require("ocf-tester");
+    let lo = LoopDev::new("tester", "ext4", 64, None);
+    let mp = MountPoint::new("tester");
+    let (rc, out) = common::ocf_tester(
+        "filesystem",
+        "fsa-tester",
+        &[
+            ("device", &lo.dev),
+            ("directory", mp.s()),
+            ("fstype", "ext4"),
+        ],
+        60,
+    );
+    println!("{out}");
+    assert_eq!(rc, 0, "ocf-tester failed:\n{out}");
+    assert!(out.contains("passed all tests"), "{out}");
+    assert!(!is_mounted(&mp.0), "ocf-tester's last action is a stop");
+}
