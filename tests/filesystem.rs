@@ -637,3 +637,55 @@ fn ocf_tester_passes() {
     assert!(out.contains("passed all tests"), "{out}");
     assert!(!is_mounted(&mp.0), "ocf-tester's last action is a stop");
 }
+
+/// Processes created by one monitor call under `strace -f` (threads excluded).
+fn forks_of_monitor(a: &common::AgentLink, p: &[(&str, &str)], level: &str) -> usize {
+    let s = Scratch::new(&format!("fsa-strace-{level}"));
+    let trace = s.path("trace");
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-o",
+        trace.to_str().unwrap(),
+        "-e",
+        "trace=clone,clone3,fork,vfork,execve",
+    ])
+    .arg(&a.path)
+    .arg("monitor")
+    .env_clear()
+    .env("PATH", std::env::var("PATH").unwrap_or_default())
+    .env("OCF_ROOT", "/usr/lib/ocf")
+    .env("OCF_CHECK_LEVEL", level)
+    .env(RECURRING.0, RECURRING.1);
+    for (k, v) in p {
+        cmd.env(format!("OCF_RESKEY_{k}"), v);
+    }
+    let st = cmd.stdin(std::process::Stdio::null()).output().unwrap();
+    assert!(st.status.success(), "{st:?}");
+    let text = fs::read_to_string(&trace).unwrap();
+    text.lines()
+        .filter(|l| {
+            ["clone(", "clone3(", "fork(", "vfork("]
+                .iter()
+                .any(|c| l.contains(c))
+        })
+        .filter(|l| !l.contains("CLONE_THREAD") && !l.contains("resumed"))
+        .count()
+}
+
+/// Monitor is the hot path: no process is created at depth 0; depth 10
+/// forks exactly one child for the O_DIRECT read (so dead storage cannot
+/// hold the agent past its deadline), and nothing is ever exec'd.
+#[test]
+fn monitor_depth_0_never_forks() {
+    require("strace");
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("forks", "ext4", 64, None);
+    let mp = MountPoint::new("forks");
+    let p = params(&lo.dev, mp.s(), "ext4");
+    ok(&ocf(&a, "start", &p, &[]), "start");
+    assert_eq!(forks_of_monitor(&a, &p, "0"), 0, "depth 0");
+    assert_eq!(forks_of_monitor(&a, &p, "10"), 1, "depth 10");
+    ok(&ocf(&a, "stop", &p, &[]), "stop");
+}

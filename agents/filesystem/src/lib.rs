@@ -139,7 +139,7 @@ pub static SIGNAL_DELAY: ParamSpec = ParamSpec::new(
     "signal_delay",
     "seconds between signal rounds",
     "How long to wait for the holders to exit after each round of signals \
-     (decimals allowed); umount is retried every 100 ms meanwhile.",
+     (decimals allowed); umount is retried every 20 ms meanwhile.",
 )
 .default("1")
 .check(check_delay);
@@ -1005,7 +1005,7 @@ fn still_mounted(id: u32) -> bool {
 }
 
 /// Unmount one mount: umount first; on EBUSY signal its holders (term
-/// signals until `term_until`, kill signals after) and retry every 100 ms
+/// signals until `term_until`, kill signals after) and retry every 20 ms
 /// for `signal_delay`, until the shared deadline.
 fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> OcfResult<()> {
     let path = &m.mount_point;
@@ -1093,7 +1093,7 @@ fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> O
             );
         }
         let wait = dl.cap(cfg.signal_delay.max(Duration::from_millis(100)));
-        let done = wait.poll(Duration::from_millis(100), || {
+        let done = wait.poll(Duration::from_millis(20), || {
             let force = network && Instant::now() >= term_until;
             match umount(path, force) {
                 Ok(()) => Some(true),
