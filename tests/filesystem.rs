@@ -130,7 +130,7 @@ fn uuid_and_label_forms() {
         let src = fsa::mounts_of_source(&lo.dev);
         assert_eq!(
             src,
-            [mp.0.clone()],
+            std::slice::from_ref(&mp.0),
             "{dev}: our loop device is what got mounted"
         );
         ok(&ocf(&a, "monitor", &p, &[env[0], env[1], RECURRING]), dev);
@@ -581,17 +581,11 @@ fn a_hung_fuse_mount_elsewhere_does_not_stall_monitor_or_stop() {
         let stop = run(hb, "stop", "0", 20);
         println!(
             "heartbeat stop (force_unmount default): {:?} in {:?}\n{}",
-            stop.code,
-            stop.elapsed,
-            stop.output
-                .lines()
-                .rev()
-                .take(6)
-                .collect::<Vec<_>>()
-                .join("\n")
+            stop.code, stop.elapsed, stop.output
         );
         let _ = ns.run(&["umount", "-l", mp.s()]);
-        for (mode, limit) in [("safe", 20)] {
+        {
+            let (mode, limit) = ("safe", 20);
             let mut env = env_for("0");
             env.push(("OCF_RESKEY_force_unmount".into(), mode.into()));
             let refs: Vec<(&str, &str)> =
