@@ -19,7 +19,7 @@ loop=
 cleanup() {
     umount -l "$mnt" 2>/dev/null || true
     [ -n "$loop" ] && losetup -d "$loop" 2>/dev/null || true
-    rm -rf "$work"; rmdir "$mnt" 2>/dev/null || true
+    rm -rf "$work"; rmdir "$mnt" /mnt/fsa-bench-many 2>/dev/null || true
 }
 trap cleanup EXIT
 truncate -s 300M "$work/fs.img"
