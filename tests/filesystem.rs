@@ -365,6 +365,19 @@ fn bind_mount_kill_set_never_comes_from_the_source() {
     );
     assert!(is_mounted(&src.0), "the source filesystem is untouched");
 
+    // bind,ro in one step: read-only, so depth 20 reports the failed write.
+    let mut ro = p.clone();
+    ro.retain(|(k, _)| *k != "options");
+    ro.push(("options", "bind,ro"));
+    ok(&ocf(&a, "start", &ro, &[]), "start bind,ro");
+    assert!(fs::write(mp.0.join("x"), b"x").is_err(), "read-only");
+    ok(&ocf(&a, "monitor", &ro, &[RECURRING]), "monitor bind,ro");
+    let d20 = ocf(&a, "monitor", &ro, &[RECURRING, ("OCF_CHECK_LEVEL", "20")]);
+    assert_eq!(d20.code, 1, "{d20:?}");
+    assert!(d20.reason().unwrap().contains("Read-only"), "{d20:?}");
+    ok(&ocf(&a, "stop", &ro, &[]), "stop bind,ro");
+    assert!(!is_mounted(&mp.0));
+
     // A bind of a directory that is not ours on the same place is not ours.
     let other = src.0.join("other");
     fs::create_dir(&other).unwrap();
@@ -682,4 +695,109 @@ fn monitor_depth_0_never_forks() {
     assert_eq!(forks_of_monitor(&a, &p, "0"), 0, "depth 0");
     assert_eq!(forks_of_monitor(&a, &p, "10"), 1, "depth 10");
     ok(&ocf(&a, "stop", &p, &[]), "stop");
+}
+
+/// An image file mounted with `options=loop` is recognised through the
+/// loop device's backing file; a tmpfs is matched by its source name, and
+/// another tmpfs on the same directory is not taken for ours.
+#[test]
+fn loop_image_and_tmpfs_sources() {
+    let a = agent_link("filesystem");
+    let img = std::path::PathBuf::from(format!("/var/tmp/{}.img", fsa::name("image")));
+    struct Rm(std::path::PathBuf);
+    impl Drop for Rm {
+        fn drop(&mut self) {
+            let _ = fs::remove_file(&self.0);
+        }
+    }
+    let _rm = Rm(img.clone());
+    fs::File::create(&img).unwrap().set_len(64 << 20).unwrap();
+    assert_eq!(
+        common::sh("mkfs.ext4", &["-q", "-F", img.to_str().unwrap()]).0,
+        0
+    );
+    let mp = MountPoint::new("image");
+    let mut p = params(img.to_str().unwrap(), mp.s(), "ext4");
+    p.push(("options", "loop"));
+    ok(&ocf(&a, "start", &p, &[]), "start of an image");
+    ok(&ocf(&a, "monitor", &p, &[RECURRING]), "monitor of an image");
+    ok(&ocf(&a, "stop", &p, &[]), "stop of an image");
+    assert!(!is_mounted(&mp.0));
+    let (_, attached) = common::sh("losetup", &["-j", img.to_str().unwrap()]);
+    assert!(
+        attached.trim().is_empty(),
+        "the loop device was released: {attached}"
+    );
+
+    let tmp = MountPoint::new("tmpfs");
+    let name = fsa::name("tmpsrc");
+    let mut t = params(&name, tmp.s(), "tmpfs");
+    t.push(("options", "size=8m"));
+    ok(&ocf(&a, "start", &t, &[]), "start of a tmpfs");
+    ok(
+        &ocf(&a, "monitor", &t, &[RECURRING, ("OCF_CHECK_LEVEL", "20")]),
+        "tmpfs depth 20",
+    );
+    ok(&ocf(&a, "stop", &t, &[]), "stop of a tmpfs");
+    fs::create_dir_all(&tmp.0).unwrap();
+    assert_eq!(
+        common::sh("mount", &["-t", "tmpfs", "fsa-other", tmp.s()]).0,
+        0
+    );
+    assert_eq!(ocf(&a, "monitor", &t, &[RECURRING]).code, 7);
+    ok(&ocf(&a, "stop", &t, &[]), "stop leaves the other tmpfs");
+    assert!(is_mounted(&tmp.0));
+}
+
+/// run_fsck=force runs `fsck -p` before mounting; a filesystem fsck cannot
+/// repair (its superblock zeroed) fails the start with 1 and a reason.
+#[test]
+fn run_fsck_force_checks_and_a_broken_filesystem_fails_the_start() {
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("fsck", "ext4", 64, None);
+    let mp = MountPoint::new("fsck");
+    let mut p = params(&lo.dev, mp.s(), "ext4");
+    p.push(("run_fsck", "force"));
+    let start = ocf(&a, "start", &p, &[]);
+    ok(&start, "start");
+    assert!(
+        start
+            .stderr
+            .contains(&format!("fsck -t ext4 -p {}", lo.dev)),
+        "{}",
+        start.stderr
+    );
+    ok(&ocf(&a, "stop", &p, &[]), "stop");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut dev = fs::OpenOptions::new().write(true).open(&lo.dev).unwrap();
+        dev.seek(SeekFrom::Start(1024)).unwrap();
+        dev.write_all(&[0u8; 1024]).unwrap();
+        dev.sync_all().unwrap();
+    }
+    let broken = ocf(&a, "start", &p, &[]);
+    assert_eq!(broken.code, 1, "{broken:?}");
+    assert!(broken.reason().unwrap().contains("fsck"), "{broken:?}");
+    assert!(!is_mounted(&mp.0));
+}
+
+/// fast_stop caps the whole stop at 6 s even with a 20 s timeout.
+#[test]
+fn fast_stop_gives_up_after_six_seconds() {
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("fast", "ext4", 64, None);
+    let mp = MountPoint::new("fast");
+    let mut p = params(&lo.dev, mp.s(), "ext4");
+    p.extend([("fast_stop", "true"), ("force_unmount", "false")]);
+    ok(&ocf(&a, "start", &p, &[]), "start");
+    let h = fsa::hold_cwd(&mp.0);
+    let stop = ocf(&a, "stop", &p, &[("OCF_RESKEY_CRM_meta_timeout", "20000")]);
+    assert_eq!(stop.code, 1, "{stop:?}");
+    assert!(
+        stop.elapsed > Duration::from_secs(5) && stop.elapsed < Duration::from_secs(8),
+        "{:?}",
+        stop.elapsed
+    );
+    drop(h);
+    ok(&ocf(&a, "stop", &p, &[]), "stop once it is free");
 }

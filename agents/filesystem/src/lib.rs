@@ -731,6 +731,17 @@ fn is_block(p: &Path) -> bool {
     fs::metadata(p).is_ok_and(|m| m.file_type().is_block_device())
 }
 
+/// The image file behind a loop device (`mount -o loop image dir`), from
+/// sysfs: the table lists /dev/loopN, the configuration names the file.
+fn loop_backing_file(source: &str) -> Option<PathBuf> {
+    let name = source.strip_prefix("/dev/")?;
+    if !name.starts_with("loop") || name.contains('/') {
+        return None;
+    }
+    let text = fs::read_to_string(format!("/sys/block/{name}/loop/backing_file")).ok()?;
+    Some(PathBuf::from(text.trim_end_matches('\n')))
+}
+
 fn rdev_of(p: &Path) -> Option<(u32, u32)> {
     let m = fs::metadata(p).ok()?;
     if !m.file_type().is_block_device() {
@@ -765,7 +776,11 @@ fn find_ours<'a>(
         Device::Path(p) => {
             let want = rdev_of(p);
             here.into_iter().rev().find(|m| {
-                want.is_some_and(|d| d == (m.major, m.minor)) || Path::new(&m.source) == p.as_path()
+                want.is_some_and(|d| d == (m.major, m.minor))
+                    || Path::new(&m.source) == p.as_path()
+                    || (want.is_none()
+                        && loop_backing_file(&m.source)
+                            .is_some_and(|f| f == *p || fs::canonicalize(p).is_ok_and(|c| c == f)))
             })
         }
         Device::Uuid(_) | Device::Label(_) => {
