@@ -801,3 +801,40 @@ fn fast_stop_gives_up_after_six_seconds() {
     drop(h);
     ok(&ocf(&a, "stop", &p, &[]), "stop once it is free");
 }
+
+/// A loop device backed by a file inside the mount keeps it busy with no
+/// process to signal: the stop fails before its timeout and says which loop
+/// device to detach.
+#[test]
+fn a_loop_device_backed_inside_the_mount_is_named() {
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("nested", "ext4", 64, None);
+    let mp = MountPoint::new("nested");
+    let p = params(&lo.dev, mp.s(), "ext4");
+    ok(&ocf(&a, "start", &p, &[]), "start");
+    let inner = mp.0.join("inner.img");
+    fs::File::create(&inner).unwrap().set_len(1 << 20).unwrap();
+    let (code, out) = common::sh("losetup", &["-f", "--show", inner.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let inner_dev = out.trim().to_string();
+    struct Detach(String);
+    impl Drop for Detach {
+        fn drop(&mut self) {
+            let _ = common::sh("losetup", &["-d", &self.0]);
+        }
+    }
+    let detach = Detach(inner_dev.clone());
+    let stop = ocf(&a, "stop", &p, &[("OCF_RESKEY_CRM_meta_timeout", "3000")]);
+    assert_eq!(stop.code, 1, "{stop:?}");
+    assert!(stop.elapsed < Duration::from_secs(3));
+    let reason = stop.reason().unwrap();
+    assert!(
+        reason.contains(&format!("the kernel holds it for {inner_dev}")),
+        "{reason}"
+    );
+    drop(detach);
+    assert!(common::wait_for(Duration::from_secs(5), || {
+        ocf(&a, "stop", &p, &[]).code == 0
+    }));
+    assert!(!is_mounted(&mp.0));
+}

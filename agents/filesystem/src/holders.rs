@@ -146,6 +146,29 @@ fn pid_of(name: &OsStr) -> Option<i32> {
     std::str::from_utf8(b).ok()?.parse().ok()
 }
 
+/// Loop devices whose backing file lies within `dir`: the kernel holds
+/// those, no process does, so no signal can free the mount. Named in the
+/// log so the user knows what to detach.
+pub fn loop_devices_within(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir("/sys/block") else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.starts_with("loop") {
+                return None;
+            }
+            let f = fs::read_to_string(e.path().join("loop/backing_file")).ok()?;
+            let f = f.trim_end_matches('\n');
+            link_is_within(f.as_bytes(), dir).then(|| format!("/dev/{name} (backed by {f})"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// Parse a signal list (`TERM`, `SIGHUP`, `9`; whitespace or comma separated).
 pub fn parse_signals(v: &str) -> Result<Vec<i32>, String> {
     let mut out = Vec::new();

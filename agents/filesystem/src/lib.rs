@@ -1050,7 +1050,10 @@ fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> O
             if last_holders.is_empty() {
                 last_holders = holders::scan(path);
             }
-            let who = if last_holders.is_empty() {
+            let loops = holders::loop_devices_within(path);
+            let who = if !loops.is_empty() && last_holders.is_empty() {
+                format!("; the kernel holds it for {}", loops.join(", "))
+            } else if last_holders.is_empty() {
                 String::new()
             } else {
                 format!(
@@ -1078,10 +1081,19 @@ fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> O
             };
             let found = holders::scan(path);
             if found.is_empty() {
-                ocf::info!(
-                    "{} is busy, but no process holds anything under it",
-                    path.display()
-                );
+                let loops = holders::loop_devices_within(path);
+                if loops.is_empty() {
+                    ocf::info!(
+                        "{} is busy, but no process holds anything under it",
+                        path.display()
+                    );
+                } else {
+                    ocf::warn!(
+                        "{} is busy: the kernel holds it for {}; detach those to free it",
+                        path.display(),
+                        loops.join(", ")
+                    );
+                }
             }
             for h in &found {
                 if protected.contains(&h.pid) {
