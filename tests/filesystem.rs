@@ -838,3 +838,116 @@ fn a_loop_device_backed_inside_the_mount_is_named() {
     }));
     assert!(!is_mounted(&mp.0));
 }
+
+/// Dead storage under our own mount: ext4 on a loop device whose backing
+/// file lives on a bindfs FUSE mount (`-o direct_io`, so nothing is served
+/// from a cache) whose daemon is then SIGSTOPped, all in a private mount
+/// namespace. Depth 0 still answers 0 at once (the mount table only);
+/// depths 10 and 20 answer 1 with a reason before the operation timeout,
+/// leaving the stuck I/O to a child, instead of hanging until Pacemaker's
+/// kill. The anchor's depth 10 (`dd iflag=direct`) is run the same way and
+/// what it does is printed, not asserted.
+#[test]
+fn dead_storage_under_our_own_mount_fails_depth_10_and_20_in_time() {
+    require("bindfs");
+    require("nsenter");
+    let a = agent_link("filesystem");
+    struct Detach(std::cell::RefCell<Option<String>>);
+    impl Drop for Detach {
+        fn drop(&mut self) {
+            if let Some(d) = self.0.borrow_mut().take() {
+                let _ = common::sh("losetup", &["-d", &d]);
+            }
+        }
+    }
+    // Declared before the namespace: dropped after it, once the daemon is gone.
+    let detach = Detach(std::cell::RefCell::new(None));
+    let ns = fsa::MountNs::new("dead");
+    let src = Scratch::new("fsa-dead-src");
+    let fuse = MountPoint::new("dead-fuse");
+    let mp = MountPoint::new("dead-ext4");
+    fs::create_dir_all(&fuse.0).unwrap();
+    let daemon = ns.spawn(
+        None,
+        &[
+            "bindfs",
+            "-f",
+            "-o",
+            "direct_io",
+            src.0.to_str().unwrap(),
+            fuse.s(),
+        ],
+    );
+    let fuse_s = fuse.s().to_string();
+    assert!(common::wait_for(Duration::from_secs(10), || ns
+        .mountinfo()
+        .contains(&fuse_s)));
+    let img = fuse.0.join("disk.img");
+    assert_eq!(
+        ns.run(&["truncate", "-s", "64M", img.to_str().unwrap()]).0,
+        0
+    );
+    let (code, out) = ns.run(&["losetup", "-f", "--show", img.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let dev = out.trim().to_string();
+    *detach.0.borrow_mut() = Some(dev.clone());
+    assert_eq!(common::sh("mkfs.ext4", &["-q", "-F", &dev]).0, 0);
+
+    let env = |level: &'static str| -> Vec<(String, String)> {
+        vec![
+            ("OCF_ROOT".into(), "/usr/lib/ocf".into()),
+            ("OCF_RESOURCE_INSTANCE".into(), "fs-dead".into()),
+            ("OCF_RESKEY_device".into(), dev.clone()),
+            ("OCF_RESKEY_directory".into(), mp.s().into()),
+            ("OCF_RESKEY_fstype".into(), "ext4".into()),
+            ("OCF_RESKEY_CRM_meta_timeout".into(), "3000".into()),
+            ("OCF_RESKEY_CRM_meta_interval".into(), "20000".into()),
+            ("OCF_CHECK_LEVEL".into(), level.into()),
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+        ]
+    };
+    let run = |agent: &Path, action: &str, level: &'static str, limit: u64| {
+        let e = env(level);
+        let refs: Vec<(&str, &str)> = e.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        ns.run_bounded(
+            &[agent.to_str().unwrap(), action],
+            &refs,
+            Duration::from_secs(limit),
+        )
+    };
+    let start = run(&a.path, "start", "0", 10);
+    assert_eq!(start.code, Some(0), "{start:?}");
+    assert_eq!(run(&a.path, "monitor", "10", 10).code, Some(0));
+
+    // SAFETY: the bindfs daemon we started; MountNs's Drop resumes it.
+    unsafe { libc::kill(daemon as i32, libc::SIGSTOP) };
+    let d0 = run(&a.path, "monitor", "0", 10);
+    assert_eq!(d0.code, Some(0), "{d0:?}");
+    assert!(d0.elapsed < Duration::from_secs(1), "{:?}", d0.elapsed);
+    for level in ["10", "20"] {
+        let m = run(&a.path, "monitor", level, 10);
+        assert_eq!(m.code, Some(1), "depth {level}: {m:?}");
+        assert!(
+            m.elapsed < Duration::from_secs(3),
+            "depth {level} must end before the 3 s timeout: {:?}",
+            m.elapsed
+        );
+        assert!(m.output.contains("no answer within"), "{m:?}");
+    }
+    let hb = Path::new("/usr/lib/ocf/resource.d/heartbeat/Filesystem");
+    if hb.exists() {
+        let m = run(hb, "monitor", "10", 6);
+        println!(
+            "heartbeat monitor depth 10 on dead storage: {} after {:?}",
+            match m.code {
+                Some(c) => format!("exit {c}"),
+                None => "still running, killed by the test".into(),
+            },
+            m.elapsed
+        );
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(daemon as i32, libc::SIGCONT) };
+    let stop = run(&a.path, "stop", "0", 20);
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+}
