@@ -331,7 +331,8 @@ fn a_different_filesystem_on_the_directory() {
     assert!(is_mounted(&mp.0), "the other filesystem is untouched");
 }
 
-/// A bind mount: matched through the mount table, and its stop signals only
+/// A bind mount of a source with a space in its name: matched through the
+/// mount table (root field decoded), and its stop signals only
 /// holders of the bind target, never of the source (RA#1304).
 #[test]
 fn bind_mount_kill_set_never_comes_from_the_source() {
@@ -340,8 +341,8 @@ fn bind_mount_kill_set_never_comes_from_the_source() {
     let src = MountPoint::new("bindsrc");
     fs::create_dir_all(&src.0).unwrap();
     assert_eq!(common::sh("mount", &[&lo.dev, src.s()]).0, 0);
-    fs::create_dir(src.0.join("data")).unwrap();
-    let source = src.0.join("data");
+    fs::create_dir(src.0.join("my data")).unwrap();
+    let source = src.0.join("my data");
     let mp = MountPoint::new("bind");
     let mut p = params(source.to_str().unwrap(), mp.s(), "none");
     p.push(("options", "bind"));

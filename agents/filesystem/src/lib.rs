@@ -249,9 +249,6 @@ fn check_device(v: &str) -> Result<(), String> {
         Device::Uuid(s) | Device::Label(s) if s.is_empty() => {
             Err("names an empty UUID or label".into())
         }
-        Device::Path(p) if p.as_os_str().as_bytes().iter().any(u8::is_ascii_whitespace) => {
-            Err("is a device path with whitespace in it".into())
-        }
         Device::Path(p) if p.components().any(|c| c == Component::ParentDir) => {
             Err("must not contain '..'".into())
         }
@@ -422,6 +419,18 @@ impl ocf::Agent for Filesystem {
         if bind && !matches!(device, Device::Path(_)) {
             return Err(OcfError::configured(format!(
                 "a bind mount needs an absolute source directory as 'device' (got {device_text:?})"
+            )));
+        }
+        if let Device::Path(path) = &device
+            && !bind
+            && path
+                .as_os_str()
+                .as_bytes()
+                .iter()
+                .any(u8::is_ascii_whitespace)
+        {
+            return Err(OcfError::configured(format!(
+                "parameter 'device' is a device path with whitespace in it (got {device_text:?}); only a bind source may contain spaces"
             )));
         }
         let sig =
@@ -1219,6 +1228,19 @@ mod tests {
         )
         .unwrap();
         assert!(b.bind && b.force_unmount);
+        let spaced = configure(
+            &[
+                ("device", "/srv/my data"),
+                ("directory", "/mnt/b"),
+                ("fstype", "none"),
+                ("options", "bind"),
+            ],
+            &[],
+        );
+        assert!(
+            spaced.is_ok(),
+            "a bind source may contain spaces: {spaced:?}"
+        );
         assert_eq!(b.directory, PathBuf::from("/mnt/b"));
     }
 
