@@ -300,6 +300,29 @@ fn submounts_and_stacked_mounts_go_first() {
     );
     ok(&ocf(&a, "stop", &p, &[]), "stop");
     assert!(fsa::mounts_within(&mp.0).is_empty());
+
+    // A bind of one of our directories elsewhere keeps the device in use
+    // after ours is gone: stop unmounts it too (and ends its holder).
+    ok(&ocf(&a, "start", &p, &[]), "start");
+    let shared = mp.0.join("shared");
+    fs::create_dir_all(&shared).unwrap();
+    let elsewhere = MountPoint::new("sub-elsewhere");
+    fs::create_dir_all(&elsewhere.0).unwrap();
+    assert_eq!(
+        common::sh(
+            "mount",
+            &["--bind", shared.to_str().unwrap(), elsewhere.s()]
+        )
+        .0,
+        0
+    );
+    let mut h2 = fsa::hold_cwd(&elsewhere.0);
+    ok(&ocf(&a, "stop", &p, &[]), "stop");
+    assert!(
+        fsa::mounts_of_source(&lo.dev).is_empty(),
+        "the device is free"
+    );
+    assert!(common::wait_for(Duration::from_secs(5), || h2.exited()));
 }
 
 /// Another filesystem already on the directory: start refuses with a clear

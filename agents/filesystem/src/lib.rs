@@ -456,13 +456,9 @@ impl ocf::Agent for Filesystem {
             fast_stop: p.boolean(&FAST_STOP),
         };
         if ctx.clone_info().is_some() && !CLUSTER_SAFE.contains(&cfg.fstype.as_str()) {
-            if p.boolean(&FORCE_CLONES) {
-                ocf::warn!(
-                    "{} on {} is not cluster-aware, cloned anyway because force_clones is true",
-                    cfg.fstype,
-                    cfg.device_text
-                );
-            } else {
+            // With force_clones the warning comes at start, so a successful
+            // validate-all stays silent.
+            if !p.boolean(&FORCE_CLONES) {
                 return Err(OcfError::configured(format!(
                     "{} on {} is not cluster-aware and must not be cloned (set force_clones=true only if every instance mounts it read-only or on its own device)",
                     cfg.fstype, cfg.device_text
@@ -503,6 +499,13 @@ impl ocf::Agent for Filesystem {
                 dir.display()
             )));
         }
+        if ctx.clone_info().is_some() && !CLUSTER_SAFE.contains(&cfg.fstype.as_str()) {
+            ocf::warn!(
+                "{} on {} is not cluster-aware, cloned anyway because force_clones is true",
+                cfg.fstype,
+                cfg.device_text
+            );
+        }
         let mount_bin = exec::which("mount")
             .ok_or_else(|| OcfError::installed("the mount command is not installed"))?;
         fstype_supported(cfg, dl)?;
@@ -540,11 +543,14 @@ impl ocf::Agent for Filesystem {
         if !cfg.options.is_empty() {
             cmd = cmd.args(["-o", cfg.options.as_str()]);
         }
-        cmd = match &cfg.device {
-            Device::Uuid(u) => cmd.arg(format!("UUID={u}")),
-            Device::Label(l) => cmd.arg(format!("LABEL={l}")),
-            Device::Path(p) => cmd.arg(p),
-            Device::Source(s) => cmd.arg(s),
+        // A tag is mounted as the device it resolved to, so fsck, mount
+        // and the monitor all mean the same device.
+        cmd = match (&cfg.device, &resolved) {
+            (Device::Uuid(_) | Device::Label(_), Some(dev)) => cmd.arg(dev),
+            (Device::Uuid(u), None) => cmd.arg(format!("UUID={u}")),
+            (Device::Label(l), None) => cmd.arg(format!("LABEL={l}")),
+            (Device::Path(p), _) => cmd.arg(p),
+            (Device::Source(s), _) => cmd.arg(s),
         };
         cmd = cmd.arg(&dir);
         ocf::deadline::set_phase("mount");
@@ -605,8 +611,7 @@ impl ocf::Agent for Filesystem {
             return Ok(());
         };
         // The status file of depth 20 goes first; a failure is only a warning.
-        let (sdir, sfile) = status_paths(cfg, ctx, &dir);
-        let _ = sdir;
+        let (_, sfile) = status_paths(cfg, ctx, &dir);
         if let Err(e) = bounded_io::remove(&sfile, &dl.cap(Duration::from_secs(2))) {
             ocf::warn!("cannot remove the status file {}: {e}", sfile.display());
         }
@@ -616,18 +621,25 @@ impl ocf::Agent for Filesystem {
             .collect();
         // Other mounts of the same filesystem (binds of its subdirectories
         // elsewhere) keep the device in use after ours is gone.
+        // Never one at or above our directory: that would be unmounting
+        // (and signalling the holders of) a parent.
         if cfg.is_block_kind() && ours.major != 0 {
             for m in mounts.iter().rev() {
                 if m.id != ours.id
                     && (m.major, m.minor) == (ours.major, ours.minor)
                     && !targets.iter().any(|t| t.id == m.id)
-                    && m.mount_point != Path::new("/")
+                    && !mountinfo::is_within(&dir, &m.mount_point)
                 {
                     ocf::info!(
                         "{} is also mounted on {}; unmounting that too",
                         cfg.device_text,
                         m.mount_point.display()
                     );
+                    for d in mountinfo::descendants(&mounts, m.id) {
+                        if !targets.iter().any(|t| t.id == d.id) {
+                            targets.push(d.clone());
+                        }
+                    }
                     targets.push(m.clone());
                 }
             }
