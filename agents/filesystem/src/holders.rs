@@ -83,8 +83,12 @@ fn holds(proc_dir: &Path, dir: &Path) -> Option<String> {
         }
     }
     for (sub, label) in [("fd", "fd"), ("map_files", "map")] {
-        let Ok(entries) = fs::read_dir(proc_dir.join(sub)) else {
-            continue;
+        let entries = match fs::read_dir(proc_dir.join(sub)) {
+            Ok(e) => e,
+            // map_files needs CAP_SYS_ADMIN (missing in some containers):
+            // the text of maps names the same files.
+            Err(_) if label == "map" => return mapped_in_maps(proc_dir, dir),
+            Err(_) => continue,
         };
         for e in entries.flatten() {
             if let Some(t) = readlink(&e.path())
@@ -100,6 +104,17 @@ fn holds(proc_dir: &Path, dir: &Path) -> Option<String> {
         }
     }
     None
+}
+
+/// A file under `dir` in `/proc/<pid>/maps` (the fallback for map_files).
+fn mapped_in_maps(proc_dir: &Path, dir: &Path) -> Option<String> {
+    let text = fs::read(proc_dir.join("maps")).ok()?;
+    text.split(|&b| b == b'\n').find_map(|line| {
+        // The path is the sixth field; it may itself contain spaces.
+        let start = line.iter().position(|&b| b == b'/')?;
+        let path = &line[start..];
+        link_is_within(path, dir).then(|| format!("map {}", String::from_utf8_lossy(path)))
+    })
 }
 
 /// Every process in our mount namespace that holds something within `dir`.
@@ -238,6 +253,23 @@ mod tests {
         assert!(!link_is_within(b"socket:[123]", d));
         assert!(!link_is_within(b"/", Path::new("/")), "never for /");
         assert!(!link_is_within(b"/etc", Path::new("/")));
+    }
+
+    #[test]
+    fn maps_fallback_finds_a_mapped_file() {
+        let dir = std::env::temp_dir().join(format!("fsa-maps-{}", std::process::id()));
+        fs::create_dir_all(dir.join("proc")).unwrap();
+        fs::write(
+            dir.join("proc/maps"),
+            "7f00-7f01 r--p 00000000 07:03 12 /mnt/data/lib x.so (deleted)\n\
+             7f01-7f02 r--p 00000000 00:00 0 [heap]\n",
+        )
+        .unwrap();
+        let got = mapped_in_maps(&dir.join("proc"), Path::new("/mnt/data"));
+        let none = mapped_in_maps(&dir.join("proc"), Path::new("/mnt/dat"));
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(got.as_deref(), Some("map /mnt/data/lib x.so (deleted)"));
+        assert_eq!(none, None);
     }
 
     #[test]
