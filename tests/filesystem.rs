@@ -453,6 +453,34 @@ fn bad_input_gives_the_right_code_and_one_line() {
             "recurring {k}={v:?}"
         );
     }
+    // Parameters that stopped validating while the filesystem is mounted:
+    // stop still unmounts it (0 means unmounted, never "gave up").
+    let lo = LoopDev::new("badstop", "ext4", 64, None);
+    let mp = MountPoint::new("badstop");
+    let good = params(&lo.dev, mp.s(), "ext4");
+    ok(&ocf(&a, "start", &good, &[]), "start");
+    let mut typo = good.clone();
+    typo.push(("force_unmount", "maybe"));
+    let h = fsa::hold_cwd(&mp.0);
+    ok(
+        &ocf(&a, "stop", &typo, &[]),
+        "stop with an invalid force_unmount",
+    );
+    assert!(
+        !is_mounted(&mp.0),
+        "stop with an invalid parameter unmounted it"
+    );
+    drop(h);
+    ok(&ocf(&a, "start", &good, &[]), "start");
+    let clone = [("OCF_RESKEY_CRM_meta_clone_max", "2")];
+    assert_eq!(
+        ocf(&a, "start", &good, &clone).code,
+        6,
+        "ext4 may not be cloned"
+    );
+    ok(&ocf(&a, "stop", &good, &clone), "stop of a forbidden clone");
+    assert!(!is_mounted(&mp.0), "stop of a forbidden clone unmounted it");
+
     let missing = params("/dev/fsa-no-such-device", "/mnt/fsa-missing", "ext4");
     let o = ocf(&a, "start", &missing, &[]);
     assert_eq!(o.code, 5, "{o:?}");

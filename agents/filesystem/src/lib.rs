@@ -668,6 +668,35 @@ impl ocf::Agent for Filesystem {
         Ok(())
     }
 
+    /// Stop with parameters that do not validate: 0 only when nothing is
+    /// mounted, because a filesystem left mounted here while Pacemaker
+    /// believes it stopped can be mounted on a second node. With a usable
+    /// device and directory, the stop runs with defaults for the rest.
+    fn stop_invalid(
+        cfg: Option<&Config>,
+        ctx: &Context,
+        why: &OcfError,
+        dl: &Deadline,
+    ) -> OcfResult<()> {
+        if let Some(cfg) = cfg {
+            return Self::stop(cfg, ctx, dl);
+        }
+        let Some(cfg) = lenient_config(ctx) else {
+            ocf::info!(
+                "stop: {}; no usable directory, so nothing of ours can be mounted",
+                why.reason
+            );
+            return Ok(());
+        };
+        ocf::warn!(
+            "stop: {}; unmounting {} from {} with default settings if it is mounted",
+            why.reason,
+            cfg.device_text,
+            cfg.directory.display()
+        );
+        Self::stop(&cfg, ctx, dl)
+    }
+
     fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
         let mounts = read_mounts()?;
         let dir = mount_dir(cfg, &mounts);
@@ -722,6 +751,53 @@ impl ocf::Agent for Filesystem {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/// The configuration a stop can still act on when validation failed: the
+/// raw device and directory (trimmed), defaults for everything else.
+/// `None` when the directory cannot name a mount of ours.
+fn lenient_config(ctx: &Context) -> Option<Config> {
+    let raw = |name: &str| ctx.params.get(name).map(|v| v.trim().to_string());
+    let directory = raw("directory").filter(|d| d.starts_with('/'))?;
+    let directory = normalize(Path::new(&directory));
+    let device_text = raw("device").filter(|d| !d.is_empty())?;
+    if directory == Path::new("/") {
+        return None;
+    }
+    let options = raw("options").unwrap_or_default();
+    let bind = options.split(',').any(|o| o == "bind" || o == "rbind");
+    let device = parse_device(&device_text);
+    if bind && !matches!(device, Device::Path(_)) {
+        return None;
+    }
+    Some(Config {
+        device,
+        device_text,
+        directory,
+        fstype: raw("fstype").unwrap_or_default(),
+        options,
+        bind,
+        run_fsck: "no".into(),
+        force_unmount: raw("force_unmount")
+            .and_then(|v| force_unmount(&v))
+            .unwrap_or(true),
+        term_signals: raw("term_signals")
+            .and_then(|v| holders::parse_signals(&v).ok())
+            .unwrap_or_else(|| vec![libc::SIGTERM]),
+        kill_signals: raw("kill_signals")
+            .and_then(|v| holders::parse_signals(&v).ok())
+            .unwrap_or_else(|| vec![libc::SIGKILL]),
+        signal_delay: raw("signal_delay")
+            .filter(|v| check_delay(v).is_ok())
+            .and_then(|v| v.parse().ok())
+            .map_or(Duration::from_secs(1), Duration::from_secs_f64),
+        statusfile_prefix: raw("statusfile_prefix")
+            .filter(|v| check_statusfile_prefix(v).is_ok())
+            .unwrap_or_else(|| STATUSFILE_PREFIX.default.unwrap_or_default().to_string()),
+        fast_stop: raw("fast_stop")
+            .and_then(|v| parse_bool(&v))
+            .unwrap_or(false),
+    })
+}
 
 fn read_mounts() -> OcfResult<Vec<Mount>> {
     mountinfo::read()
