@@ -486,6 +486,24 @@ fn bad_input_gives_the_right_code_and_one_line() {
     assert_eq!(o.code, 5, "{o:?}");
     assert!(o.reason().unwrap().contains("does not exist"), "{o:?}");
     assert_eq!(ocf(&a, "monitor", &missing, &[]).code, 7);
+    let v0 = ocf(&a, "validate-all", &missing, &[]);
+    assert_eq!(
+        (v0.code, v0.stderr.as_str()),
+        (0, ""),
+        "level 0 is syntax only and silent"
+    );
+    let v10 = ocf(&a, "validate-all", &missing, &[("OCF_CHECK_LEVEL", "10")]);
+    assert_eq!(v10.code, 5, "level 10 looks at this node: {v10:?}");
+    let here = ocf(&a, "validate-all", &good, &[("OCF_CHECK_LEVEL", "10")]);
+    assert_eq!((here.code, here.stderr.as_str()), (0, ""), "{here:?}");
+    let nofs = ocf(
+        &a,
+        "validate-all",
+        &params(&lo.dev, mp.s(), "fsa-nofs"),
+        &[("OCF_CHECK_LEVEL", "10")],
+    );
+    assert_eq!(nofs.code, 5, "{nofs:?}");
+    assert!(nofs.reason().unwrap().contains("fsa-nofs"), "{nofs:?}");
     let clone = ocf(
         &a,
         "validate-all",

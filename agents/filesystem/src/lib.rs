@@ -468,6 +468,31 @@ impl ocf::Agent for Filesystem {
         Ok(cfg)
     }
 
+    /// Only `validate-all` at OCF_CHECK_LEVEL 10 and above looks at this
+    /// node (mount, fstype, device); every other action checks what it
+    /// needs itself, so the monitor stays free of extra system calls.
+    fn check_environment(cfg: &Config, ctx: &Context) -> OcfResult<()> {
+        if ctx.action != "validate-all" {
+            return Ok(());
+        }
+        exec::which("mount")
+            .ok_or_else(|| OcfError::installed("the mount command is not installed"))?;
+        let dl = Deadline::after(Duration::from_secs(10));
+        fstype_supported(cfg, &dl)?;
+        if cfg.bind {
+            if let Device::Path(src) = &cfg.device
+                && fs::symlink_metadata(src).is_err()
+            {
+                return Err(OcfError::installed(format!(
+                    "the bind source {} does not exist",
+                    src.display()
+                )));
+            }
+            return Ok(());
+        }
+        resolve_device(cfg, ctx, &dl).map(|_| ())
+    }
+
     fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         let mounts = read_mounts()?;
         let dir = mount_dir(cfg, &mounts);
