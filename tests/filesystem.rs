@@ -89,6 +89,11 @@ fn lifecycle_on_ext4_and_xfs_with_data_surviving_a_restart() {
         let stop = ocf(&a, "stop", &p, &env);
         ok(&stop, "stop");
         assert!(!is_mounted(&mp.0), "{fstype}: unmounted");
+        assert!(
+            !stop.stderr.contains("busy") && !stop.stderr.contains("sending"),
+            "an idle mount is unmounted at the first try, nobody scanned or signalled (RA#1907): {}",
+            stop.stderr
+        );
         assert!(!status.exists(), "stop removed the status file");
         ok(&ocf(&a, "stop", &p, &env), "stop on stopped");
         assert_eq!(ocf(&a, "monitor", &p, &rec).code, 7, "monitor after stop");
