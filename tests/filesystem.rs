@@ -1026,3 +1026,24 @@ fn dead_storage_under_our_own_mount_fails_depth_10_and_20_in_time() {
     let stop = run(&a.path, "stop", "0", 20);
     assert_eq!(stop.code, Some(0), "{stop:?}");
 }
+
+/// A directory given through a symlink: mount resolves it, the table lists
+/// the real path, and monitor and stop find the mount there.
+#[test]
+fn a_directory_behind_a_symlink() {
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("symlink", "ext4", 64, None);
+    let real = MountPoint::new("symlink-real");
+    fs::create_dir_all(&real.0).unwrap();
+    let link = MountPoint::new("symlink-link");
+    std::os::unix::fs::symlink(&real.0, &link.0).unwrap();
+    let p = params(&lo.dev, link.s(), "ext4");
+    assert_eq!(ocf(&a, "monitor", &p, &[]).code, 7, "probe");
+    ok(&ocf(&a, "start", &p, &[]), "start");
+    assert!(is_mounted(&real.0), "mounted on the real directory");
+    ok(&ocf(&a, "start", &p, &[]), "start again");
+    ok(&ocf(&a, "monitor", &p, &[RECURRING]), "monitor");
+    ok(&ocf(&a, "stop", &p, &[]), "stop");
+    assert!(!is_mounted(&real.0));
+    let _ = fs::remove_file(&link.0);
+}
