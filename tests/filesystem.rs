@@ -357,6 +357,26 @@ fn a_different_filesystem_on_the_directory() {
     assert_eq!(ocf(&a, "monitor", &p, &[RECURRING]).code, 7);
     ok(&ocf(&a, "stop", &p, &[]), "stop");
     assert!(is_mounted(&mp.0), "the other filesystem is untouched");
+
+    // The anchor in the same place, for the record (printed, not asserted).
+    let hb = Path::new("/usr/lib/ocf/resource.d/heartbeat/Filesystem");
+    if hb.exists() {
+        let env: Vec<(String, String)> = p
+            .iter()
+            .map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string()))
+            .chain([("OCF_ROOT".to_string(), "/usr/lib/ocf".to_string())])
+            .collect();
+        let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let start = common::run_env(hb, &["start"], &refs);
+        let ours_there = !fsa::mounts_of_source(&lo.dev).is_empty();
+        let stop = common::run_env(hb, &["stop"], &refs);
+        println!(
+            "heartbeat start: {} (device mounted: {ours_there}); heartbeat stop: {}; the other filesystem still mounted: {}",
+            start.code,
+            stop.code,
+            is_mounted(&mp.0)
+        );
+    }
 }
 
 /// A bind mount of a source with a space in its name: matched through the
