@@ -2,7 +2,7 @@
 //! with its parameter names.
 //!
 //! * start: refuse a *different* filesystem already on the directory (the
-//!   anchor mounts on top of it), create the directory, fsck by policy, then
+//!   anchor reports it as ours), create the directory, fsck by policy, then
 //!   the system's `mount` by argv (every type and helper works), verified in
 //!   the mount table.
 //! * monitor: `/proc/self/mountinfo` only, zero forks at depth 0; depth 10
