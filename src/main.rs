@@ -41,6 +41,10 @@ static AGENTS: &[Entry] = &[
         info: &database::INFO,
         main: ocf::run::main::<database::Database>,
     },
+    Entry {
+        info: &filesystem::INFO,
+        main: ocf::run::main::<filesystem::Filesystem>,
+    },
 ];
 
 fn agent(name: &str) -> Option<&'static Entry> {
