@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 pub mod cluster;
-pub mod xen;
 pub mod ipaddr;
+pub mod xen;
 
 use std::fs;
 use std::io::Read;
