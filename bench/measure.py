@@ -63,8 +63,12 @@ def main():
     if a.netns:
         # Enter the namespace once, in this process: every run then pays
         # nothing for it (not an `ip netns exec` fork per call).
+        # (os.setns needs Python 3.12; Debian 12 has 3.11: call libc directly.)
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
         fd = os.open(f"/run/netns/{a.netns}", os.O_RDONLY)
-        os.setns(fd, os.CLONE_NEWNET)
+        if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
+            raise OSError(ctypes.get_errno(), f"setns {a.netns}")
         os.close(fd)
     for _ in range(a.warmup):
         run_once(a.cmd, env)

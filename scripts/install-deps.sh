@@ -22,10 +22,13 @@ PACKAGES=(
     # meta-data validation, process and network tools the tests drive
     libxml2-utils kmod procps psmisc iproute2 tcpdump iputils-ping iputils-arping
     strace time util-linux e2fsprogs xfsprogs fuse3 linux-perf hyperfine
+    # filesystem agent: a FUSE filesystem whose daemon the hung-mount test stops
+    bindfs
     # vm agent: libvirtd + QEMU (TCG), qemu-utils (the upgrade drops qemu-img)
     libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
-    # drbd agent: the userland and linbit's agent (no kernel module here)
-    drbd-utils
+    # drbd agent: the userland and linbit's agent (no kernel module here);
+    # /usr/bin/python3 runs the DRBD simulator (tests/drbd-sim)
+    drbd-utils python3
     # databases
     postgresql mariadb-server
     # building the tiny test guest

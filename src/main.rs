@@ -20,10 +20,32 @@ struct Entry {
     main: fn(&str) -> i32,
 }
 
-static AGENTS: &[Entry] = &[Entry {
-    info: &dummy::INFO,
-    main: ocf::run::main::<dummy::Dummy>,
-}];
+static AGENTS: &[Entry] = &[
+    Entry {
+        info: &dummy::INFO,
+        main: ocf::run::main::<dummy::Dummy>,
+    },
+    Entry {
+        info: &xen::INFO,
+        main: ocf::run::main::<xen::Xen>,
+    },
+    Entry {
+        info: &ipaddr::INFO,
+        main: ocf::run::main::<ipaddr::IpAddrAgent>,
+    },
+    Entry {
+        info: &drbd::INFO,
+        main: ocf::run::main::<drbd::Drbd>,
+    },
+    Entry {
+        info: &database::INFO,
+        main: ocf::run::main::<database::Database>,
+    },
+    Entry {
+        info: &filesystem::INFO,
+        main: ocf::run::main::<filesystem::Filesystem>,
+    },
+];
 
 fn agent(name: &str) -> Option<&'static Entry> {
     AGENTS.iter().find(|e| e.info.name == name)

@@ -5,8 +5,10 @@
 
 pub mod cluster;
 pub mod guest;
+pub mod ipaddr;
 pub mod nscluster;
 pub mod scenarios;
+pub mod xen;
 
 use std::fs;
 use std::io::Read;

@@ -181,6 +181,25 @@ pub fn promotion_score(ctx: &Context, dl: &Deadline) -> Result<Option<i64>> {
     }
 }
 
+/// A permanent node attribute (`crm_attribute --type nodes`), `None` when unset.
+/// The Xen agent reads a migration target's address this way.
+pub fn node_attribute(node: &str, name: &str, dl: &Deadline) -> Result<Option<String>> {
+    let args = ["--type", "nodes", "--node", node, "--name", name, "--query"];
+    match call("crm_attribute", &args, dl) {
+        Ok(xml) => Ok(attribute_value(&xml)),
+        Err(e) if e.0.contains("(105 ") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Set a permanent node attribute.
+pub fn set_node_attribute(node: &str, name: &str, value: &str, dl: &Deadline) -> Result<()> {
+    let args = [
+        "--type", "nodes", "--node", node, "--name", name, "--update", value,
+    ];
+    call("crm_attribute", &args, dl).map(drop)
+}
+
 /// Set a resource meta attribute, e.g. `target-role=Stopped`.
 pub fn set_resource_meta(resource: &str, name: &str, value: &str, dl: &Deadline) -> Result<()> {
     let args = [

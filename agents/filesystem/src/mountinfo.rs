@@ -1,0 +1,201 @@
+//! `/proc/self/mountinfo`, parsed by hand: the kernel answers, nothing is
+//! forked and nothing is stat()ed, so a hung mount elsewhere in the table
+//! (a dead NFS server, a stopped FUSE daemon) cannot block us.
+//!
+//! Line format (proc(5)): `id parent major:minor root mount_point options
+//! [optional fields...] - fstype source super_options`. Paths escape space,
+//! tab, newline and backslash as `\NNN` octal.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+
+/// One mount as the kernel lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    pub id: u32,
+    pub parent: u32,
+    pub major: u32,
+    pub minor: u32,
+    /// The path inside the filesystem that is mounted here (`/` unless a bind).
+    pub root: PathBuf,
+    pub mount_point: PathBuf,
+    pub options: String,
+    pub fstype: String,
+    pub source: String,
+}
+
+/// Decode `\NNN` octal escapes. Only values up to `\377` are escapes (a
+/// larger one would overflow a byte: the panic fuzzing found elsewhere).
+pub fn decode(field: &str) -> Vec<u8> {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 4 <= b.len() {
+            let digits = &b[i + 1..i + 4];
+            if digits.iter().all(|d| (b'0'..=b'7').contains(d)) {
+                let v = digits
+                    .iter()
+                    .fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0'));
+                if v <= 0o377 {
+                    out.push(v as u8);
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+fn path(field: &str) -> PathBuf {
+    PathBuf::from(OsString::from_vec(decode(field)))
+}
+
+fn text(field: &str) -> String {
+    String::from_utf8_lossy(&decode(field)).into_owned()
+}
+
+/// Parse one line; `None` for anything malformed (skipped, never a panic).
+pub fn parse_line(line: &str) -> Option<Mount> {
+    let (left, right) = line.split_once(" - ")?;
+    let mut l = left.split(' ');
+    let id = l.next()?.parse().ok()?;
+    let parent = l.next()?.parse().ok()?;
+    let (major, minor) = l.next()?.split_once(':')?;
+    let root = path(l.next()?);
+    let mount_point = path(l.next()?);
+    let options = l.next()?.to_string();
+    let mut r = right.split(' ');
+    let fstype = text(r.next()?);
+    let source = text(r.next().unwrap_or(""));
+    Some(Mount {
+        id,
+        parent,
+        major: major.parse().ok()?,
+        minor: minor.parse().ok()?,
+        root,
+        mount_point,
+        options,
+        fstype,
+        source,
+    })
+}
+
+/// Parse a whole table, in the kernel's order (parents before children).
+pub fn parse(table: &str) -> Vec<Mount> {
+    table.lines().filter_map(parse_line).collect()
+}
+
+/// Read this process's mount table.
+pub fn read() -> std::io::Result<Vec<Mount>> {
+    let bytes = std::fs::read("/proc/self/mountinfo")?;
+    Ok(parse(&String::from_utf8_lossy(&bytes)))
+}
+
+/// True when `p` is `dir` or lies below it (component-wise, not by string).
+pub fn is_within(p: &Path, dir: &Path) -> bool {
+    p.starts_with(dir)
+}
+
+/// The mounts stacked on `dir`, bottom first.
+pub fn at<'a>(mounts: &'a [Mount], dir: &Path) -> Vec<&'a Mount> {
+    mounts.iter().filter(|m| m.mount_point == dir).collect()
+}
+
+/// Every mount whose chain of parents reaches `id` (submounts and mounts
+/// stacked on top), in an order they can be unmounted by path: children
+/// before their parents, and otherwise the most recent first, so a mount
+/// stacked on top goes before the submounts it hides.
+pub fn descendants(mounts: &[Mount], id: u32) -> Vec<&Mount> {
+    let below = |m: &Mount| -> bool {
+        let mut cur = m.parent;
+        // A bounded walk: a malformed table cannot loop us forever.
+        for _ in 0..=mounts.len() {
+            if cur == id {
+                return true;
+            }
+            match mounts.iter().find(|x| x.id == cur) {
+                Some(p) if p.parent != p.id => cur = p.parent,
+                _ => return false,
+            }
+        }
+        false
+    };
+    let mut left: Vec<&Mount> = mounts.iter().filter(|m| m.id != id && below(m)).collect();
+    let mut out = Vec::with_capacity(left.len());
+    while !left.is_empty() {
+        let leaf = left
+            .iter()
+            .rposition(|m| !left.iter().any(|c| c.parent == m.id))
+            .unwrap_or(left.len() - 1);
+        out.push(left.remove(leaf));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str = "\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/vda rw
+30 22 7:3 / /mnt/fsa\\040data rw,relatime shared:5 - xfs /dev/loop3 rw,attr2
+31 30 0:40 / /mnt/fsa\\040data/sub rw - tmpfs tmpfs rw
+32 31 0:41 / /mnt/fsa\\040data/sub/deeper rw - tmpfs tmpfs rw
+33 22 7:3 /export /srv/bound rw - xfs /dev/loop3 rw
+34 30 0:42 / /mnt/fsa\\040data rw - tmpfs over rw
+bad line without separator
+35 22 0:50 / /net rw master:3 - nfs4 srv:/exp/a\\134b rw,vers=4.2
+";
+
+    #[test]
+    fn parses_fields_and_decodes_escapes() {
+        let m = parse(TABLE);
+        assert_eq!(m.len(), 7, "the malformed line is skipped");
+        assert_eq!(m[1].mount_point, PathBuf::from("/mnt/fsa data"));
+        assert_eq!((m[1].major, m[1].minor), (7, 3));
+        assert_eq!(m[1].fstype, "xfs");
+        assert_eq!(m[1].source, "/dev/loop3");
+        assert_eq!(m[4].root, PathBuf::from("/export"));
+        assert_eq!(m[6].source, "srv:/exp/a\\b");
+        assert_eq!(m[6].fstype, "nfs4");
+    }
+
+    #[test]
+    fn decode_is_total() {
+        assert_eq!(decode("a\\040b"), b"a b");
+        assert_eq!(decode("\\011\\012\\134"), b"\t\n\\");
+        assert_eq!(decode("\\666"), b"\\666", "beyond a byte: left alone");
+        assert_eq!(decode("end\\04"), b"end\\04");
+        assert_eq!(decode("\\"), b"\\");
+        assert_eq!(decode("\\9999"), b"\\9999");
+        assert_eq!(decode(""), b"");
+    }
+
+    #[test]
+    fn stacked_and_nested_mounts_are_descendants_deepest_first() {
+        let m = parse(TABLE);
+        let ids: Vec<u32> = descendants(&m, 30).iter().map(|x| x.id).collect();
+        assert_eq!(ids, [34, 32, 31]);
+        assert!(descendants(&m, 32).is_empty());
+        assert_eq!(at(&m, Path::new("/mnt/fsa data")).len(), 2);
+        assert!(is_within(Path::new("/mnt/a/b"), Path::new("/mnt/a")));
+        assert!(!is_within(Path::new("/mnt/ab"), Path::new("/mnt/a")));
+    }
+
+    #[test]
+    fn a_parent_loop_does_not_hang() {
+        let m = parse("1 2 0:1 / /a rw - tmpfs t rw\n2 1 0:2 / /b rw - tmpfs t rw\n");
+        assert!(descendants(&m, 9).is_empty());
+    }
+
+    #[test]
+    fn this_machine_has_a_root_mount() {
+        let m = read().unwrap();
+        assert!(m.iter().any(|x| x.mount_point == Path::new("/")));
+    }
+}

@@ -1,0 +1,668 @@
+//! `ocf:rust:xen`: a Xen domain managed through the `xl` toolstack, the
+//! replacement for `ocf:heartbeat:Xen` with its parameter names.
+//!
+//! Same shape as every agent: parameter and action tables, a `Config` built
+//! from validated parameters, an environment check, then the actions. What it
+//! does better than the shell agent: every `xl` call is bounded; "not
+//! running" is re-checked before a recurring monitor says so (a rebooting
+//! guest vanishes for a moment, RA#314); stop escalates to a bounded destroy
+//! inside one budget that keeps a reserve for it, and verifies the domain is
+//! gone instead of looping until Pacemaker kills it; the mid-migration names
+//! of a domain are stopped too.
+
+pub mod xl;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ocf::exec::{self, Cmd};
+use ocf::params::checks;
+use ocf::{
+    ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Status,
+};
+
+use xl::{Lookup, State, Xl};
+
+pub static XMFILE: ParamSpec = ParamSpec::new(
+    "xmfile",
+    "Xen domain configuration file",
+    "Absolute path to the xl configuration file of the domain (the file given to \
+     `xl create`). It must exist on every node that may run the domain.",
+)
+.required()
+.unique()
+.check(checks::absolute_path);
+
+pub static NAME: ParamSpec = ParamSpec::new(
+    "name",
+    "Domain name",
+    "Name of the domain. Default: the `name` setting in xmfile, else the resource name. \
+     Letters, digits and . _ - + : @ only.",
+)
+.unique()
+.check(check_domain_name);
+
+pub static SHUTDOWN_TIMEOUT: ParamSpec = ParamSpec::new(
+    "shutdown_timeout",
+    "Seconds to wait for a graceful shutdown",
+    "How long stop waits for the guest to shut down before it destroys it. 0 destroys at \
+     once. Default: two thirds of the stop timeout. Whatever the value, stop keeps a third of \
+     its timeout (at least 10 s where the timeout allows) for the destroy, so a stop never \
+     outlives its timeout.",
+)
+.integer(0, 86400);
+
+pub static SHUTDOWN_ACPI: ParamSpec = ParamSpec::new(
+    "shutdown_acpi",
+    "Shut down with the ACPI power button",
+    "Ask the guest to shut down with `xl trigger <domain> power` (an ACPI power-button \
+     event, for HVM guests without PV drivers) instead of `xl shutdown`.",
+)
+.boolean()
+.default("false");
+
+pub static NODE_IP_ATTRIBUTE: ParamSpec = ParamSpec::new(
+    "node_ip_attribute",
+    "Node attribute with the migration address",
+    "Name of a node attribute that holds the address live migration sends the domain to; \
+     migrate_to reads it for the target node (`crm_attribute --type nodes`). Default: the \
+     target node's name.",
+)
+.check(check_attribute_name);
+
+pub static AUTOSET_CPU: ParamSpec = ParamSpec::new(
+    "autoset_utilization_cpu",
+    "Set the cpu utilization from the domain",
+    "Put the domain's vCPU count into the resource's utilization attribute `cpu` (for \
+     placement-strategy=utilization). Written only when it changes.",
+)
+.boolean()
+.default("false");
+
+pub static AUTOSET_HV_MEMORY: ParamSpec = ParamSpec::new(
+    "autoset_utilization_hv_memory",
+    "Set the hv_memory utilization from the domain",
+    "Put the domain's maximum memory in MiB into the resource's utilization attribute \
+     `hv_memory`. Written only when it changes.",
+)
+.boolean()
+.default("false");
+
+pub static MONITOR_SCRIPTS: ParamSpec = ParamSpec::new(
+    "monitor_scripts",
+    "Extra checks of the guest",
+    "Space-separated absolute paths of programs run (without a shell) on every monitor \
+     while the domain runs; any failing makes the monitor fail. start and migrate_from wait \
+     until they all pass. Each runs under the action's deadline.",
+)
+.check(check_scripts);
+
+pub static BINARY: ParamSpec = ParamSpec::new(
+    "binary",
+    "The xl program",
+    "The xl toolstack program, found on PATH unless it is a path.",
+)
+.default("xl");
+
+pub static PARAMS: [ParamSpec; 9] = [
+    XMFILE,
+    NAME,
+    SHUTDOWN_TIMEOUT,
+    SHUTDOWN_ACPI,
+    NODE_IP_ATTRIBUTE,
+    AUTOSET_CPU,
+    AUTOSET_HV_MEMORY,
+    MONITOR_SCRIPTS,
+    BINARY,
+];
+
+pub static ACTIONS: [ActionSpec; 7] = [
+    ActionSpec::new("start", 60),
+    ActionSpec::new("stop", 40),
+    ActionSpec::new("monitor", 30).interval(10).depth(0),
+    ActionSpec::new("migrate_to", 120),
+    ActionSpec::new("migrate_from", 120),
+    ActionSpec::new("validate-all", 5),
+    ActionSpec::new("meta-data", 5),
+];
+
+pub static INFO: AgentInfo = AgentInfo {
+    name: "xen",
+    shortdesc: "Xen domain through the xl toolstack",
+    longdesc: "Manages a Xen domain (domU) with the xl toolstack: xl create, shutdown or the \
+        ACPI power button, destroy, list and migrate, each bounded by the action's deadline. \
+        The replacement for ocf:heartbeat:Xen, with its parameter names. Live migration \
+        needs meta allow-migrate=true.",
+    params: &PARAMS,
+    actions: &ACTIONS,
+};
+
+fn check_domain_name(v: &str) -> Result<(), String> {
+    if v.len() > 64 {
+        return Err("must be at most 64 characters".into());
+    }
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-+:@".contains(&b))
+    {
+        return Err("may only contain letters, digits and . _ - + : @".into());
+    }
+    Ok(())
+}
+
+fn check_attribute_name(v: &str) -> Result<(), String> {
+    if v.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        Ok(())
+    } else {
+        Err("may only contain letters, digits and . _ -".into())
+    }
+}
+
+fn check_scripts(v: &str) -> Result<(), String> {
+    v.split_whitespace().try_for_each(checks::absolute_path)
+}
+
+/// The Xen resource, from validated parameters (no files read yet).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub xmfile: PathBuf,
+    pub name: Option<String>,
+    pub shutdown_timeout: Option<Duration>,
+    pub acpi: bool,
+    pub node_ip_attribute: Option<String>,
+    pub util_cpu: bool,
+    pub util_memory: bool,
+    pub monitor_scripts: Vec<PathBuf>,
+    pub xl: Xl,
+}
+
+pub struct Xen;
+
+impl ocf::Agent for Xen {
+    type Config = Config;
+
+    fn info() -> &'static AgentInfo {
+        &INFO
+    }
+
+    fn configure(p: &Params, _ctx: &Context) -> OcfResult<Config> {
+        Ok(Config {
+            xmfile: PathBuf::from(p.string(&XMFILE).unwrap_or_default()),
+            name: p.string(&NAME).map(str::to_string),
+            shutdown_timeout: p
+                .integer(&SHUTDOWN_TIMEOUT)
+                .map(|s| Duration::from_secs(s as u64)),
+            acpi: p.boolean(&SHUTDOWN_ACPI),
+            node_ip_attribute: p.string(&NODE_IP_ATTRIBUTE).map(str::to_string),
+            util_cpu: p.boolean(&AUTOSET_CPU),
+            util_memory: p.boolean(&AUTOSET_HV_MEMORY),
+            monitor_scripts: p
+                .string(&MONITOR_SCRIPTS)
+                .unwrap_or("")
+                .split_whitespace()
+                .map(PathBuf::from)
+                .collect(),
+            xl: Xl {
+                program: p.string(&BINARY).unwrap_or("xl").to_string(),
+            },
+        })
+    }
+
+    fn check_environment(cfg: &Config, _ctx: &Context) -> OcfResult<()> {
+        if exec::which(&cfg.xl.program).is_none() {
+            return Err(OcfError::installed(format!(
+                "the xl toolstack ({}) is not installed",
+                cfg.xl.program
+            )));
+        }
+        if !cfg.xmfile.is_file() {
+            return Err(OcfError::installed(format!(
+                "xmfile {} does not exist on this node",
+                cfg.xmfile.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        let name = domain_name(cfg, ctx)?;
+        match cfg.xl.lookup(&name, dl) {
+            Lookup::Found { state, .. } if state.is_alive() => {
+                ocf::info!("domain {name} is already running");
+                return Ok(());
+            }
+            Lookup::Found { state, .. } => {
+                // A shut-down or crashed leftover would make `xl create` fail.
+                ocf::info!("domain {name} is {state:?}: destroying the leftover first");
+                cfg.xl.destroy(&name, dl).map_err(OcfError::generic)?;
+            }
+            Lookup::Absent => {}
+            Lookup::NoHypervisor(why) => return Err(OcfError::installed(why)),
+            Lookup::Unknown(why) => return Err(OcfError::generic(why)),
+        }
+        ocf::deadline::set_phase("xl create");
+        cfg.xl
+            .create(&cfg.xmfile, &name, dl)
+            .map_err(OcfError::generic)?;
+        ocf::deadline::set_phase("waiting for the domain to run");
+        wait_running(cfg, &name, dl)?;
+        let _ = std::fs::remove_file(stopped_marker(ctx));
+        update_utilization(cfg, ctx, &name, dl, true);
+        ocf::info!("domain {name} started");
+        Ok(())
+    }
+
+    fn stop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        let name = domain_name(cfg, ctx)?;
+        stop_domain(cfg, ctx, &name, dl)?;
+        mark_stopped(ctx);
+        Ok(())
+    }
+
+    fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
+        let name = domain_name(cfg, ctx)?;
+        let mut found = cfg.xl.lookup(&name, dl);
+        if found == Lookup::Absent && !ctx.is_probe() && !stopped_marker(ctx).exists() {
+            // A rebooting guest is briefly gone: look again before saying 7,
+            // or it gets started twice (RA#314).
+            let recheck = dl.share(0.6);
+            for _ in 0..5 {
+                if !recheck.sleep(Duration::from_secs(1)) {
+                    break;
+                }
+                found = cfg.xl.lookup(&name, dl);
+                if found != Lookup::Absent {
+                    ocf::info!("domain {name} is back after a moment away (rebooting?)");
+                    break;
+                }
+            }
+        }
+        match found {
+            Lookup::Found { state, .. } if state.is_alive() => {
+                run_monitor_scripts(cfg, dl)?;
+                if !ctx.is_probe() {
+                    update_utilization(cfg, ctx, &name, dl, false);
+                }
+                Ok(Status::Success)
+            }
+            Lookup::Found {
+                state: State::Crashed,
+                ..
+            } => Err(OcfError::generic(format!("domain {name} has crashed"))),
+            Lookup::Found { state, .. } => Err(OcfError::not_running(format!(
+                "domain {name} is not running ({state:?})"
+            ))),
+            Lookup::Absent => Err(OcfError::not_running(format!(
+                "domain {name} is not running"
+            ))),
+            Lookup::NoHypervisor(why) => Err(OcfError::not_running(format!(
+                "no Xen hypervisor on this node ({why})"
+            ))),
+            Lookup::Unknown(why) => Err(OcfError::generic(why)),
+        }
+    }
+
+    fn migrate_to(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        let name = domain_name(cfg, ctx)?;
+        let target = ctx.migrate_target().ok_or_else(|| {
+            OcfError::generic("migrate_to needs a target node (CRM_meta_migrate_target)")
+        })?;
+        match cfg.xl.lookup(&name, dl) {
+            Lookup::Found { state, .. } if state.is_alive() => {}
+            Lookup::Unknown(why) => return Err(OcfError::generic(why)),
+            _ => {
+                return Err(OcfError::generic(format!(
+                    "domain {name} is not running here: nothing to migrate"
+                )));
+            }
+        }
+        let address = match &cfg.node_ip_attribute {
+            Some(attr) => match ocf::cluster::node_attribute(target, attr, dl) {
+                Ok(Some(a)) if !a.is_empty() => a,
+                Ok(_) => {
+                    return Err(OcfError::generic(format!(
+                        "node {target} has no attribute {attr} with its migration address"
+                    )));
+                }
+                Err(e) => return Err(OcfError::generic(format!("reading {attr}: {e}"))),
+            },
+            None => target.to_string(),
+        };
+        ocf::info!("migrating domain {name} to {target} ({address})");
+        ocf::deadline::set_phase("xl migrate");
+        cfg.xl
+            .migrate(&name, &address, dl)
+            .map_err(OcfError::generic)?;
+        ocf::info!("domain {name} migrated to {target}");
+        Ok(())
+    }
+
+    fn migrate_from(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        let name = domain_name(cfg, ctx)?;
+        let source = ctx.migrate_source().ok_or_else(|| {
+            OcfError::generic("migrate_from needs a source node (CRM_meta_migrate_source)")
+        })?;
+        ocf::deadline::set_phase("waiting for the migrated domain");
+        wait_running(cfg, &name, dl)?;
+        let _ = std::fs::remove_file(stopped_marker(ctx));
+        update_utilization(cfg, ctx, &name, dl, true);
+        ocf::info!("domain {name} arrived from {source}");
+        Ok(())
+    }
+
+    /// With a configuration that does not validate here (say the xmfile is
+    /// missing on this node), a domain of this name may still run: stop it
+    /// if xl can see it, succeed if nothing is there.
+    fn stop_invalid(
+        cfg: Option<&Config>,
+        ctx: &Context,
+        why: &OcfError,
+        dl: &Deadline,
+    ) -> OcfResult<()> {
+        let Some(cfg) = cfg else {
+            ocf::info!("stop: {}; nothing can be running", why.reason);
+            return Ok(());
+        };
+        if exec::which(&cfg.xl.program).is_none() {
+            ocf::info!("stop: {}; without xl nothing can be running", why.reason);
+            return Ok(());
+        }
+        let name = cfg
+            .name
+            .clone()
+            .unwrap_or_else(|| ctx.instance_base().to_string());
+        ocf::info!(
+            "stop: {}; stopping domain {name} if it runs anyway",
+            why.reason
+        );
+        stop_domain(cfg, ctx, &name, dl)
+    }
+}
+
+/// The domain's name: the parameter, else `name=` in xmfile, else the resource.
+fn domain_name(cfg: &Config, ctx: &Context) -> OcfResult<String> {
+    if let Some(n) = &cfg.name {
+        return Ok(n.clone());
+    }
+    let text = std::fs::read_to_string(&cfg.xmfile).map_err(|e| {
+        OcfError::installed(format!("cannot read xmfile {}: {e}", cfg.xmfile.display()))
+    })?;
+    let name = xl::config_name(&text).unwrap_or_else(|| ctx.instance_base().to_string());
+    check_domain_name(&name).map_err(|why| {
+        OcfError::configured(format!(
+            "domain name {name:?} from {} {why}",
+            cfg.xmfile.display()
+        ))
+    })?;
+    Ok(name)
+}
+
+/// Poll until the domain runs and its monitor scripts pass, within `dl`.
+fn wait_running(cfg: &Config, name: &str, dl: &Deadline) -> OcfResult<()> {
+    let mut last = String::from("not seen yet");
+    let ok = dl.poll(Duration::from_millis(500), || {
+        match cfg.xl.lookup(name, &dl.cap(Duration::from_secs(10))) {
+            Lookup::Found { state, .. } if state.is_alive() => match run_monitor_scripts(cfg, dl) {
+                Ok(()) => return Some(()),
+                Err(e) => last = e.reason,
+            },
+            other => last = format!("{other:?}"),
+        }
+        None
+    });
+    ok.ok_or_else(|| {
+        OcfError::generic(format!(
+            "domain {name} did not come up within the deadline (last seen: {last})"
+        ))
+    })
+}
+
+fn run_monitor_scripts(cfg: &Config, dl: &Deadline) -> OcfResult<()> {
+    for script in &cfg.monitor_scripts {
+        let out = exec::run(&Cmd::new(script), dl)
+            .map_err(|e| OcfError::generic(format!("monitor script: {e}")))?;
+        if !out.success() {
+            return Err(OcfError::generic(format!(
+                "monitor script {} failed: {}",
+                script.display(),
+                out.describe()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The names a domain may have here: itself, and mid-migration forms (xm's
+/// `migrating-NAME`, xl's `NAME--incoming` and `NAME--migratedaway`).
+fn names_of(name: &str) -> [String; 4] {
+    [
+        name.to_string(),
+        format!("migrating-{name}"),
+        format!("{name}--incoming"),
+        format!("{name}--migratedaway"),
+    ]
+}
+
+/// Graceful shutdown for a budgeted share, then destroy, then verify.
+fn stop_domain(cfg: &Config, ctx: &Context, name: &str, dl: &Deadline) -> OcfResult<()> {
+    let total = dl.remaining();
+    // The destroy phase keeps a third of the time, and 10 s where it allows.
+    let reserve = (total / 3).max(Duration::from_secs(10).min(total / 2));
+    let grace_default = ctx.timeout.mul_f64(2.0 / 3.0);
+    let grace = cfg.shutdown_timeout.unwrap_or(grace_default);
+    let graceful = dl.keep_back(reserve).cap(grace);
+
+    let present = |d: &Deadline| -> Result<Vec<String>, String> {
+        let mut here = Vec::new();
+        for n in names_of(name) {
+            match cfg.xl.lookup(&n, &d.cap(Duration::from_secs(10))) {
+                Lookup::Found { .. } => here.push(n),
+                Lookup::Absent | Lookup::NoHypervisor(_) => {}
+                Lookup::Unknown(why) => return Err(why),
+            }
+        }
+        Ok(here)
+    };
+
+    ocf::deadline::set_phase("looking for the domain");
+    let here = present(dl)
+        .map_err(|why| OcfError::generic(format!("cannot tell whether {name} runs: {why}")))?;
+    if here.is_empty() {
+        ocf::info!("domain {name} is already stopped");
+        return Ok(());
+    }
+
+    if here.iter().any(|n| n == name) && !grace.is_zero() && !graceful.expired() {
+        ocf::deadline::set_phase("graceful shutdown");
+        ocf::info!(
+            "shutting down domain {name} ({}), waiting up to {:.0}s",
+            if cfg.acpi {
+                "ACPI power button"
+            } else {
+                "xl shutdown"
+            },
+            graceful.remaining().as_secs_f64()
+        );
+        match cfg.xl.shutdown(name, cfg.acpi, &graceful) {
+            Ok(()) => {
+                let gone = graceful.poll(Duration::from_millis(500), || {
+                    matches!(cfg.xl.lookup(name, &graceful), Lookup::Absent).then_some(())
+                });
+                if gone.is_some() && present(dl).is_ok_and(|h| h.is_empty()) {
+                    ocf::info!("domain {name} shut down");
+                    return Ok(());
+                }
+                ocf::warn!("domain {name} did not shut down in time: destroying it");
+            }
+            Err(e) => ocf::warn!("shutdown request failed ({e}): destroying {name}"),
+        }
+    }
+
+    ocf::deadline::set_phase("xl destroy");
+    let here = present(dl).unwrap_or_else(|_| names_of(name).to_vec());
+    for n in &here {
+        if let Err(e) = cfg.xl.destroy(n, dl) {
+            ocf::warn!("{e}");
+        }
+    }
+    ocf::deadline::set_phase("verifying the domain is gone");
+    let gone = dl.poll(Duration::from_millis(300), || {
+        present(dl).ok().filter(|h| h.is_empty()).map(|_| ())
+    });
+    match gone {
+        Some(()) => {
+            ocf::info!("domain {name} destroyed");
+            Ok(())
+        }
+        None => Err(OcfError::generic(format!(
+            "domain {name} is still there after xl destroy (or xl does not answer)"
+        ))),
+    }
+}
+
+/// Write vCPUs and memory into the resource's utilization, only on change.
+/// Monitors compare with a cache under HA_RSCTMP (no CIB access when nothing
+/// changed); start and migrate_from (`verify`) compare with the CIB itself,
+/// since the resource may have been re-created since the cache was written.
+fn update_utilization(cfg: &Config, ctx: &Context, name: &str, dl: &Deadline, verify: bool) {
+    if !cfg.util_cpu && !cfg.util_memory {
+        return;
+    }
+    let d = match cfg.xl.details(name, &dl.cap(Duration::from_secs(5))) {
+        Ok(d) => d,
+        Err(e) => {
+            ocf::warn!("utilization not updated: {e}");
+            return;
+        }
+    };
+    let mut wanted = Vec::new();
+    if cfg.util_cpu {
+        wanted.push(("cpu", d.vcpus.to_string()));
+    }
+    if cfg.util_memory {
+        wanted.push(("hv_memory", (d.max_memkb / 1024).to_string()));
+    }
+    let cache = utilization_cache(ctx);
+    let line: String = wanted.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let rsc = ctx.instance_base();
+    let cib_has = |k: &str, v: &str| {
+        ocf::cluster::resource_utilization(rsc, k, &dl.cap(Duration::from_secs(5)))
+            .is_ok_and(|cur| cur.as_deref() == Some(v))
+    };
+    let unchanged = if verify {
+        wanted.iter().all(|(k, v)| cib_has(k, v))
+    } else {
+        std::fs::read_to_string(&cache).is_ok_and(|old| old == line)
+    };
+    if unchanged {
+        let _ = std::fs::write(&cache, &line);
+        return;
+    }
+    for (k, v) in &wanted {
+        if let Err(e) =
+            ocf::cluster::set_resource_utilization(rsc, k, v, &dl.cap(Duration::from_secs(5)))
+        {
+            ocf::warn!("utilization {k}={v} not written: {e}");
+            return;
+        }
+    }
+    ocf::info!(
+        "utilization of {rsc} set: {}",
+        line.trim().replace('\n', " ")
+    );
+    if let Some(dir) = cache.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(&cache, line);
+}
+
+/// A file under HA_RSCTMP named for this resource.
+fn state_file(ctx: &Context, suffix: &str) -> PathBuf {
+    let safe: String = ctx
+        .instance_base()
+        .chars()
+        .map(|c| if c == '/' { '_' } else { c })
+        .collect();
+    ctx.rsc_tmp.join(format!("xen-{safe}.{suffix}"))
+}
+
+fn utilization_cache(ctx: &Context) -> PathBuf {
+    state_file(ctx, "utilization")
+}
+
+/// Present after this node's stop succeeded: an absent domain is then no
+/// rebooting guest, and a recurring monitor need not look again. HA_RSCTMP
+/// is cleared at boot.
+fn stopped_marker(ctx: &Context) -> PathBuf {
+    state_file(ctx, "stopped")
+}
+
+fn mark_stopped(ctx: &Context) {
+    let _ = std::fs::create_dir_all(&ctx.rsc_tmp);
+    let _ = std::fs::write(stopped_marker(ctx), "");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ocf::Agent;
+
+    fn configure(vars: &[(&str, &str)]) -> OcfResult<Config> {
+        let c = Context::from_vars("xen", "start", vars.iter().copied());
+        let p = Params::parse(&PARAMS, &c.params)?;
+        Xen::configure(&p, &c)
+    }
+
+    #[test]
+    fn tables_are_sane() {
+        ocf::metadata::check_info(&INFO).unwrap();
+    }
+
+    #[test]
+    fn parameters_are_validated() {
+        let ok = configure(&[
+            ("OCF_RESKEY_xmfile", "/etc/xen/vm/sentinel"),
+            ("OCF_RESKEY_shutdown_timeout", "5"),
+            (
+                "OCF_RESKEY_monitor_scripts",
+                "/usr/local/bin/a /usr/local/bin/b",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(ok.shutdown_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(ok.monitor_scripts.len(), 2);
+        assert_eq!(ok.xl.program, "xl");
+        for (k, v) in [
+            ("OCF_RESKEY_xmfile", "vm/sentinel"),
+            ("OCF_RESKEY_name", "a b"),
+            ("OCF_RESKEY_name", "x\"; rm -rf /"),
+            ("OCF_RESKEY_shutdown_timeout", "soon"),
+            ("OCF_RESKEY_monitor_scripts", "check.sh"),
+            ("OCF_RESKEY_node_ip_attribute", "ip addr"),
+        ] {
+            let mut vars = vec![("OCF_RESKEY_xmfile", "/etc/xen/vm/x")];
+            vars.retain(|(kk, _)| *kk != k);
+            vars.push((k, v));
+            assert_eq!(
+                configure(&vars).unwrap_err().status,
+                Status::ErrConfigured,
+                "{k}={v}"
+            );
+        }
+        assert_eq!(
+            configure(&[]).unwrap_err().status,
+            Status::ErrConfigured,
+            "xmfile is required"
+        );
+    }
+
+    #[test]
+    fn mid_migration_names() {
+        assert_eq!(
+            names_of("vm1"),
+            ["vm1", "migrating-vm1", "vm1--incoming", "vm1--migratedaway"]
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! Xen's `xl` toolstack: every call by argv under a deadline, and its output
+//! parsed. `xl list NAME` gives the state flags (the fixed-width table of
+//! xl_info.c); `xl list -l NAME` gives the configuration as JSON (vCPUs,
+//! memory) for utilization.
+
+use std::path::Path;
+
+use ocf::Deadline;
+use ocf::exec::{self, Cmd, ExecError, Output};
+
+/// What `xl list` says about one domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Running or blocked: alive.
+    Running,
+    Paused,
+    /// Shut down (the letter says why) but not yet destroyed.
+    Shutdown(char),
+    Crashed,
+    Dying,
+}
+
+impl State {
+    /// Parse the six state flags `rbps?d` of `xl list`.
+    pub fn from_flags(flags: &str) -> Option<State> {
+        let f: Vec<char> = flags.chars().collect();
+        if f.len() != 6 {
+            return None;
+        }
+        Some(if f[5] == 'd' {
+            State::Dying
+        } else if f[4] == 'c' {
+            State::Crashed
+        } else if f[3] == 's' {
+            State::Shutdown(f[4])
+        } else if f[2] == 'p' {
+            State::Paused
+        } else {
+            State::Running
+        })
+    }
+
+    /// Alive in the sense of the resource: it must not be started again.
+    pub fn is_alive(self) -> bool {
+        matches!(self, State::Running | State::Paused)
+    }
+}
+
+/// The answer to "is this domain there?".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Found {
+        domid: u32,
+        state: State,
+    },
+    Absent,
+    /// No hypervisor on this node: nothing can be running here.
+    NoHypervisor(String),
+    /// xl failed or hung: we cannot tell.
+    Unknown(String),
+}
+
+/// vCPUs and memory from `xl list -l`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Details {
+    pub vcpus: u64,
+    pub max_memkb: u64,
+}
+
+/// One row of `xl list` for `name`, if the table has it.
+pub fn parse_list(stdout: &str, name: &str) -> Option<(u32, State)> {
+    stdout.lines().find_map(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        // name ID Mem VCPUs State Time(s): the name may not contain spaces here.
+        if words.len() != 6 || words[0] != name {
+            return None;
+        }
+        Some((words[1].parse().ok()?, State::from_flags(words[4])?))
+    })
+}
+
+/// The `xl list -l` JSON entry for `name`.
+pub fn parse_long(json: &str, name: &str) -> Result<Details, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("xl list -l: not JSON: {e}"))?;
+    let entries = v.as_array().ok_or("xl list -l: not a JSON array")?;
+    let entry = entries
+        .iter()
+        .find(|e| e["config"]["c_info"]["name"].as_str() == Some(name))
+        .ok_or_else(|| format!("xl list -l: no domain {name}"))?;
+    let b = &entry["config"]["b_info"];
+    let num = |k: &str| {
+        b[k].as_u64()
+            .ok_or_else(|| format!("xl list -l: b_info.{k} missing"))
+    };
+    Ok(Details {
+        vcpus: num("max_vcpus")?,
+        max_memkb: num("max_memkb")?,
+    })
+}
+
+/// Errors of `xl` that mean "no such domain".
+fn is_absent(stderr: &str) -> bool {
+    stderr.contains("invalid domain identifier") || stderr.contains("does not exist")
+}
+
+/// Errors of `xl` that mean "no Xen here at all".
+fn is_no_hypervisor(stderr: &str) -> bool {
+    stderr.contains("cannot init xl context")
+        || stderr.contains("Can't find hypervisor information")
+        || stderr.contains("Could not obtain handle on privileged command interface")
+}
+
+/// The `name = "..."` setting of an xl domain configuration file.
+pub fn config_name(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let line = line.split('#').next()?.trim();
+        let (key, value) = line.split_once('=')?;
+        if key.trim() != "name" {
+            return None;
+        }
+        let v = value.trim().trim_end_matches(';').trim();
+        let unquoted = v
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
+            .unwrap_or(v);
+        Some(unquoted.to_string())
+    })
+}
+
+/// The xl program (a path or a name on PATH).
+#[derive(Clone, Debug)]
+pub struct Xl {
+    pub program: String,
+}
+
+impl Xl {
+    fn run(&self, args: &[&str], dl: &Deadline) -> Result<Output, String> {
+        exec::run(&Cmd::new(&self.program).args(args), dl).map_err(|e| match e {
+            ExecError::Timeout { .. } => format!("{e} (xl is hung)"),
+            other => other.to_string(),
+        })
+    }
+
+    /// `xl list NAME`.
+    pub fn lookup(&self, name: &str, dl: &Deadline) -> Lookup {
+        match self.run(&["list", name], dl) {
+            Ok(out) if out.success() => match parse_list(&out.stdout_str(), name) {
+                Some((domid, state)) => Lookup::Found { domid, state },
+                None => Lookup::Unknown(format!("xl list {name}: unreadable output")),
+            },
+            Ok(out) if is_absent(&out.stderr_str()) => Lookup::Absent,
+            Ok(out) if is_no_hypervisor(&out.stderr_str()) => {
+                Lookup::NoHypervisor(format!("xl list: {}", out.describe()))
+            }
+            Ok(out) => Lookup::Unknown(format!("xl list {name}: {}", out.describe())),
+            Err(e) => Lookup::Unknown(e),
+        }
+    }
+
+    /// `xl list -l NAME`.
+    pub fn details(&self, name: &str, dl: &Deadline) -> Result<Details, String> {
+        let out = self.run(&["list", "-l", name], dl)?;
+        if !out.success() {
+            return Err(format!("xl list -l {name}: {}", out.describe()));
+        }
+        parse_long(&out.stdout_str(), name)
+    }
+
+    fn checked(&self, args: &[&str], dl: &Deadline) -> Result<(), String> {
+        let out = self.run(args, dl)?;
+        if out.success() {
+            Ok(())
+        } else {
+            Err(format!("xl {}: {}", args.join(" "), out.describe()))
+        }
+    }
+
+    /// `xl create XMFILE name="NAME"` (the name already validated: no quotes).
+    pub fn create(&self, xmfile: &Path, name: &str, dl: &Deadline) -> Result<(), String> {
+        let file = xmfile.to_string_lossy();
+        self.checked(&["create", &file, &format!("name=\"{name}\"")], dl)
+    }
+
+    /// A graceful shutdown request: `xl shutdown`, or the ACPI power button.
+    pub fn shutdown(&self, name: &str, acpi: bool, dl: &Deadline) -> Result<(), String> {
+        if acpi {
+            self.checked(&["trigger", name, "power"], dl)
+        } else {
+            self.checked(&["shutdown", name], dl)
+        }
+    }
+
+    pub fn destroy(&self, name: &str, dl: &Deadline) -> Result<(), String> {
+        self.checked(&["destroy", name], dl)
+    }
+
+    pub fn migrate(&self, name: &str, host: &str, dl: &Deadline) -> Result<(), String> {
+        self.checked(&["migrate", name, host], dl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str = "Name                                        ID   Mem VCPUs\tState\tTime(s)
+Domain-0                                     0  1024     2     r-----      42.0
+sentinel                                     7   512     1     -b----       3.5
+paused                                       8   512     1     --p---       0.1
+preserved                                    9   512     1     ---s--       9.0
+crashed                                     10   512     1     ---sc-       9.0
+dying                                       11   512     1     -b---d       9.0
+";
+
+    #[test]
+    fn state_flags_and_rows() {
+        assert_eq!(parse_list(TABLE, "sentinel"), Some((7, State::Running)));
+        assert_eq!(parse_list(TABLE, "paused"), Some((8, State::Paused)));
+        assert_eq!(
+            parse_list(TABLE, "preserved"),
+            Some((9, State::Shutdown('-')))
+        );
+        assert_eq!(parse_list(TABLE, "crashed"), Some((10, State::Crashed)));
+        assert_eq!(parse_list(TABLE, "dying"), Some((11, State::Dying)));
+        assert_eq!(parse_list(TABLE, "Domain-0"), Some((0, State::Running)));
+        assert_eq!(parse_list(TABLE, "sent"), None, "whole names only");
+        assert_eq!(parse_list(TABLE, "Name"), None, "the header is no domain");
+        assert_eq!(State::from_flags("r----"), None);
+        assert!(State::Paused.is_alive() && !State::Shutdown('r').is_alive());
+    }
+
+    #[test]
+    fn long_listing_json() {
+        let json = r#"[
+    {
+        "domid": 7,
+        "config": {
+            "c_info": { "type": "pv", "name": "sentinel", "uuid": "x" },
+            "b_info": { "max_vcpus": 2, "max_memkb": 524288, "target_memkb": 524288 }
+        }
+    }
+]"#;
+        assert_eq!(
+            parse_long(json, "sentinel"),
+            Ok(Details {
+                vcpus: 2,
+                max_memkb: 524288
+            })
+        );
+        assert!(parse_long(json, "other").is_err());
+        assert!(parse_long("(domain (domid 7))", "sentinel").is_err());
+    }
+
+    #[test]
+    fn config_file_name() {
+        let cfg = "# a PV guest\nkernel = \"/boot/vmlinuz\"\nname = \"sentinel\" # the name\nmemory = 512\n";
+        assert_eq!(config_name(cfg).as_deref(), Some("sentinel"));
+        assert_eq!(config_name("name='web1';\n").as_deref(), Some("web1"));
+        assert_eq!(config_name("hostname = \"x\"\n"), None);
+        assert_eq!(config_name("#name = \"x\"\n"), None);
+    }
+
+    #[test]
+    fn error_texts() {
+        assert!(is_absent("vm1 is an invalid domain identifier (rc=-6)"));
+        assert!(is_absent("Error: Domain 'vm1' does not exist."));
+        assert!(is_no_hypervisor(
+            "xencall: error: Could not obtain handle on privileged command interface: No such file or directory\nlibxl: error: cannot init xl context"
+        ));
+    }
+}

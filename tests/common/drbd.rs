@@ -1,0 +1,161 @@
+//! The DRBD SIMULATOR (`tests/drbd-sim/drbd-simulator`) seen from the tests:
+//! a cluster directory of simulated nodes, each with its own `bin/` of
+//! drbdadm, drbdsetup, crm_attribute and modprobe, and helpers to run the
+//! drbd agent "on" a node with that `bin/` first on PATH.
+//!
+//! Include with `#[path = "common/drbd.rs"] mod drbd_sim;` next to `mod common;`.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::common::{AgentLink, Outcome, Scratch, ocf, repo, sh};
+
+/// The simulator program.
+pub fn simulator() -> PathBuf {
+    repo().join("tests/drbd-sim/drbd-simulator")
+}
+
+/// Simulated nodes under one scratch directory, removed on drop.
+pub struct Sim {
+    pub dir: Scratch,
+    /// An (empty) drbd.conf: the agent checks it is readable, the simulator
+    /// reads its resources from each node's config.json.
+    pub conf: PathBuf,
+    /// The resource instance name the agent runs as (`OCF_RESOURCE_INSTANCE`).
+    pub instance: String,
+}
+
+impl Sim {
+    /// `drbd-simulator init` with `nodes` and extra init options.
+    pub fn new(name: &str, nodes: &[&str], extra: &[&str]) -> Sim {
+        let dir = Scratch::new(&format!("drbd-sim-{name}"));
+        let nodes = nodes.join(",");
+        let cluster = dir.0.to_str().unwrap().to_string();
+        let mut args = vec!["init", cluster.as_str(), "--nodes", nodes.as_str()];
+        args.extend_from_slice(extra);
+        let (code, out) = sh(simulator().to_str().unwrap(), &args);
+        assert_eq!(code, 0, "drbd-simulator init: {out}");
+        let conf = dir.path("drbd.conf");
+        fs::write(&conf, "# resources live in the simulator's config.json\n").unwrap();
+        Sim {
+            dir,
+            conf,
+            instance: "d".into(),
+        }
+    }
+
+    pub fn node(&self, n: &str) -> PathBuf {
+        self.dir.path(n)
+    }
+
+    pub fn bin(&self, n: &str) -> PathBuf {
+        self.node(n).join("bin")
+    }
+
+    /// Run a control command (`set`, `cut`, `heal`, `sync`, `write`).
+    pub fn ctl(&self, args: &[&str]) {
+        let (code, out) = sh(simulator().to_str().unwrap(), args);
+        assert_eq!(code, 0, "drbd-simulator {args:?}: {out}");
+    }
+
+    /// `drbd-simulator set <node> key=value...`
+    pub fn set(&self, n: &str, kv: &[&str]) {
+        let node = self.node(n);
+        let mut args = vec!["set", node.to_str().unwrap()];
+        args.extend_from_slice(kv);
+        self.ctl(&args);
+    }
+
+    pub fn cluster(&self, cmd: &str) {
+        self.ctl(&[cmd, self.dir.0.to_str().unwrap()]);
+    }
+
+    /// The node's state as the simulator keeps it (JSON text).
+    pub fn show(&self, n: &str) -> String {
+        fs::read_to_string(self.node(n).join("state.json")).unwrap()
+    }
+
+    /// This node's promotion score as written through crm_attribute.
+    pub fn score(&self, n: &str) -> Option<i64> {
+        let text = fs::read_to_string(self.node(n).join("attrs.json")).ok()?;
+        let key = format!("\"master-{}@{n}\": \"", self.instance);
+        let at = text.find(&key)? + key.len();
+        let end = text[at..].find('"')? + at;
+        text[at..end].parse().ok()
+    }
+
+    /// Every simulated tool call on the node so far.
+    pub fn calls(&self, n: &str) -> String {
+        fs::read_to_string(self.node(n).join("calls.log")).unwrap_or_default()
+    }
+
+    pub fn clear_calls(&self, n: &str) {
+        let _ = fs::remove_file(self.node(n).join("calls.log"));
+    }
+
+    /// PATH with the node's simulated tools first.
+    pub fn path(&self, n: &str) -> String {
+        format!(
+            "{}:{}",
+            self.bin(n).display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+
+    /// Run `action` of the agent on node `n`: simulator first on PATH, the
+    /// module version from the node's simulated /proc/drbd (the documented
+    /// test hook), `CRM_meta_on_node=n`, notify on, a 20 s timeout; then the
+    /// given parameters and environment (later entries win).
+    pub fn run(
+        &self,
+        agent: &AgentLink,
+        n: &str,
+        action: &str,
+        params: &[(&str, &str)],
+        env: &[(&str, &str)],
+    ) -> Outcome {
+        let conf = self.conf.to_str().unwrap().to_string();
+        let mut p: Vec<(&str, &str)> = vec![
+            ("drbd_resource", "r0"),
+            ("drbdconf", conf.as_str()),
+            ("wfc_timeout", "1"),
+        ];
+        p.extend_from_slice(params);
+        let path = self.path(n);
+        let proc_file = self.node(n).join("proc-drbd");
+        let mut e: Vec<(&str, &str)> = vec![
+            ("PATH", path.as_str()),
+            ("OCF_RS_DRBD_PROC", proc_file.to_str().unwrap()),
+            ("OCF_RESOURCE_INSTANCE", self.instance.as_str()),
+            ("OCF_RESKEY_CRM_meta_on_node", n),
+            ("OCF_RESKEY_CRM_meta_notify", "true"),
+            ("OCF_RESKEY_CRM_meta_clone_max", "2"),
+            ("OCF_RESKEY_CRM_meta_promoted_max", "1"),
+            ("OCF_RESKEY_CRM_meta_timeout", "20000"),
+            ("OCF_RESKEY_CRM_meta_interval", "10000"),
+        ];
+        e.extend_from_slice(env);
+        ocf(agent, action, &dedup_params(&p), &dedup(&e))
+    }
+}
+
+/// Keep the last value of each key.
+fn dedup<'a>(kv: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut out: Vec<(&str, &str)> = vec![];
+    for (k, v) in kv {
+        out.retain(|(k2, _)| k2 != k);
+        out.push((k, v));
+    }
+    out
+}
+
+fn dedup_params<'a>(kv: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    dedup(kv)
+}
+
+/// Is `p` a block device node (what the simulator creates for linbit's agent)?
+pub fn is_block(p: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    fs::metadata(p).is_ok_and(|m| m.file_type().is_block_device())
+}

@@ -1,0 +1,688 @@
+//! ocf:rust:drbd against the DRBD SIMULATOR (tests/drbd-sim/drbd-simulator):
+//! there is no DRBD kernel module on these machines, so every test here
+//! runs the real agent binary with a simulated drbdadm/drbdsetup (and
+//! crm_attribute, which records the promotion score) first on PATH. The
+//! simulator prints DRBD 9's `events2 --now` lines and DRBD 8.4's
+//! `sh-status` assignments, and keeps per-node state so two simulated nodes
+//! connect, resync, lose each other and split brain.
+
+mod common;
+#[path = "common/drbd.rs"]
+mod drbd_sim;
+
+use std::time::Duration;
+
+use common::{AgentLink, agent_link};
+use drbd_sim::Sim;
+
+fn agent() -> AgentLink {
+    agent_link("drbd")
+}
+
+/// Start the resource on every node (Secondary, connected where possible).
+fn start_all(sim: &Sim, a: &AgentLink, nodes: &[&str]) {
+    for n in nodes {
+        let out = sim.run(a, n, "start", &[], &[]);
+        assert_eq!(out.code, 0, "start on {n}: {out:?}");
+    }
+}
+
+#[test]
+fn simulator_lifecycle_sets_scores_and_roles() {
+    let sim = Sim::new("life", &["node1", "node2"], &[]);
+    let a = agent();
+    let probe = sim.run(
+        &a,
+        "node1",
+        "monitor",
+        &[],
+        &[("OCF_RESKEY_CRM_meta_interval", "0")],
+    );
+    assert_eq!(probe.code, 7, "{probe:?}");
+    assert_eq!(
+        sim.score("node1"),
+        None,
+        "a probe of a stopped resource sets no score"
+    );
+
+    // node1 alone: UpToDate, peer unknown -> 1000.
+    start_all(&sim, &a, &["node1"]);
+    assert_eq!(sim.score("node1"), Some(1000));
+    // node2 connects: every disk known and UpToDate -> 10000 on both.
+    start_all(&sim, &a, &["node2"]);
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &[]).code, 0);
+    assert_eq!(sim.score("node1"), Some(10000));
+    assert_eq!(sim.run(&a, "node2", "monitor", &[], &[]).code, 0);
+    assert_eq!(sim.score("node2"), Some(10000));
+
+    // Promote node1: 8 there, 0 on node2; start on a started resource: 0.
+    let p = sim.run(&a, "node1", "promote", &[], &[]);
+    assert_eq!(p.code, 0, "{p:?}");
+    assert_eq!(
+        sim.run(&a, "node1", "promote", &[], &[]).code,
+        0,
+        "promote twice"
+    );
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &[]).code, 8);
+    assert_eq!(sim.run(&a, "node2", "monitor", &[], &[]).code, 0);
+    assert_eq!(sim.run(&a, "node2", "start", &[], &[]).code, 0);
+    // A probe that finds it running sets the score too (RA#859).
+    sim.set("node1", &[]);
+    std::fs::remove_file(sim.node("node1").join("attrs.json")).unwrap();
+    let probe = sim.run(
+        &a,
+        "node1",
+        "monitor",
+        &[],
+        &[("OCF_RESKEY_CRM_meta_interval", "0")],
+    );
+    assert_eq!(probe.code, 8);
+    assert_eq!(sim.score("node1"), Some(10000));
+
+    // node2 cannot become a second Primary: DRBD refuses (rc 11), promote
+    // retries until its deadline and fails with the reason.
+    let two = sim.run(
+        &a,
+        "node2",
+        "promote",
+        &[],
+        &[("OCF_RESKEY_CRM_meta_timeout", "4000")],
+    );
+    assert_eq!(two.code, 1, "{two:?}");
+    assert!(
+        two.reason().unwrap_or("").contains("not Primary"),
+        "{two:?}"
+    );
+    assert!(
+        two.elapsed < Duration::from_secs(4),
+        "bounded: {:?}",
+        two.elapsed
+    );
+
+    // Demote twice, stop twice: idempotent; the score goes with the stop.
+    assert_eq!(sim.run(&a, "node1", "demote", &[], &[]).code, 0);
+    assert_eq!(sim.run(&a, "node1", "demote", &[], &[]).code, 0);
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &[]).code, 0);
+    for n in ["node1", "node2"] {
+        assert_eq!(sim.run(&a, n, "stop", &[], &[]).code, 0);
+        assert_eq!(sim.run(&a, n, "stop", &[], &[]).code, 0);
+        assert_eq!(sim.score(n), None, "stop removes the score on {n}");
+        assert_eq!(sim.run(&a, n, "monitor", &[], &[]).code, 7);
+    }
+    assert!(sim.show("node1").contains("\"up\": false"));
+    // Demote of a stopped resource: 7; promote of a stopped one: 1.
+    assert_eq!(sim.run(&a, "node1", "demote", &[], &[]).code, 7);
+    let p = sim.run(
+        &a,
+        "node1",
+        "promote",
+        &[],
+        &[("OCF_RESKEY_CRM_meta_timeout", "3000")],
+    );
+    assert_eq!(p.code, 1);
+    assert!(p.reason().unwrap().contains("not started"), "{p:?}");
+}
+
+#[test]
+fn simulator_every_score_rule() {
+    let sim = Sim::new("rules", &["node1", "node2"], &[]);
+    let a = agent();
+    start_all(&sim, &a, &["node1", "node2"]);
+    let mon = |n: &str, params: &[(&str, &str)]| sim.run(&a, n, "monitor", params, &[]).code;
+
+    // Peer connected and UpToDate: as good as it gets.
+    assert_eq!(mon("node1", &[]), 0);
+    assert_eq!(sim.score("node1"), Some(10000));
+
+    // The peer goes away: its disk is unknown -> local_ok.
+    sim.cluster("cut");
+    assert_eq!(mon("node1", &[]), 0);
+    assert_eq!(sim.score("node1"), Some(1000));
+    // Custom adjust_master_score values are used.
+    assert_eq!(
+        mon("node1", &[("adjust_master_score", "5 20 2000 20000")]),
+        0
+    );
+    assert_eq!(sim.score("node1"), Some(2000));
+
+    // Only Consistent, peer unknown: only_consistent (0 = removed; 5 = 5).
+    sim.set("node1", &["disk=Consistent"]);
+    assert_eq!(mon("node1", &[]), 0);
+    assert_eq!(sim.score("node1"), None);
+    assert_eq!(
+        mon("node1", &[("adjust_master_score", "5 20 2000 20000")]),
+        0
+    );
+    assert_eq!(sim.score("node1"), Some(5));
+
+    // A transitional disk state leaves the score as it was.
+    sim.set("node1", &["disk_override=Attaching"]);
+    assert_eq!(mon("node1", &[]), 0);
+    assert_eq!(sim.score("node1"), Some(5));
+    sim.set("node1", &["disk_override=none"]);
+
+    // Outdated, no peer: no good data anywhere -> removed.
+    sim.set("node1", &["disk=Outdated"]);
+    assert_eq!(mon("node1", &[]), 0);
+    assert_eq!(sim.score("node1"), None);
+
+    // Outdated but the peer is connected and UpToDate: only_remote.
+    sim.cluster("heal");
+    sim.set("node1", &["disk_override=Outdated"]);
+    assert_eq!(mon("node1", &[]), 0);
+    assert_eq!(sim.score("node1"), Some(10));
+    sim.set("node1", &["disk_override=none", "disk=UpToDate"]);
+
+    // Quorum lost: removed, even with UpToDate data.
+    assert_eq!(mon("node1", &[]), 0);
+    assert_eq!(sim.score("node1"), Some(10000));
+    sim.set("node1", &["quorum=no"]);
+    assert_eq!(mon("node1", &[]), 0);
+    assert_eq!(sim.score("node1"), None);
+    sim.set("node1", &["quorum=auto"]);
+
+    // remove_master_score_if_peer_primary=true: node2 is a healthy Primary.
+    assert_eq!(sim.run(&a, "node2", "promote", &[], &[]).code, 0);
+    assert_eq!(mon("node1", &[]), 0);
+    assert_eq!(
+        sim.score("node1"),
+        Some(10000),
+        "default: a Primary peer changes nothing"
+    );
+    assert_eq!(
+        mon("node1", &[("remove_master_score_if_peer_primary", "true")]),
+        0
+    );
+    assert_eq!(sim.score("node1"), None);
+    // unexpected: only while Pacemaker (crm_resource --locate) knows no Primary.
+    let unexpected = [("remove_master_score_if_peer_primary", "unexpected")];
+    sim.ctl(&["pcmk-promoted", sim.dir.0.to_str().unwrap(), "node2"]);
+    assert_eq!(mon("node1", &unexpected), 0);
+    assert_eq!(
+        sim.score("node1"),
+        Some(10000),
+        "node2 is the Primary Pacemaker made"
+    );
+    sim.ctl(&["pcmk-promoted", sim.dir.0.to_str().unwrap()]);
+    assert_eq!(mon("node1", &unexpected), 0);
+    assert_eq!(
+        sim.score("node1"),
+        None,
+        "a Primary Pacemaker does not know about"
+    );
+    assert!(
+        sim.calls("node1")
+            .contains("crm_resource --output-as=xml --resource d --locate")
+    );
+}
+
+#[test]
+fn simulator_quorum_and_diskless_client() {
+    // DRBD quorum (majority of 3): a node alone loses it.
+    let sim = Sim::new(
+        "quorum",
+        &["node1", "node2", "node3"],
+        &["--quorum", "--diskless", "node3"],
+    );
+    let a = agent();
+    start_all(&sim, &a, &["node1", "node2", "node3"]);
+    assert_eq!(sim.run(&a, "node3", "monitor", &[], &[]).code, 0);
+    assert_eq!(
+        sim.score("node3"),
+        Some(9999),
+        "diskless client, all peers UpToDate"
+    );
+    sim.set("node2", &["disk=Inconsistent"]);
+    assert_eq!(sim.run(&a, "node3", "monitor", &[], &[]).code, 0);
+    assert_eq!(
+        sim.score("node3"),
+        Some(999),
+        "diskless client, some peer UpToDate"
+    );
+    sim.set("node2", &["disk=UpToDate"]);
+    assert_eq!(sim.run(&a, "node1", "promote", &[], &[]).code, 0);
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &[]).code, 8);
+    // The link goes: node1 is alone, without quorum, and still Primary.
+    sim.cluster("cut");
+    let m = sim.run(&a, "node1", "monitor", &[], &[]);
+    assert_eq!(
+        m.code, 9,
+        "Primary without quorum is a failed promoted instance: {m:?}"
+    );
+    assert!(m.reason().unwrap().contains("quorum"), "{m:?}");
+    assert_eq!(sim.score("node1"), None);
+    let m3 = sim.run(&a, "node3", "monitor", &[], &[]);
+    assert_eq!(m3.code, 0);
+    assert_eq!(sim.score("node3"), None, "no quorum and no data");
+}
+
+#[test]
+fn simulator_split_brain_and_resync() {
+    let sim = Sim::new("sb", &["node1", "node2"], &[]);
+    let a = agent();
+    start_all(&sim, &a, &["node1", "node2"]);
+    assert_eq!(sim.run(&a, "node1", "promote", &[], &[]).code, 0);
+
+    // Lose the peer, then a resync: node2 comes back behind node1.
+    sim.cluster("cut");
+    sim.ctl(&["write", sim.node("node1").to_str().unwrap()]);
+    assert_eq!(sim.run(&a, "node2", "monitor", &[], &[]).code, 0);
+    assert_eq!(sim.score("node2"), Some(1000), "peer unknown");
+    sim.cluster("heal");
+    assert_eq!(sim.run(&a, "node2", "monitor", &[], &[]).code, 0);
+    assert_eq!(
+        sim.score("node2"),
+        Some(10),
+        "SyncTarget: only the peer is UpToDate"
+    );
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &[]).code, 8);
+    assert_eq!(sim.score("node1"), Some(10000));
+    sim.cluster("sync");
+    assert_eq!(sim.run(&a, "node2", "monitor", &[], &[]).code, 0);
+    assert_eq!(sim.score("node2"), Some(10000), "resync done");
+
+    // Split brain: both Primary while apart, then the link returns.
+    sim.cluster("cut");
+    assert_eq!(sim.run(&a, "node2", "promote", &[], &[]).code, 0);
+    sim.ctl(&["write", sim.node("node2").to_str().unwrap()]);
+    sim.cluster("heal");
+    let m = sim.run(&a, "node1", "monitor", &[], &[]);
+    assert_eq!(m.code, 8, "{m:?}");
+    assert!(
+        m.stderr.contains("StandAlone") && m.stderr.contains("split brain"),
+        "split brain is logged: {m:?}"
+    );
+    assert!(sim.show("node1").contains("\"standalone\": true"));
+    // Demote and stop node2 (the victim): stop outdates it when asked to.
+    assert_eq!(sim.run(&a, "node2", "demote", &[], &[]).code, 0);
+    let stop = sim.run(
+        &a,
+        "node2",
+        "stop",
+        &[("stop_outdates_secondary", "true")],
+        &[
+            ("OCF_RESKEY_CRM_meta_notify_type", "pre"),
+            ("OCF_RESKEY_CRM_meta_notify_operation", "stop"),
+            ("OCF_RESKEY_CRM_meta_notify_master_uname", "node1"),
+            ("OCF_RESKEY_CRM_meta_notify_stop_uname", "node2"),
+        ],
+    );
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(
+        sim.calls("node2").contains("outdate r0"),
+        "{}",
+        sim.calls("node2")
+    );
+    assert!(sim.show("node2").contains("Outdated"));
+}
+
+#[test]
+fn simulator_hung_drbdsetup_is_bounded() {
+    let sim = Sim::new("hang", &["node1", "node2"], &[]);
+    let a = agent();
+    start_all(&sim, &a, &["node1"]);
+    sim.set("node1", &["hang=drbdsetup"]);
+    let t = [("OCF_RESKEY_CRM_meta_timeout", "6000")];
+    let m = sim.run(&a, "node1", "monitor", &[], &t);
+    assert_eq!(m.code, 1, "{m:?}");
+    assert!(m.reason().unwrap().contains("hung"), "{m:?}");
+    assert!(
+        m.elapsed < Duration::from_secs(6),
+        "before the 6 s timeout: {:?}",
+        m.elapsed
+    );
+    // Stop cannot see the device go down: it fails, but in time, with a reason.
+    let s = sim.run(&a, "node1", "stop", &[], &t);
+    assert_eq!(s.code, 1, "{s:?}");
+    assert!(s.elapsed < Duration::from_secs(6), "{:?}", s.elapsed);
+    assert!(s.reason().unwrap().contains("hung"), "{s:?}");
+    // No simulated drbdsetup is left behind.
+    let (_, ps) = common::sh("pgrep", &["-f", sim.node("node1").to_str().unwrap()]);
+    assert!(ps.trim().is_empty(), "leftover processes: {ps}");
+    // (drbdadm still worked: the stop took it down without seeing it.)
+    assert!(sim.show("node1").contains("\"up\": false"));
+    // A hung `drbdadm primary`: promote fails in time, too.
+    sim.set("node1", &["hang=none"]);
+    start_all(&sim, &a, &["node1"]);
+    sim.set("node1", &["hang=drbdadm:primary"]);
+    let p = sim.run(&a, "node1", "promote", &[], &t);
+    assert_eq!(p.code, 1, "{p:?}");
+    assert!(p.elapsed < Duration::from_secs(6), "{:?}", p.elapsed);
+    assert!(p.stderr.contains("hung"), "{p:?}");
+    sim.set("node1", &["hang=none"]);
+    assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);
+}
+
+#[test]
+fn simulator_missing_notify_settings() {
+    let sim = Sim::new("notifyoff", &["node1"], &[]);
+    let a = agent();
+    let off = [("OCF_RESKEY_CRM_meta_notify", "false")];
+    let s = sim.run(&a, "node1", "start", &[], &off);
+    assert_eq!(s.code, 6, "{s:?}");
+    let why = s.reason().unwrap();
+    assert!(
+        why.contains("notify=true") && why.contains("ignore_missing_notifications"),
+        "{why}"
+    );
+    // Monitor and stop never need notifications.
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &off).code, 7);
+    assert_eq!(sim.run(&a, "node1", "stop", &[], &off).code, 0);
+    // ignore_missing_notifications=true lets it run.
+    let ignore = [("ignore_missing_notifications", "true")];
+    assert_eq!(sim.run(&a, "node1", "start", &ignore, &off).code, 0);
+    assert_eq!(sim.run(&a, "node1", "promote", &ignore, &off).code, 0);
+    // Demote never refuses: it is the way back to safety.
+    assert_eq!(sim.run(&a, "node1", "demote", &[], &off).code, 0);
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &off).code, 0);
+    // Bad clone meta: a precise 6 as well.
+    let m = sim.run(
+        &a,
+        "node1",
+        "promote",
+        &[],
+        &[("OCF_RESKEY_CRM_meta_promoted_max", "3")],
+    );
+    assert_eq!(m.code, 6);
+    assert!(m.reason().unwrap().contains("promoted-max"), "{m:?}");
+    // promoted-max=2 without allow-two-primaries in drbd.conf: 6 on start.
+    let m = sim.run(
+        &a,
+        "node1",
+        "start",
+        &[],
+        &[("OCF_RESKEY_CRM_meta_promoted_max", "2")],
+    );
+    assert_eq!(m.code, 6);
+    assert!(m.reason().unwrap().contains("allow-two-primaries"), "{m:?}");
+}
+
+#[test]
+fn simulator_notifications() {
+    let sim = Sim::new("notify", &["node1", "node2"], &[]);
+    let a = agent();
+    start_all(&sim, &a, &["node1"]);
+    // ocf-tester's notify: no type at all -> 0.
+    assert_eq!(sim.run(&a, "node1", "notify", &[], &[]).code, 0);
+    // pre-start of the peer: adjust (re-connect).
+    sim.clear_calls("node1");
+    let pre = [
+        ("OCF_RESKEY_CRM_meta_notify_type", "pre"),
+        ("OCF_RESKEY_CRM_meta_notify_operation", "start"),
+        ("OCF_RESKEY_CRM_meta_notify_start_uname", "node2"),
+    ];
+    assert_eq!(sim.run(&a, "node1", "notify", &[], &pre).code, 0);
+    assert!(
+        sim.calls("node1").contains("adjust r0"),
+        "{}",
+        sim.calls("node1")
+    );
+    // post-promote with the legacy names only: the score is recomputed.
+    start_all(&sim, &a, &["node2"]);
+    std::fs::remove_file(sim.node("node1").join("attrs.json")).unwrap();
+    let post = [
+        ("OCF_RESKEY_CRM_meta_notify_type", "post"),
+        ("OCF_RESKEY_CRM_meta_notify_operation", "promote"),
+        ("OCF_RESKEY_CRM_meta_notify_promote_uname", "node2"),
+        ("OCF_RESKEY_CRM_meta_notify_master_uname", "node2"),
+        ("OCF_RESKEY_CRM_meta_notify_slave_uname", "node1"),
+    ];
+    assert_eq!(sim.run(&a, "node1", "notify", &[], &post).code, 0);
+    assert_eq!(sim.score("node1"), Some(10000));
+    // With connect_only_after_promote, a start notification does not connect.
+    sim.clear_calls("node1");
+    let only = [("connect_only_after_promote", "true")];
+    assert_eq!(sim.run(&a, "node1", "notify", &only, &pre).code, 0);
+    assert!(!sim.calls("node1").contains("adjust r0"));
+}
+
+#[test]
+fn simulator_promote_needs_good_data_and_monitor_says_9_without_it() {
+    let sim = Sim::new("nodata", &["node1", "node2"], &["--disk", "Inconsistent"]);
+    let a = agent();
+    start_all(&sim, &a, &["node1"]);
+    assert_eq!(sim.score("node1"), None, "Inconsistent and alone: no score");
+    let p = sim.run(
+        &a,
+        "node1",
+        "promote",
+        &[],
+        &[("OCF_RESKEY_CRM_meta_timeout", "3000")],
+    );
+    assert_eq!(p.code, 1, "{p:?}");
+    assert!(p.reason().unwrap().contains("UpToDate"), "{p:?}");
+    assert!(
+        sim.calls("node1").matches(" primary r0").count() == 1,
+        "rc 17 is not retried"
+    );
+    // A Primary whose disk failed with no peer to read from: 9.
+    sim.set("node1", &["disk=UpToDate"]);
+    assert_eq!(sim.run(&a, "node1", "promote", &[], &[]).code, 0);
+    sim.set("node1", &["disk_override=Failed"]);
+    let m = sim.run(&a, "node1", "monitor", &[], &[]);
+    assert_eq!(m.code, 9, "{m:?}");
+    assert!(m.reason().unwrap().contains("UpToDate"), "{m:?}");
+}
+
+#[test]
+fn simulator_drbd84_uses_sh_status() {
+    let sim = Sim::new("v84", &["node1", "node2"], &["--version", "8.4.11"]);
+    let a = agent();
+    start_all(&sim, &a, &["node1", "node2"]);
+    let calls = sim.calls("node1");
+    assert!(
+        calls.contains("new-resource r0") && calls.contains("attach r0"),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("sh-status r0") && !calls.contains("events2"),
+        "{calls}"
+    );
+    assert!(calls.contains("wait-connect 0"), "{calls}");
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &[]).code, 0);
+    assert_eq!(sim.score("node1"), Some(10000));
+    assert_eq!(sim.run(&a, "node1", "promote", &[], &[]).code, 0);
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &[]).code, 8);
+    sim.cluster("cut");
+    assert_eq!(sim.run(&a, "node2", "monitor", &[], &[]).code, 0);
+    assert_eq!(sim.score("node2"), Some(1000));
+    // A module version outside the required range: 5 on start.
+    let s = sim.run(
+        &a,
+        "node2",
+        "start",
+        &[("require_drbd_module_version_ge", "9.0.0")],
+        &[],
+    );
+    assert_eq!(s.code, 5, "{s:?}");
+    for n in ["node1", "node2"] {
+        assert_eq!(sim.run(&a, n, "stop", &[], &[]).code, 0);
+        assert_eq!(sim.run(&a, n, "monitor", &[], &[]).code, 7);
+    }
+}
+
+#[test]
+fn simulator_stop_and_probe_with_a_broken_setup() {
+    let sim = Sim::new("broken", &["node1", "node2"], &[]);
+    let a = agent();
+    start_all(&sim, &a, &["node1"]);
+    // drbd.conf vanished while the resource runs: stop still takes it down
+    // with drbdsetup directly (linbit's fallback) and answers 0.
+    let missing = sim.dir.path("gone.conf");
+    let gone = [("drbdconf", missing.to_str().unwrap())];
+    // Monitor needs no configuration: it still reports the truth.
+    assert_eq!(sim.run(&a, "node1", "monitor", &gone, &[]).code, 0);
+    let probe0 = [("OCF_RESKEY_CRM_meta_interval", "0")];
+    assert_eq!(sim.run(&a, "node1", "monitor", &gone, &probe0).code, 0);
+    let s = sim.run(&a, "node1", "stop", &gone, &[]);
+    assert_eq!(s.code, 0, "{s:?}");
+    assert!(sim.calls("node1").contains("drbdsetup down r0"));
+    assert!(sim.show("node1").contains("\"up\": false"));
+    // With the config missing: a probe says 7, start says 5 (node-local).
+    let probe = [("OCF_RESKEY_CRM_meta_interval", "0")];
+    assert_eq!(sim.run(&a, "node1", "monitor", &gone, &probe).code, 7);
+    assert_eq!(sim.run(&a, "node1", "start", &gone, &[]).code, 5);
+    // A resource this node's config does not define: 5 on start, 7 on probe.
+    let other = [("drbd_resource", "r9")];
+    assert_eq!(sim.run(&a, "node1", "start", &other, &[]).code, 5);
+    assert_eq!(sim.run(&a, "node1", "monitor", &other, &probe).code, 7);
+    // An invalid parameter on stop: 0 (nothing named like that can run).
+    assert_eq!(
+        sim.run(&a, "node1", "stop", &[("drbd_resource", "r0;x")], &[])
+            .code,
+        0
+    );
+    // Module not loaded: stop 0, probe 7; start loads it (modprobe).
+    sim.set("node1", &["module=unloaded"]);
+    std::fs::remove_file(sim.node("node1").join("proc-drbd")).unwrap();
+    assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &probe).code, 7);
+    assert_eq!(sim.run(&a, "node1", "start", &[], &[]).code, 0);
+    assert!(sim.calls("node1").contains("modprobe -s drbd"));
+    assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);
+    // udev never creates the device node: start fails in time, saying so.
+    let dev = sim.node("node1").join("dev/drbd0");
+    std::fs::remove_file(&dev).unwrap();
+    let s = sim.run(
+        &a,
+        "node1",
+        "start",
+        &[],
+        &[("OCF_RESKEY_CRM_meta_timeout", "5000")],
+    );
+    assert_eq!(s.code, 1, "{s:?}");
+    assert!(s.reason().unwrap().contains("udev"), "{s:?}");
+    assert!(s.elapsed < Duration::from_secs(5), "{:?}", s.elapsed);
+    assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);
+    // A module that cannot be loaded: 5 on start.
+    sim.set("node1", &["module=missing"]);
+    let s = sim.run(&a, "node1", "start", &[], &[]);
+    assert_eq!(s.code, 5, "{s:?}");
+    assert!(s.reason().unwrap().contains("drbd module"), "{s:?}");
+}
+
+#[test]
+fn simulator_validate_all_levels() {
+    let sim = Sim::new("validate", &["node1"], &[]);
+    let a = agent();
+    let v = sim.run(&a, "node1", "validate-all", &[], &[]);
+    assert_eq!(v.code, 0, "{v:?}");
+    assert!(v.stderr.is_empty(), "silent on success: {v:?}");
+    let bad = sim.run(
+        &a,
+        "node1",
+        "validate-all",
+        &[("adjust_master_score", "1 2 3")],
+        &[],
+    );
+    assert_eq!(bad.code, 6);
+    let deep = [("OCF_CHECK_LEVEL", "10")];
+    assert_eq!(sim.run(&a, "node1", "validate-all", &[], &deep).code, 0);
+    let r9 = sim.run(
+        &a,
+        "node1",
+        "validate-all",
+        &[("drbd_resource", "r9")],
+        &deep,
+    );
+    assert_eq!(r9.code, 5, "{r9:?}");
+    // Level 0 looks at syntax only, whatever the node has.
+    assert_eq!(
+        sim.run(&a, "node1", "validate-all", &[("drbd_resource", "r9")], &[])
+            .code,
+        0
+    );
+}
+
+#[test]
+fn simulator_stop_outdates_with_the_new_notify_names() {
+    let sim = Sim::new("outdate", &["node1", "node2"], &[]);
+    let a = agent();
+    start_all(&sim, &a, &["node1", "node2"]);
+    assert_eq!(sim.run(&a, "node1", "promote", &[], &[]).code, 0);
+    // DRBD on node2 no longer sees node1; Pacemaker's list still names it.
+    sim.cluster("cut");
+    let opt = [("stop_outdates_secondary", "true")];
+    let notify = [
+        ("OCF_RESKEY_CRM_meta_notify_type", "pre"),
+        ("OCF_RESKEY_CRM_meta_notify_operation", "stop"),
+        ("OCF_RESKEY_CRM_meta_notify_promoted_uname", "node1"),
+        ("OCF_RESKEY_CRM_meta_notify_unpromoted_uname", "node2"),
+        ("OCF_RESKEY_CRM_meta_notify_stop_uname", "node2"),
+    ];
+    // Without the option: no outdate.
+    assert_eq!(sim.run(&a, "node2", "stop", &[], &notify).code, 0);
+    assert!(!sim.calls("node2").contains("outdate r0"));
+    start_all(&sim, &a, &["node2"]);
+    // Without a Primary anywhere: no outdate either.
+    assert_eq!(sim.run(&a, "node2", "stop", &opt, &[]).code, 0);
+    assert!(!sim.calls("node2").contains("outdate r0"));
+    start_all(&sim, &a, &["node2"]);
+    assert_eq!(sim.run(&a, "node2", "stop", &opt, &notify).code, 0);
+    assert!(
+        sim.calls("node2").contains("outdate r0"),
+        "{}",
+        sim.calls("node2")
+    );
+    assert!(sim.show("node2").contains("Outdated"));
+    // Outdated and alone: no score, and promote is refused by DRBD.
+    start_all(&sim, &a, &["node2"]);
+    assert_eq!(sim.score("node2"), None);
+}
+
+#[test]
+fn simulator_optional_behaviours() {
+    let sim = Sim::new("options", &["node1", "node2"], &[]);
+    let a = agent();
+    // connect_only_after_promote: start leaves the network down, promote connects.
+    let only = [("connect_only_after_promote", "true")];
+    assert_eq!(sim.run(&a, "node1", "start", &only, &[]).code, 0);
+    assert!(
+        !sim.calls("node1").contains("adjust r0"),
+        "{}",
+        sim.calls("node1")
+    );
+    assert!(sim.show("node1").contains("\"net\": false"));
+    assert_eq!(sim.run(&a, "node1", "promote", &only, &[]).code, 0);
+    assert!(sim.calls("node1").contains("adjust r0"));
+    assert!(sim.show("node1").contains("\"net\": true"));
+
+    // unfence_if_all_uptodate: Primary and every disk UpToDate -> unfence-peer.
+    // node2 connects behind node1 (which became Primary alone): resync first.
+    start_all(&sim, &a, &["node2"]);
+    let unfence = [("unfence_if_all_uptodate", "true")];
+    assert_eq!(sim.run(&a, "node1", "monitor", &unfence, &[]).code, 8);
+    assert!(
+        !sim.calls("node1").contains("unfence-peer"),
+        "peer still SyncTarget"
+    );
+    sim.cluster("sync");
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &[]).code, 8);
+    assert!(
+        !sim.calls("node1").contains("unfence-peer"),
+        "off by default"
+    );
+    assert_eq!(sim.run(&a, "node1", "monitor", &unfence, &[]).code, 8);
+    assert!(sim.calls("node1").contains("unfence-peer r0"));
+
+    // fail_promote_early_if_peer_primary: give up after the first refusal
+    // and drop the score, instead of retrying until the timeout.
+    let early = [("fail_promote_early_if_peer_primary", "true")];
+    assert_eq!(sim.run(&a, "node2", "monitor", &[], &[]).code, 0);
+    assert_eq!(sim.score("node2"), Some(10000));
+    sim.clear_calls("node2");
+    let p = sim.run(
+        &a,
+        "node2",
+        "promote",
+        &early,
+        &[("OCF_RESKEY_CRM_meta_timeout", "5000")],
+    );
+    assert_eq!(p.code, 1, "{p:?}");
+    assert!(
+        p.reason().unwrap().contains("already (or still) Primary"),
+        "{p:?}"
+    );
+    assert_eq!(sim.calls("node2").matches(" primary r0").count(), 1);
+    assert_eq!(sim.score("node2"), None);
+}
