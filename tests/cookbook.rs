@@ -23,3 +23,54 @@ fn cookbook_is_generated_from_the_tested_commands() {
         path.display()
     );
 }
+
+/// The scenario table fills its placeholders, and a rust variant whose
+/// agent is missing from the binary is skipped with a message that says so.
+#[test]
+fn scenario_table_fills_placeholders_and_names_missing_agents() {
+    use common::scenarios::{Agents, service_stack};
+    let sc = service_stack(&Agents::heartbeat());
+    let cmds = sc.commands("create", &[("disk", "/dev/loop9")]);
+    assert!(cmds.iter().flatten().any(|a| a == "device=/dev/loop9"));
+    assert!(cmds.iter().flatten().any(|a| a == "ocf:heartbeat:pgsql"));
+    let ours = service_stack(&Agents::rust_as("p"));
+    let cmds = ours.commands("create", &[("disk", "/dev/loop9")]);
+    assert!(cmds.iter().flatten().any(|a| a == "ocf:p:database"));
+    assert_eq!(Agents::heartbeat().missing(&["no-such-agent"]), None);
+    assert_eq!(
+        Agents::rust_as("p").missing(&["dummy", "no-such-agent"]),
+        Some("agent no-such-agent not built into this binary yet".to_string())
+    );
+    assert_eq!(Agents::rust_as("p").missing(&["dummy"]), None);
+    let unfilled = std::panic::catch_unwind(|| sc.commands("create", &[]));
+    assert!(
+        unfilled.is_err(),
+        "a command with {{disk}} left in it is refused"
+    );
+}
+
+/// crm_mon's XML as the harness reads it: a primitive in a group with its
+/// node, a stopped one (self-closing), the online nodes.
+#[test]
+fn crm_mon_xml_is_read_right() {
+    use common::nscluster::parse_resource;
+    let xml = r#"<crm_mon><nodes>
+  <node name="node1" id="1" online="true" standby="false"/>
+  <node name="node2" id="2" online="false" standby="false"/>
+</nodes><resources>
+  <group id="stack" number_resources="2">
+    <resource id="stack-fs" resource_agent="ocf:heartbeat:Filesystem" role="Started" active="true" failed="false" nodes_running_on="1">
+      <node name="node1" id="1" cached="true"/>
+    </resource>
+    <resource id="stack-ip" resource_agent="ocf:heartbeat:IPaddr2" role="Stopped" active="false" failed="false" nodes_running_on="0"/>
+  </group>
+</resources></crm_mon>"#;
+    let fs = parse_resource(xml, "stack-fs").unwrap();
+    assert_eq!(
+        (fs.role.as_str(), fs.failed, fs.node.as_deref()),
+        ("Started", false, Some("node1"))
+    );
+    let ip = parse_resource(xml, "stack-ip").unwrap();
+    assert_eq!((ip.role.as_str(), ip.node), ("Stopped", None));
+    assert!(parse_resource(xml, "nothing").is_none());
+}
