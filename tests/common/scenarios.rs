@@ -249,7 +249,9 @@ pub fn service_stack(a: &Agents) -> Scenario {
     Scenario {
         id: "service-stack",
         title: "1. A database service: filesystem, floating IP, PostgreSQL",
-        about: "Two nodes share a disk (`{disk}`: a SAN LUN, here a loop device). One group keeps \
+        about: "Two nodes share a disk (`{disk}`: a SAN LUN, here a loop device; many two-node \
+clusters replicate with DRBD instead, but this test machine's kernel has no DRBD module, so the \
+scenarios use the shared disk). One group keeps \
 the three resources together and starts them in order: the filesystem, then the address, then \
 the database. Clients connect to the floating IP only. Kill the active node and the group comes \
 up on the survivor; put a node in standby to move the service on purpose.",
