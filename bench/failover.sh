@@ -47,6 +47,8 @@ print("| scenario | measured from -> to | heartbeat agents | ours | ours / heart
 print("|---|---|---:|---:|---:|")
 for s, m in keys:
     hb, ours = data.get((s, m, "heartbeat"), []), data.get((s, m, "rust"), [])
-    ratio = f"{statistics.median(ours) / statistics.median(hb):.2f}" if hb and ours and statistics.median(hb) > 0 else "-"
+    # a ratio of near-zero overlaps means nothing
+    ratio = (f"{statistics.median(ours) / statistics.median(hb):.2f}"
+             if hb and ours and statistics.median(hb) >= 0.5 else "-")
     print(f"| {s} | {m} | {cell(hb)} | {cell(ours)} | {ratio} |")
 PY

@@ -150,7 +150,7 @@ impl NsCluster {
 
     /// `crm_mon -1` as node `i` sees the cluster.
     pub fn crm_mon(&self, i: usize) -> String {
-        self.exec(i, &["crm_mon", "-1", "--include=all"]).1
+        self.exec(i, &["crm_mon", "-1", "--include=all", "-t"]).1
     }
 
     fn crm_mon_xml(&self, i: usize) -> String {
