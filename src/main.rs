@@ -20,10 +20,16 @@ struct Entry {
     main: fn(&str) -> i32,
 }
 
-static AGENTS: &[Entry] = &[Entry {
-    info: &dummy::INFO,
-    main: ocf::run::main::<dummy::Dummy>,
-}];
+static AGENTS: &[Entry] = &[
+    Entry {
+        info: &dummy::INFO,
+        main: ocf::run::main::<dummy::Dummy>,
+    },
+    Entry {
+        info: &vm::INFO,
+        main: ocf::run::main::<vm::Vm>,
+    },
+];
 
 fn agent(name: &str) -> Option<&'static Entry> {
     AGENTS.iter().find(|e| e.info.name == name)

@@ -79,7 +79,9 @@ up() {
         log "a previous cluster is still running: stopping it first"
         down
     fi
-    if pgrep -x corosync >/dev/null || pgrep -x pacemakerd >/dev/null; then
+    # Another corosync in this network namespace (libqb IPC is per netns)?
+    # Clusters of the multi-node harness live in their own namespaces.
+    if corosync-cfgtool -s >/dev/null 2>&1 || pgrep --ns $$ --nslist net,pid -x pacemakerd >/dev/null; then
         log "corosync or pacemakerd runs outside this harness; refusing to start a second one"
         return 1
     fi
@@ -125,7 +127,8 @@ down() {
     local d
     for d in pacemaker-based pacemaker-fenced pacemaker-execd pacemaker-attrd \
              pacemaker-schedulerd pacemaker-controld; do
-        pkill -KILL -x "$d" 2>/dev/null
+        # only ours: same network and PID namespace as this script
+        pkill -KILL --ns $$ --nslist net,pid -x "$d" 2>/dev/null
     done
     stop_pid "$RUN/corosync.pid" 30
     rm -f "$CIB_DIR"/cib* /var/lib/pacemaker/pengine/* 2>/dev/null

@@ -113,6 +113,22 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// The text of `<item name="NAME">TEXT</item>` in a list result.
+pub fn item_text(xml: &str, name: &str) -> Option<String> {
+    let mut rest = xml;
+    while let Some(at) = rest.find("<item") {
+        rest = &rest[at..];
+        let tag = find_tag(rest, "item")?;
+        let after = &rest[tag.len() + 2..];
+        if attribute(tag, "name").as_deref() == Some(name) && !tag.ends_with('/') {
+            let end = after.find("</item>")?;
+            return Some(unescape(after[..end].trim()));
+        }
+        rest = after;
+    }
+    None
+}
+
 /// The `value` of the first `<attribute>` in a query result, if any.
 fn attribute_value(xml: &str) -> Option<String> {
     find_tag(xml, "attribute").and_then(|t| attribute(t, "value"))
@@ -189,9 +205,8 @@ pub fn resource_utilization(resource: &str, name: &str, dl: &Deadline) -> Result
         name,
     ];
     match call("crm_resource", &args, dl) {
-        Ok(xml) => Ok(find_tag(&xml, "item")
-            .and_then(|t| attribute(t, "value"))
-            .or_else(|| attribute_value(&xml))),
+        // `<item name="cpu">2</item>`; a missing one is status 0 with no item.
+        Ok(xml) => Ok(item_text(&xml, name)),
         Err(e) if e.0.contains("(105 ") => Ok(None),
         Err(e) => Err(e),
     }
@@ -252,6 +267,20 @@ mod tests {
         assert_eq!(attribute(tag, "host").as_deref(), Some("node1"));
         assert_eq!(attribute(tag, "nope"), None);
         assert_eq!(attribute("x a='q' b=\"r\"", "b").as_deref(), Some("r"));
+    }
+
+    #[test]
+    fn parses_list_items() {
+        let xml = r#"<pacemaker-result api-version="2.25">
+  <list name="attributes" count="2">
+    <item name="mem">1&amp;024</item>
+    <item name="cpu">2</item>
+  </list>
+  <status code="0" message="OK"/>
+</pacemaker-result>"#;
+        assert_eq!(item_text(xml, "cpu").as_deref(), Some("2"));
+        assert_eq!(item_text(xml, "mem").as_deref(), Some("1&024"));
+        assert_eq!(item_text(xml, "disk"), None);
     }
 
     #[test]
