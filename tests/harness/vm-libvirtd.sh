@@ -32,10 +32,9 @@ wait_uri() {  # URI NETNS SECONDS
 system() {
     exec 9>"$LOCK"; flock 9
     if timeout 10 virsh -c qemu:///system version >/dev/null 2>&1; then return 0; fi
-    pgrep -x virtlogd >/dev/null 2>&1 || virtlogd -d
-    if ! pgrep -x libvirtd >/dev/null 2>&1 || [ ! -S /run/libvirt/libvirt-sock ]; then
-        libvirtd -d -p /run/vma-libvirtd.pid
-    fi
+    # 9>&-: the daemons must not inherit (and so hold) the lock.
+    [ -S /run/libvirt/virtlogd-sock ] || virtlogd -d 9>&-
+    libvirtd -d -p /run/vma-libvirtd.pid 9>&-
     wait_uri qemu:///system "" 90 || { echo "libvirtd did not answer on qemu:///system" >&2; return 1; }
 }
 

@@ -839,15 +839,20 @@ fn stop_on(
             );
             match hv.shutdown(&name, cfg.shutdown_mode, &graceful) {
                 Ok(()) => {
-                    gone = graceful
-                        .poll(Duration::from_millis(250), || {
-                            match look(&graceful.cap(Duration::from_secs(5))) {
-                                Ok(v) if !v.state.is_active() => Some(()),
-                                Err(HvError::NoDomain) => Some(()),
-                                _ => None,
-                            }
-                        })
-                        .is_some();
+                    let outcome = graceful.poll(Duration::from_millis(250), || {
+                        match look(&graceful.cap(Duration::from_secs(5))) {
+                            Ok(v) if !v.state.is_active() => Some(Ok(())),
+                            Err(HvError::NoDomain) => Some(Ok(())),
+                            // libvirtd stopped answering: QEMU runs with
+                            // -no-shutdown and will not exit by itself.
+                            Err(e) if e.is_unreachable() => Some(Err(e)),
+                            _ => None,
+                        }
+                    });
+                    if let Some(Err(e)) = outcome {
+                        return stop_without_hypervisor(cfg, &name, &e, dl);
+                    }
+                    gone = outcome.is_some();
                     if gone {
                         ocf::info!("{name}: the guest shut down");
                     } else {
