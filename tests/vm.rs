@@ -460,3 +460,16 @@ fn docs_show_the_current_parameter_table() {
         "docs/agents/vm.md is out of date: paste the output of `ocf-rs doc vm`"
     );
 }
+
+#[test]
+fn ocf_tester_passes() {
+    common::require("ocf-tester");
+    let uri = system_libvirtd();
+    let s = Scratch::new("vm-tester");
+    let d = Domain::new(&s.0, &name("tester"), Guest::Linux, uri);
+    let (rc, out) = common::ocf_tester("vm", "vmtester", &[("config", d.xml_str())], 60);
+    println!("{out}");
+    assert_eq!(rc, 0, "ocf-tester failed:\n{out}");
+    assert!(out.contains("passed all tests"), "{out}");
+    assert!(!d.defined(), "ocf-tester's last stop left nothing behind");
+}

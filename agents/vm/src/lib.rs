@@ -522,11 +522,13 @@ impl ocf::Agent for Vm {
     }
 
     fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        let _ = fs::remove_file(utilization_cache(ctx));
         let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
         start_on(&hv, cfg, ctx, dl)
     }
 
     fn stop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        let _ = fs::remove_file(utilization_cache(ctx));
         let name = cfg.name()?.to_string();
         let reserve = destroy_reserve(dl.remaining());
         // Connecting gets at most a quarter of the time: a hung libvirtd must
@@ -633,6 +635,9 @@ fn connect(cfg: &Config, dl: &Deadline) -> OcfResult<Libvirt> {
     Libvirt::connect(&cfg.uri, dl)
         .map_err(|e| OcfError::generic(format!("cannot connect to {}: {e}", cfg.uri)))
 }
+
+/// How often a graceful stop repeats its shutdown request.
+const RESEND_SHUTDOWN: Duration = Duration::from_secs(5);
 
 /// Time kept back from a stop's budget for destroy: a third of it, and no
 /// less than 10 s where the budget allows (seapath#306: destroy can take
@@ -839,14 +844,27 @@ fn stop_on(
             );
             match hv.shutdown(&name, cfg.shutdown_mode, &graceful) {
                 Ok(()) => {
+                    let mut asked = std::time::Instant::now();
                     let outcome = graceful.poll(Duration::from_millis(250), || {
                         match look(&graceful.cap(Duration::from_secs(5))) {
                             Ok(v) if !v.state.is_active() => Some(Ok(())),
                             Err(HvError::NoDomain) => Some(Ok(())),
                             // libvirtd stopped answering: QEMU runs with
                             // -no-shutdown and will not exit by itself.
-                            Err(e) if e.is_unreachable() => Some(Err(e)),
-                            _ => None,
+                            Err(e) if e.is_unreachable() && !graceful.expired() => Some(Err(e)),
+                            _ => {
+                                // A guest still booting misses the request
+                                // (no ACPI handler yet): ask again.
+                                if asked.elapsed() >= RESEND_SHUTDOWN && !graceful.expired() {
+                                    asked = std::time::Instant::now();
+                                    let _ = hv.shutdown(
+                                        &name,
+                                        cfg.shutdown_mode,
+                                        &graceful.cap(Duration::from_secs(5)),
+                                    );
+                                }
+                                None
+                            }
                         }
                     });
                     if let Some(Err(e)) = outcome {
@@ -1081,6 +1099,13 @@ pub fn utilization(cfg: &Config, size: backend::Size) -> Vec<(&'static str, Stri
     v
 }
 
+/// Where this node remembers the utilization it last wrote. Start and stop
+/// remove it, so a re-created resource (or a replaced CIB) gets it again.
+fn utilization_cache(ctx: &Context) -> PathBuf {
+    ctx.rsc_tmp
+        .join(format!("vm-{}.utilization", ctx.instance.replace('/', "_")))
+}
+
 /// Write utilization only when it differs from what this node last wrote
 /// (cached under HA_RSCTMP): VirtualDomain writes the CIB on every monitor.
 fn update_utilization(hv: &dyn Backend, cfg: &Config, ctx: &Context, name: &str, dl: &Deadline) {
@@ -1089,9 +1114,7 @@ fn update_utilization(hv: &dyn Backend, cfg: &Config, ctx: &Context, name: &str,
     };
     let wanted = utilization(cfg, size);
     let line: String = wanted.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    let cache = ctx
-        .rsc_tmp
-        .join(format!("vm-{}.utilization", ctx.instance.replace('/', "_")));
+    let cache = utilization_cache(ctx);
     if fs::read_to_string(&cache).is_ok_and(|c| c == line) {
         return;
     }
