@@ -441,9 +441,12 @@ impl Backend for Libvirt {
             if unsafe { (api.domain_get_info)(dom.0, &mut info) } < 0 {
                 return Err(Self::error(api, conn, "virDomainGetInfo"));
             }
+            // c_ulong is u64 here, u32 on 32-bit targets.
+            #[allow(clippy::useless_conversion)]
+            let max_kib = u64::from(info.max_mem_kib);
             Ok(Size {
                 vcpus: u32::from(info.nr_virt_cpu),
-                memory_mib: u64::from(info.max_mem_kib) / 1024,
+                memory_mib: max_kib / 1024,
             })
         })
     }

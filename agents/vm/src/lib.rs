@@ -38,7 +38,7 @@ pub static CONFIG: ParamSpec = ParamSpec::new(
     "config",
     "Domain XML file",
     "Absolute path to the libvirt domain XML of this virtual machine. The domain's \
-     name is read from its <name> element. The file must exist on every node that \
+     name is read from its name element. The file must exist on every node that \
      may run the VM; where it is missing a probe answers 'not running' and stop \
      succeeds.",
 )
@@ -67,7 +67,7 @@ pub static MIGRATION_TRANSPORT: ParamSpec = ParamSpec::new(
     "migration_transport",
     "Remote hypervisor transport",
     "The transport used to reach the target's hypervisor during a live migration \
-     (qemu+<transport>://<target>/system). Empty: the transport of the hypervisor \
+     (qemu+TRANSPORT://TARGET/system). Empty: the transport of the hypervisor \
      URI, if any.",
 )
 .choice(&["ssh", "tcp", "tls", "libssh", "libssh2", "unix", "ext"]);
@@ -110,7 +110,7 @@ pub static MIGRATEURI: ParamSpec = ParamSpec::new(
     "migrateuri",
     "Migration data URI",
     "The URI the migration data goes to (e.g. tcp://%n-mig:49152). %n is replaced \
-     by the target node's name. Default: chosen by libvirt, or tcp://<target+suffix> \
+     by the target node's name. Default: chosen by libvirt, or tcp://TARGET-WITH-SUFFIX \
      when migration_network_suffix is set.",
 )
 .check(check_no_space);
@@ -165,7 +165,7 @@ pub static SAVE_CONFIG_ON_STOP: ParamSpec = ParamSpec::new(
 pub static SNAPSHOT: ParamSpec = ParamSpec::new(
     "snapshot",
     "Snapshot directory",
-    "Directory where stop saves the domain's memory (<dir>/<name>.state) instead of \
+    "Directory where stop saves the domain's memory (DIR/NAME.state) instead of \
      shutting it down; the next start restores from it and removes it.",
 )
 .check(checks::absolute_path);
@@ -182,7 +182,7 @@ pub static START_RESOURCES: ParamSpec = ParamSpec::new(
     "start_resources",
     "Start networks and pools",
     "Start the libvirt virtual networks and storage pools the domain XML refers to \
-     (<interface type='network'>, <disk type='volume'>) if they are not active.",
+     (interfaces of type network, disks of type volume) if they are not active.",
 )
 .boolean()
 .default("false");
