@@ -32,7 +32,26 @@ fn act(
     env: &[(&str, &str)],
 ) -> Outcome {
     let (k, v) = t(timeout_ms);
-    let mut all = vec![(k, v.as_str()), ("OCF_RESOURCE_INSTANCE", "vmtest")];
+    // One instance name per config file and an HA_RSCTMP per test process:
+    // parallel tests never share the agent's state files.
+    let config = params
+        .iter()
+        .find(|(k, _)| *k == "config")
+        .map_or("none", |(_, v)| v);
+    let stem = std::path::Path::new(config)
+        .file_stem()
+        .map_or("none".into(), |s| {
+            s.to_string_lossy().replace(['\'', '"'], "_")
+        });
+    let instance = format!("vmtest-{stem}");
+    let rsctmp =
+        std::env::temp_dir().join(format!("ocf-rs-test-vma-rsctmp-{}", std::process::id()));
+    let rsctmp = rsctmp.to_str().unwrap().to_string();
+    let mut all = vec![
+        (k, v.as_str()),
+        ("OCF_RESOURCE_INSTANCE", instance.as_str()),
+        ("HA_RSCTMP", rsctmp.as_str()),
+    ];
     all.extend_from_slice(env);
     let out = ocf(a, action, params, &all);
     println!(
@@ -472,4 +491,34 @@ fn ocf_tester_passes() {
     assert_eq!(rc, 0, "ocf-tester failed:\n{out}");
     assert!(out.contains("passed all tests"), "{out}");
     assert!(!d.defined(), "ocf-tester's last stop left nothing behind");
+}
+
+#[test]
+fn stop_still_stops_a_running_vm_whose_config_file_vanished() {
+    let uri = system_libvirtd();
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-vanish");
+    let d = Domain::new(&s.0, &name("vanish"), Guest::Bare, uri);
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    std::fs::remove_file(&d.xml).unwrap();
+    // A probe cannot know the name any more: the file is gone (7), but stop
+    // must not answer 0 over a running guest (RA#137, RA#1293).
+    let stop = act(&a, "stop", &p, 30_000, &[]);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(
+        stop.stderr.contains("which start recorded"),
+        "{}",
+        stop.stderr
+    );
+    assert!(qemu_pids(&d.name).is_empty(), "the VM really stopped");
+    assert!(!d.defined());
+    // Nothing recorded any more: a second stop is a plain 0.
+    let again = act(&a, "stop", &p, 30_000, &[]);
+    assert_eq!(again.code, 0);
+    assert!(
+        again.stderr.contains("nothing was started here"),
+        "{}",
+        again.stderr
+    );
 }

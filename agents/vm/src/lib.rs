@@ -524,6 +524,7 @@ impl ocf::Agent for Vm {
     fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         let _ = fs::remove_file(utilization_cache(ctx));
         let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
+        record_name(ctx, cfg.name()?);
         start_on(&hv, cfg, ctx, dl)
     }
 
@@ -534,13 +535,47 @@ impl ocf::Agent for Vm {
         // Connecting gets at most a quarter of the time: a hung libvirtd must
         // leave enough for ending QEMU ourselves.
         let connect_dl = dl.cap(dl.remaining() / 4);
-        match Libvirt::connect(&cfg.uri, &connect_dl) {
+        let result = match Libvirt::connect(&cfg.uri, &connect_dl) {
             Ok(hv) => stop_on(&hv, cfg, ctx, dl, reserve),
             Err(e) => {
                 ocf::warn!("stop: {e}");
                 stop_without_hypervisor(cfg, &name, &e, dl)
             }
+        };
+        if result.is_ok() {
+            forget_name(ctx);
         }
+        result
+    }
+
+    /// The config file is gone or broken on this node, yet a VM that start
+    /// booted here may still run: stop it by the name start recorded, rather
+    /// than answer 0 over a running guest (RA#137, RA#1293).
+    fn stop_invalid(
+        cfg: Option<&Config>,
+        ctx: &Context,
+        why: &OcfError,
+        dl: &Deadline,
+    ) -> OcfResult<()> {
+        let (Some(cfg), Some(name)) = (cfg, recorded_name(ctx)) else {
+            ocf::info!(
+                "stop: {}; nothing was started here, so it is stopped",
+                why.reason
+            );
+            return Ok(());
+        };
+        ocf::warn!(
+            "stop: {}; stopping {name}, which start recorded on this node",
+            why.reason
+        );
+        if cfg.domain.get().is_none() {
+            let dom = DomainXml {
+                name,
+                ..DomainXml::default()
+            };
+            let _ = cfg.domain.set((dom, String::new()));
+        }
+        Self::stop(cfg, ctx, dl)
     }
 
     fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
@@ -586,6 +621,7 @@ impl ocf::Agent for Vm {
         hv.migrate(&name, &m, dl).map_err(|e| {
             OcfError::generic(format!("live migration of {name} to {target} failed: {e}"))
         })?;
+        forget_name(ctx);
         ocf::info!(
             "{name}: live migration to {target} succeeded in {:.1}s",
             t.elapsed().as_secs_f64()
@@ -619,6 +655,7 @@ impl ocf::Agent for Vm {
                 "migrate_from: {name} did not arrive from {source} in time"
             )));
         }
+        record_name(ctx, &name);
         ocf::info!("{name}: live migration from {source} succeeded");
         wait_for_scripts(cfg, dl)
     }
@@ -638,6 +675,31 @@ fn connect(cfg: &Config, dl: &Deadline) -> OcfResult<Libvirt> {
 
 /// How often a graceful stop repeats its shutdown request.
 const RESEND_SHUTDOWN: Duration = Duration::from_secs(5);
+
+/// `$HA_RSCTMP/vm-<instance>.domain`: the name of the domain start booted
+/// here, so stop can still end it if the config file disappears.
+fn name_record(ctx: &Context) -> PathBuf {
+    ctx.rsc_tmp
+        .join(format!("vm-{}.domain", ctx.instance.replace('/', "_")))
+}
+
+fn record_name(ctx: &Context, name: &str) {
+    let path = name_record(ctx);
+    let _ = fs::create_dir_all(&ctx.rsc_tmp);
+    if let Err(e) = fs::write(&path, name) {
+        ocf::warn!("cannot record the domain name in {}: {e}", path.display());
+    }
+}
+
+fn recorded_name(ctx: &Context) -> Option<String> {
+    fs::read_to_string(name_record(ctx))
+        .ok()
+        .filter(|n| !n.is_empty())
+}
+
+fn forget_name(ctx: &Context) {
+    let _ = fs::remove_file(name_record(ctx));
+}
 
 /// Time kept back from a stop's budget for destroy: a third of it, and no
 /// less than 10 s where the budget allows (seapath#306: destroy can take
