@@ -427,6 +427,11 @@ fn live_migration_between_two_libvirtd_hosts() {
         "{}",
         to.stderr
     );
+    assert!(
+        !to.stderr.contains("maximum downtime"),
+        "downtime accepted: {}",
+        to.stderr
+    );
     let from = on(
         &host_b,
         "migrate_from",
@@ -520,5 +525,72 @@ fn stop_still_stops_a_running_vm_whose_config_file_vanished() {
         again.stderr.contains("nothing was started here"),
         "{}",
         again.stderr
+    );
+}
+
+#[test]
+fn snapshot_save_config_and_monitor_scripts() {
+    let uri = system_libvirtd();
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-snap");
+    let d = Domain::new(&s.0, &name("snap"), Guest::Linux, uri);
+    let snapdir = s.path("snapshots");
+    std::fs::create_dir(&snapdir).unwrap();
+    // The "application check" passes while the flag file exists.
+    let check = s.path("check.sh");
+    let flag = s.path("healthy");
+    std::fs::write(&check, format!("#!/bin/sh\ntest -e '{}'\n", flag.display())).unwrap();
+    sh("chmod", &["755", check.to_str().unwrap()]);
+    std::fs::write(&flag, "").unwrap();
+    let p = [
+        ("config", d.xml_str()),
+        ("snapshot", snapdir.to_str().unwrap()),
+        ("save_config_on_stop", "true"),
+        ("monitor_scripts", check.to_str().unwrap()),
+    ];
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    assert!(wait_for(Duration::from_secs(30), || d
+        .console()
+        .contains("VMA-GUEST-UP")));
+    assert_eq!(act(&a, "monitor", &p, 20_000, &[RECURRING]).code, 0);
+    std::fs::remove_file(&flag).unwrap();
+    let failing = act(&a, "monitor", &p, 20_000, &[RECURRING]);
+    assert_eq!(failing.code, 1);
+    assert!(
+        failing.reason().unwrap().contains("monitor script"),
+        "{failing:?}"
+    );
+    std::fs::write(&flag, "").unwrap();
+
+    let before = std::fs::read_to_string(&d.xml).unwrap();
+    assert!(!before.contains("<uuid>"));
+    assert_eq!(act(&a, "stop", &p, 60_000, &[]).code, 0);
+    let image = snapdir.join(format!("{}.state", d.name));
+    assert!(image.is_file(), "stop saved the memory image");
+    assert!(!d.defined() && qemu_pids(&d.name).is_empty());
+    let after = std::fs::read_to_string(&d.xml).unwrap();
+    assert!(
+        after.contains("<uuid>"),
+        "save_config_on_stop wrote libvirt's XML:\n{after}"
+    );
+
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    assert_eq!(d.state(), "running");
+    assert!(!image.exists(), "the image is consumed by the restore");
+    // libvirt reopens (truncates) the console file; a fresh boot would print
+    // VMA-GUEST-UP again within about 2 s, a restored guest does not.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !d.console().contains("VMA-GUEST-UP"),
+        "restored, not booted again:\n{}",
+        d.console()
+    );
+    // Still the same running guest: it answers ACPI.
+    let p2 = [("config", d.xml_str())];
+    assert_eq!(act(&a, "stop", &p2, 60_000, &[]).code, 0);
+    assert!(
+        d.console().contains("VMA-GUEST-POWEROFF"),
+        "{}",
+        d.console()
     );
 }
