@@ -525,6 +525,9 @@ impl ocf::Agent for Vm {
         let _ = fs::remove_file(utilization_cache(ctx));
         let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
         record_name(ctx, cfg.name()?);
+        if local_hypervisor(&cfg.uri) {
+            systemd_ordering(Path::new("/"), dl);
+        }
         start_on(&hv, cfg, ctx, dl)
     }
 
@@ -992,6 +995,53 @@ fn stop_on(
             "{name} is still running after destroy"
         ))),
     }
+}
+
+/// Does `uri` name a hypervisor on this host (no host part)?
+pub fn local_hypervisor(uri: &str) -> bool {
+    uri.split_once("://").is_some_and(|(_, rest)| {
+        let host = rest.split(['/', '?']).next().unwrap_or("");
+        host.is_empty() || host == "localhost"
+    })
+}
+
+/// The drop-in that orders Pacemaker's `resource-agents-deps.target` after
+/// libvirtd and pulls in `virt-guest-shutdown.target`, so at node shutdown
+/// systemd stops Pacemaker (which stops or migrates the VMs) before libvirtd
+/// and libvirt-guests kill them (RA#1087, PR RA#1105).
+pub const SYSTEMD_DROPIN: &str = "\
+# Written by ocf:rust:vm: stop cluster VMs before libvirtd at shutdown (RA#1087).
+[Unit]
+After=libvirtd.service
+Wants=virt-guest-shutdown.target
+After=virt-guest-shutdown.target
+";
+
+/// On a systemd node (`<root>/run/systemd/system` exists), install
+/// [`SYSTEMD_DROPIN`] under `<root>/run/systemd/system` if it is not there
+/// yet and reload systemd, bounded. Returns the path when it wrote it.
+pub fn systemd_ordering(root: &Path, dl: &Deadline) -> Option<PathBuf> {
+    let units = root.join("run/systemd/system");
+    if !units.is_dir() {
+        return None;
+    }
+    let dir = units.join("resource-agents-deps.target.d");
+    let file = dir.join("ocf-rs-vm-libvirt.conf");
+    if fs::read_to_string(&file).is_ok_and(|c| c == SYSTEMD_DROPIN) {
+        return None;
+    }
+    if let Err(e) = fs::create_dir_all(&dir).and_then(|()| fs::write(&file, SYSTEMD_DROPIN)) {
+        ocf::warn!("cannot write {}: {e}", file.display());
+        return None;
+    }
+    if root == Path::new("/") {
+        let reload = Cmd::new("systemctl").arg("daemon-reload");
+        if let Err(e) = exec::run(&reload, &dl.cap(Duration::from_secs(10))) {
+            ocf::warn!("systemctl daemon-reload: {e}");
+        }
+    }
+    ocf::info!("installed {} (RA#1087)", file.display());
+    Some(file)
 }
 
 /// Is `uri` a QEMU driver on this host (so its emulators are in our /proc)?

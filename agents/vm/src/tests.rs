@@ -429,3 +429,30 @@ fn a_missing_or_broken_config_file_is_node_local() {
     let e = Vm::check_environment(&c, &ctx("monitor", &[])).unwrap_err();
     assert_eq!(e.status, Status::ErrArgs);
 }
+
+#[test]
+fn systemd_ordering_drop_in_only_on_systemd_nodes() {
+    let root = std::env::temp_dir().join(format!("vma-unit-systemd-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(&root).unwrap();
+    let dl = Deadline::after(Duration::from_secs(5));
+    assert_eq!(
+        systemd_ordering(&root, &dl),
+        None,
+        "no systemd: nothing written"
+    );
+    fs::create_dir_all(root.join("run/systemd/system")).unwrap();
+    let written = systemd_ordering(&root, &dl).expect("written on a systemd node");
+    let text = fs::read_to_string(&written).unwrap();
+    assert!(text.contains("After=libvirtd.service"));
+    assert!(text.contains("Wants=virt-guest-shutdown.target"));
+    assert!(written.starts_with(root.join("run/systemd/system/resource-agents-deps.target.d")));
+    assert_eq!(
+        systemd_ordering(&root, &dl),
+        None,
+        "already there: left alone"
+    );
+    fs::remove_dir_all(&root).unwrap();
+    assert!(local_hypervisor("qemu:///system") && local_hypervisor("xen:///system"));
+    assert!(!local_hypervisor("qemu+ssh://n1/system"));
+}
