@@ -594,3 +594,80 @@ fn snapshot_save_config_and_monitor_scripts() {
         d.console()
     );
 }
+
+/// A libvirt storage pool of type dir, removed on drop.
+struct Pool {
+    name: String,
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let uri = system_libvirtd();
+        let _ = virsh(uri, None, &["pool-destroy", &self.name]);
+        let _ = virsh(uri, None, &["pool-undefine", &self.name]);
+    }
+}
+
+#[test]
+fn start_resources_starts_the_storage_pool_the_domain_uses() {
+    let uri = system_libvirtd();
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-pool");
+    let pool = Pool { name: name("pool") };
+    let dir = s.path("pool");
+    std::fs::create_dir(&dir).unwrap();
+    let ok = |args: &[&str]| {
+        let (code, out) = virsh(uri, None, args);
+        assert_eq!(code, 0, "virsh {args:?}: {out}");
+    };
+    ok(&[
+        "pool-define-as",
+        &pool.name,
+        "dir",
+        "--target",
+        dir.to_str().unwrap(),
+    ]);
+    ok(&["pool-start", &pool.name]);
+    ok(&[
+        "vol-create-as",
+        &pool.name,
+        "disk.img",
+        "1M",
+        "--format",
+        "raw",
+    ]);
+    ok(&["pool-destroy", &pool.name]);
+    let d = Domain::new(&s.0, &name("pooled"), Guest::Bare, uri);
+    let xml = std::fs::read_to_string(&d.xml).unwrap().replace(
+        "<memballoon",
+        &format!(
+            "<disk type='volume' device='disk'><driver name='qemu' type='raw'/>\
+             <source pool='{}' volume='disk.img'/><target dev='vda' bus='virtio'/></disk>\n    \
+             <memballoon",
+            pool.name
+        ),
+    );
+    std::fs::write(&d.xml, xml).unwrap();
+    let (_, info) = virsh(uri, None, &["pool-info", &pool.name]);
+    assert!(info.contains("inactive"), "{info}");
+
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    let without = act(&a, "start", &p, 60_000, &[]);
+    assert_ne!(
+        without.code, 0,
+        "the pool is down, so the domain cannot start"
+    );
+    assert_eq!(act(&a, "stop", &p, 30_000, &[]).code, 0);
+
+    let p = [
+        ("config", d.xml_str()),
+        ("force_stop", "true"),
+        ("start_resources", "true"),
+    ];
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    let (_, info) = virsh(uri, None, &["pool-info", &pool.name]);
+    assert!(info.contains("running"), "{info}");
+    assert_eq!(d.state(), "running");
+    assert_eq!(act(&a, "stop", &p, 30_000, &[]).code, 0);
+    assert!(!d.defined());
+}
