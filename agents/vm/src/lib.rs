@@ -539,7 +539,7 @@ impl ocf::Agent for Vm {
         // leave enough for ending QEMU ourselves.
         let connect_dl = dl.cap(dl.remaining() / 4);
         let result = match Libvirt::connect(&cfg.uri, &connect_dl) {
-            Ok(hv) => stop_on(&hv, cfg, ctx, dl, reserve),
+            Ok(hv) => stop_on(&hv, cfg, dl, reserve),
             Err(e) => {
                 ocf::warn!("stop: {e}");
                 stop_without_hypervisor(cfg, &name, &e, dl)
@@ -858,15 +858,8 @@ fn run_scripts(cfg: &Config, dl: &Deadline) -> OcfResult<()> {
 
 // ---- stop ----
 
-fn stop_on(
-    hv: &dyn Backend,
-    cfg: &Config,
-    ctx: &Context,
-    dl: &Deadline,
-    reserve: Duration,
-) -> OcfResult<()> {
+fn stop_on(hv: &dyn Backend, cfg: &Config, dl: &Deadline, reserve: Duration) -> OcfResult<()> {
     let name = cfg.name()?.to_string();
-    let _ = ctx;
     let look = |d: &Deadline| hv.lookup(&name, d);
     let first = match look(&dl.cap(dl.remaining() / 4)) {
         Ok(v) => v,

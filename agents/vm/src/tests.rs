@@ -305,7 +305,7 @@ fn stop_destroys_a_guest_that_ignores_shutdown_within_budget() {
     let total = Duration::from_secs(3);
     let dl = Deadline::after(total);
     let t = Instant::now();
-    stop_on(&hv, &cfg, &ctx("stop", &[]), &dl, destroy_reserve(total)).unwrap();
+    stop_on(&hv, &cfg, &dl, destroy_reserve(total)).unwrap();
     let took = t.elapsed();
     assert!(hv.called("shutdown") && hv.called("destroy") && hv.called("undefine"));
     // The graceful phase gave up when only the reserve (2 s of 3) was left.
@@ -320,7 +320,6 @@ fn stop_of_an_obedient_guest_never_destroys() {
     stop_on(
         &hv,
         &cfg,
-        &ctx("stop", &[]),
         &Deadline::after(Duration::from_secs(5)),
         Duration::from_secs(2),
     )
@@ -336,7 +335,6 @@ fn force_stop_skips_the_graceful_phase() {
     stop_on(
         &hv,
         &cfg,
-        &ctx("stop", &[]),
         &Deadline::after(Duration::from_secs(5)),
         Duration::from_secs(2),
     )
@@ -349,7 +347,7 @@ fn stop_of_an_absent_domain_is_success() {
     let (_t, cfg) = cfg_with("absent", &[]);
     let hv = Fake::new(None);
     let dl = Deadline::after(Duration::from_secs(5));
-    stop_on(&hv, &cfg, &ctx("stop", &[]), &dl, Duration::from_secs(2)).unwrap();
+    stop_on(&hv, &cfg, &dl, Duration::from_secs(2)).unwrap();
     assert!(!hv.called("destroy"));
 }
 
