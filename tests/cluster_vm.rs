@@ -71,6 +71,16 @@ fn pcs_starts_disables_and_respects_a_guest_shutdown() {
             .1
             .contains('1')
     );
+    // Written once, not on every monitor (VirtualDomain calls crm_resource
+    // each time): three more monitors later, the agent's log still shows a
+    // single write.
+    std::thread::sleep(Duration::from_secs(10));
+    let log = std::fs::read_to_string("/var/log/pacemaker/pacemaker.log").unwrap_or_default();
+    let writes = log
+        .lines()
+        .filter(|l| l.contains(&d.name) && l.contains("utilization of vm1 set"))
+        .count();
+    assert_eq!(writes, 1, "utilization writes logged for {}", d.name);
     c.pcs(&["resource", "disable", "vm1"]);
     assert!(
         c.wait_role("vm1", "Stopped", Duration::from_secs(60)),

@@ -1231,7 +1231,7 @@ fn update_utilization(hv: &dyn Backend, cfg: &Config, ctx: &Context, name: &str,
         }
     }
     ocf::info!(
-        "utilization of {} set: {}",
+        "{name}: utilization of {} set: {}",
         ctx.instance,
         line.trim().replace('\n', " ")
     );
