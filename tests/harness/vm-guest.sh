@@ -22,7 +22,11 @@ if [ -s "$D/vmlinuz" ] && [ -s "$D/initrd.gz" ]; then echo "$D"; exit 0; fi
 work=$(mktemp -d "$D/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-img=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
+img=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
+if [ -z "$img" ]; then  # a fresh machine may have no package lists yet
+    apt-get -q -o DPkg::Lock::Timeout=300 update >/dev/null 2>&1 || true
+    img=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
+fi
 [ -n "$img" ] || { echo "vm-guest.sh: no linux-image-cloud-amd64 in apt's lists (apt-get update?)" >&2; exit 1; }
 if ls "$D"/cache/"$img"_*.deb >/dev/null 2>&1; then cp "$D"/cache/"$img"_*.deb .; else apt-get download "$img" >/dev/null; fi
 if ls "$D"/cache/busybox-static_*.deb >/dev/null 2>&1; then cp "$D"/cache/busybox-static_*.deb .; else apt-get download busybox-static >/dev/null; fi
