@@ -562,6 +562,7 @@ fn snapshot_save_config_and_monitor_scripts() {
     );
     std::fs::write(&flag, "").unwrap();
 
+    sh("chmod", &["600", d.xml_str()]);
     let before = std::fs::read_to_string(&d.xml).unwrap();
     assert!(!before.contains("<uuid>"));
     assert_eq!(act(&a, "stop", &p, 60_000, &[]).code, 0);
@@ -572,6 +573,12 @@ fn snapshot_save_config_and_monitor_scripts() {
     assert!(
         after.contains("<uuid>"),
         "save_config_on_stop wrote libvirt's XML:\n{after}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&d.xml).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode, 0o600,
+        "the saved config keeps its mode (it holds secrets)"
     );
 
     assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);

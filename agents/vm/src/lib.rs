@@ -1091,7 +1091,13 @@ fn save_config(hv: &dyn Backend, cfg: &Config, name: &str, dl: &Deadline) {
         }
     }
     let tmp = cfg.config.with_extension("xml.vm-new");
-    let written = fs::write(&tmp, xml.as_bytes()).and_then(|()| fs::rename(&tmp, &cfg.config));
+    // The XML carries secrets (XML_SECURE): keep the original file's mode.
+    let written = fs::write(&tmp, xml.as_bytes())
+        .and_then(|()| match fs::metadata(&cfg.config) {
+            Ok(m) => fs::set_permissions(&tmp, m.permissions()),
+            Err(_) => Ok(()),
+        })
+        .and_then(|()| fs::rename(&tmp, &cfg.config));
     match written {
         Ok(()) => ocf::info!(
             "saved the configuration of {name} to {}",
