@@ -44,8 +44,13 @@ fn act(
             s.to_string_lossy().replace(['\'', '"'], "_")
         });
     let instance = format!("vmtest-{stem}");
-    let rsctmp =
-        std::env::temp_dir().join(format!("ocf-rs-test-vma-rsctmp-{}", std::process::id()));
+    // HA_RSCTMP beside the config file, inside the test's scratch dir (so it
+    // goes with it); a config that does not exist gets one nothing writes to.
+    let parent = std::path::Path::new(config).parent().filter(|p| p.is_dir());
+    let rsctmp = match parent {
+        Some(p) => p.join("rsctmp"),
+        None => std::env::temp_dir().join("ocf-rs-test-vma-rsctmp-unused"),
+    };
     let rsctmp = rsctmp.to_str().unwrap().to_string();
     let mut all = vec![
         (k, v.as_str()),
@@ -383,8 +388,11 @@ fn live_migration_between_two_libvirtd_hosts() {
     let link = s.path("vm");
     std::os::unix::fs::symlink(&bin, &link).unwrap();
     let on = |host: &PrivateHost, action: &str, extra: &[(&str, &str)]| -> Outcome {
+        // Each "host" keeps its own agent state, as two nodes would.
+        let rsctmp = s.path(&format!("rsctmp-{}", host.name));
         let mut env = vec![
             ("OCF_ROOT", "/usr/lib/ocf"),
+            ("HA_RSCTMP", rsctmp.to_str().unwrap()),
             ("OCF_RESOURCE_INSTANCE", "vmmig"),
             ("OCF_RESKEY_config", d.xml_str()),
             ("OCF_RESKEY_hypervisor", host.uri.as_str()),

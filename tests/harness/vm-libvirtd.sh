@@ -29,12 +29,24 @@ wait_uri() {  # URI NETNS SECONDS
     done
 }
 
+host_libvirtd() {  # is a libvirtd running in our own mount namespace?
+    local me p
+    me=$(readlink /proc/self/ns/mnt)
+    for p in $(pgrep -x libvirtd); do
+        [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$me" ] && return 0
+    done
+    return 1
+}
+
 system() {
     exec 9>"$LOCK"; flock 9
     if timeout 10 virsh -c qemu:///system version >/dev/null 2>&1; then return 0; fi
-    # 9>&-: the daemons must not inherit (and so hold) the lock.
-    [ -S /run/libvirt/virtlogd-sock ] || virtlogd -d 9>&-
-    libvirtd -d -p /run/vma-libvirtd.pid 9>&-
+    # One that is still starting (capability probing takes ~8 s) is waited
+    # for, never doubled. 9>&-: the daemons must not inherit the lock.
+    if ! host_libvirtd; then
+        [ -S /run/libvirt/virtlogd-sock ] || virtlogd -d 9>&-
+        libvirtd -d -p /run/vma-libvirtd.pid 9>&-
+    fi
     wait_uri qemu:///system "" 90 || { echo "libvirtd did not answer on qemu:///system" >&2; return 1; }
 }
 
