@@ -551,33 +551,44 @@ impl ocf::Agent for Vm {
         result
     }
 
-    /// The config file is gone or broken on this node, yet a VM that start
-    /// booted here may still run: stop it by the name start recorded, rather
-    /// than answer 0 over a running guest (RA#137, RA#1293).
+    /// Something is wrong on this node (config file gone or broken, libvirt
+    /// or a monitor script missing), yet a VM may still run here: stop it by
+    /// the name in the XML, or by the name start recorded when the XML is
+    /// gone, rather than answer 0 over a running guest (RA#137, RA#1293).
     fn stop_invalid(
         cfg: Option<&Config>,
         ctx: &Context,
         why: &OcfError,
         dl: &Deadline,
     ) -> OcfResult<()> {
-        let (Some(cfg), Some(name)) = (cfg, recorded_name(ctx)) else {
+        let nothing = || {
             ocf::info!(
                 "stop: {}; nothing was started here, so it is stopped",
                 why.reason
             );
-            return Ok(());
+            Ok(())
         };
-        ocf::warn!(
-            "stop: {}; stopping {name}, which start recorded on this node",
-            why.reason
-        );
-        if cfg.domain.get().is_none() {
-            let dom = DomainXml {
-                name,
-                ..DomainXml::default()
-            };
-            let _ = cfg.domain.set((dom, String::new()));
+        let Some(cfg) = cfg else {
+            return nothing();
+        };
+        if lv::api().is_err() && !local_qemu(&cfg.uri) {
+            return nothing(); // no libvirt here: nothing of ours can run
         }
+        let name = match cfg.domain.get() {
+            Some((dom, _)) => dom.name.clone(),
+            None => {
+                let Some(name) = recorded_name(ctx) else {
+                    return nothing();
+                };
+                let dom = DomainXml {
+                    name: name.clone(),
+                    ..DomainXml::default()
+                };
+                let _ = cfg.domain.set((dom, String::new()));
+                name
+            }
+        };
+        ocf::warn!("stop: {}; making sure {name} is stopped", why.reason);
         Self::stop(cfg, ctx, dl)
     }
 
