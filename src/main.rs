@@ -45,6 +45,10 @@ static AGENTS: &[Entry] = &[
         info: &filesystem::INFO,
         main: ocf::run::main::<filesystem::Filesystem>,
     },
+    Entry {
+        info: &vm::INFO,
+        main: ocf::run::main::<vm::Vm>,
+    },
 ];
 
 fn agent(name: &str) -> Option<&'static Entry> {

@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod ipaddr;
+pub mod vm;
 pub mod xen;
 
 use std::fs;
