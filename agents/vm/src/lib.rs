@@ -13,11 +13,17 @@
 //! * Monitor re-checks "not running" briefly outside probes (RA#314), writes
 //!   utilization only when it changes, and with `respect_guest_shutdown`
 //!   turns a guest's own clean power-off into `target-role=Stopped`.
+//! * Xen: `hypervisor=xen:///system` goes through libvirt's libxl driver like
+//!   any other URI (with `xl` to ask when libvirtd cannot be reached); an
+//!   `xmfile` instead of `config` selects the native `xl` backend, the same
+//!   code as `ocf:rust:xen` ([`xen`]).
 
 pub mod backend;
 pub mod domxml;
 pub mod libvirt;
 pub mod qemu;
+pub mod xen;
+pub mod xl;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -40,9 +46,20 @@ pub static CONFIG: ParamSpec = ParamSpec::new(
     "Absolute path to the libvirt domain XML of this virtual machine. The domain's \
      name is read from its name element. The file must exist on every node that \
      may run the VM; where it is missing a probe answers 'not running' and stop \
-     succeeds.",
+     succeeds. Give either config or xmfile.",
 )
-.required()
+.unique()
+.check(checks::absolute_path);
+
+pub static XMFILE: ParamSpec = ParamSpec::new(
+    "xmfile",
+    "Xen xl configuration file (native Xen backend)",
+    "Absolute path to an xl domain configuration file. Given instead of config, it \
+     selects the native Xen backend: the domain is managed with xl (create, shutdown, \
+     destroy, list, migrate) exactly as ocf:rust:xen does, with force_stop, \
+     shutdown_mode=acpi, autoset_utilization_* and monitor_scripts honoured. For Xen \
+     through libvirt, give config and hypervisor=xen:///system instead.",
+)
 .unique()
 .check(checks::absolute_path);
 
@@ -207,8 +224,9 @@ pub static RESPECT_GUEST_SHUTDOWN: ParamSpec = ParamSpec::new(
 .boolean()
 .default("false");
 
-pub static PARAMS: [ParamSpec; 19] = [
+pub static PARAMS: [ParamSpec; 20] = [
     CONFIG,
+    XMFILE,
     HYPERVISOR,
     FORCE_STOP,
     MIGRATION_TRANSPORT,
@@ -395,6 +413,8 @@ pub struct Config {
     pub start_resources: bool,
     pub monitor_scripts: Vec<PathBuf>,
     pub respect_guest_shutdown: bool,
+    /// Set when `xmfile` selects the native Xen backend: every action goes to it.
+    pub xl: Option<xen::Config>,
     domain: OnceLock<(DomainXml, String)>,
 }
 
@@ -488,7 +508,22 @@ impl ocf::Agent for Vm {
                 .map(PathBuf::from)
                 .collect(),
             respect_guest_shutdown: p.boolean(&RESPECT_GUEST_SHUTDOWN),
+            xl: None,
             domain: OnceLock::new(),
+        };
+        let cfg = match (p.string(&CONFIG), p.string(&XMFILE)) {
+            (Some(_), None) => cfg,
+            (None, Some(xmfile)) => native_xen(cfg, xmfile)?,
+            (Some(_), Some(_)) => {
+                return Err(OcfError::configured(
+                    "give either config (libvirt) or xmfile (native Xen), not both",
+                ));
+            }
+            (None, None) => {
+                return Err(OcfError::configured(
+                    "required parameter 'config' is not set (or 'xmfile' for native Xen)",
+                ));
+            }
         };
         if cfg.force_stop && cfg.snapshot.is_some() {
             return Err(OcfError::configured(
@@ -499,7 +534,10 @@ impl ocf::Agent for Vm {
         Ok(cfg)
     }
 
-    fn check_environment(cfg: &Config, _ctx: &Context) -> OcfResult<()> {
+    fn check_environment(cfg: &Config, ctx: &Context) -> OcfResult<()> {
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::check_environment(x, ctx);
+        }
         load_domain(cfg)?;
         lv::api().map_err(|e| OcfError::installed(format!("libvirt is not available: {e}")))?;
         for s in &cfg.monitor_scripts {
@@ -522,6 +560,9 @@ impl ocf::Agent for Vm {
     }
 
     fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::start(x, ctx, dl);
+        }
         let _ = fs::remove_file(utilization_cache(ctx));
         let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
         record_name(ctx, cfg.name()?);
@@ -532,6 +573,9 @@ impl ocf::Agent for Vm {
     }
 
     fn stop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::stop(x, ctx, dl);
+        }
         let _ = fs::remove_file(utilization_cache(ctx));
         let name = cfg.name()?.to_string();
         let reserve = destroy_reserve(dl.remaining());
@@ -571,6 +615,9 @@ impl ocf::Agent for Vm {
         let Some(cfg) = cfg else {
             return nothing();
         };
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::stop_invalid(Some(x), ctx, why, dl);
+        }
         if lv::api().is_err() && !local_qemu(&cfg.uri) {
             return nothing(); // no libvirt here: nothing of ours can run
         }
@@ -593,6 +640,9 @@ impl ocf::Agent for Vm {
     }
 
     fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::monitor(x, ctx, dl);
+        }
         let connect_dl = dl.share(0.5);
         let hv = Libvirt::connect(&cfg.uri, &connect_dl);
         let hv_ref = hv.as_ref().map(|h| h as &dyn Backend).map_err(Clone::clone);
@@ -600,6 +650,9 @@ impl ocf::Agent for Vm {
     }
 
     fn migrate_to(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::migrate_to(x, ctx, dl);
+        }
         let name = cfg.name()?.to_string();
         let target = ctx.migrate_target().ok_or_else(|| {
             OcfError::generic(format!(
@@ -644,6 +697,9 @@ impl ocf::Agent for Vm {
     }
 
     fn migrate_from(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::migrate_from(x, ctx, dl);
+        }
         let name = cfg.name()?.to_string();
         let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
         let running = |d: &Deadline| {
@@ -675,16 +731,60 @@ impl ocf::Agent for Vm {
     }
 }
 
+/// `xmfile` given: the native Xen backend, with the vm parameters that mean
+/// something to it mapped onto ocf:rust:xen's; libvirt-only ones refused.
+fn native_xen(cfg: Config, xmfile: &str) -> OcfResult<Config> {
+    let libvirt_only = [
+        (cfg.snapshot.is_some(), "snapshot"),
+        (cfg.save_config, "save_config_on_stop"),
+        (cfg.start_resources, "start_resources"),
+        (cfg.respect_guest_shutdown, "respect_guest_shutdown"),
+    ];
+    if let Some((_, name)) = libvirt_only.iter().find(|(set, _)| *set) {
+        return Err(OcfError::configured(format!(
+            "'{name}' needs libvirt (config=...), not the native Xen backend (xmfile=...)"
+        )));
+    }
+    if cfg.shutdown_mode & !lv::SHUTDOWN_ACPI != 0 {
+        return Err(OcfError::configured(
+            "with xmfile, shutdown_mode can only be empty or acpi",
+        ));
+    }
+    let xl = xen::Config {
+        xmfile: PathBuf::from(xmfile),
+        name: None,
+        shutdown_timeout: cfg.force_stop.then_some(Duration::ZERO),
+        acpi: cfg.shutdown_mode & lv::SHUTDOWN_ACPI != 0,
+        node_ip_attribute: None,
+        util_cpu: cfg.util_cpu,
+        util_memory: cfg.util_memory,
+        monitor_scripts: cfg.monitor_scripts.clone(),
+        xl: xl::Xl {
+            program: "xl".into(),
+        },
+    };
+    Ok(Config {
+        xl: Some(xl),
+        ..cfg
+    })
+}
+
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Connect, mapping failure to a plain error (1): start and migrations
-/// cannot proceed without the hypervisor.
+/// cannot proceed without the hypervisor. A Xen URI on a node without a
+/// Xen hypervisor (as xl says) is 5: this node cannot run it at all.
 fn connect(cfg: &Config, dl: &Deadline) -> OcfResult<Libvirt> {
-    Libvirt::connect(&cfg.uri, dl)
-        .map_err(|e| OcfError::generic(format!("cannot connect to {}: {e}", cfg.uri)))
+    Libvirt::connect(&cfg.uri, dl).map_err(|e| {
+        let reason = format!("cannot connect to {}: {e}", cfg.uri);
+        if local_xen(&cfg.uri) && no_xen_here(dl) {
+            return OcfError::installed(format!("{reason}; no Xen hypervisor on this node"));
+        }
+        OcfError::generic(reason)
+    })
 }
 
 /// How often a graceful stop repeats its shutdown request.
@@ -1058,13 +1158,65 @@ pub fn local_qemu(uri: &str) -> bool {
     matches!(driver, "qemu" | "kvm") && (host.is_empty() || host == "localhost")
 }
 
-/// libvirt is unreachable during stop: decide by the QEMU process.
+/// Is `uri` libvirt's Xen (libxl) driver on this host, where `xl` can be
+/// asked about a domain when libvirt cannot?
+pub fn local_xen(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    scheme.split('+').next() == Some("xen") && (host.is_empty() || host == "localhost")
+}
+
+/// The xl toolstack, for Xen URIs when libvirt does not answer.
+fn xl_tool() -> xl::Xl {
+    xl::Xl {
+        program: "xl".into(),
+    }
+}
+
+/// Xen cannot run here at all: no xl, or xl finds no hypervisor.
+fn no_xen_here(dl: &Deadline) -> bool {
+    exec::which("xl").is_none()
+        || matches!(
+            xl_tool().lookup("Domain-0", &dl.cap(Duration::from_secs(5))),
+            xl::Lookup::NoHypervisor(_)
+        )
+}
+
+/// libvirt is unreachable during stop: decide by the QEMU process (or, for
+/// Xen, by what xl says).
 fn stop_without_hypervisor(
     cfg: &Config,
     name: &str,
     why: &HvError,
     dl: &Deadline,
 ) -> OcfResult<()> {
+    if local_xen(&cfg.uri) {
+        ocf::deadline::set_phase("stopping through xl without libvirt");
+        let xl = xl_tool();
+        let gone = |d: &Deadline| {
+            exec::which("xl").is_none()
+                || matches!(
+                    xl.lookup(name, d),
+                    xl::Lookup::Absent | xl::Lookup::NoHypervisor(_)
+                )
+        };
+        if gone(&dl.cap(Duration::from_secs(10))) {
+            ocf::info!("{name}: {why}; xl shows no such domain, so it is stopped");
+            return Ok(());
+        }
+        ocf::warn!("{name}: {why}; destroying it with xl");
+        if let Err(e) = xl.destroy(name, dl) {
+            ocf::warn!("{e}");
+        }
+        return match dl.poll(Duration::from_millis(300), || gone(dl).then_some(())) {
+            Some(()) => Ok(()),
+            None => Err(OcfError::generic(format!(
+                "cannot stop {name}: {why}, and xl still shows it after destroy"
+            ))),
+        };
+    }
     if !local_qemu(&cfg.uri) {
         return Err(OcfError::generic(format!(
             "cannot stop {name}: {why}, and its emulator is not on this host to check"
@@ -1172,6 +1324,27 @@ fn monitor_on(
             "{name} is not running (not defined)"
         ))),
         Err(e) => {
+            if local_xen(&cfg.uri) {
+                if exec::which("xl").is_none() {
+                    return Err(OcfError::not_running(format!(
+                        "{e}; no Xen toolstack on this node"
+                    )));
+                }
+                return match xl_tool().lookup(&name, &dl.cap(Duration::from_secs(10))) {
+                    xl::Lookup::Found { state, .. } if state.is_alive() => Err(OcfError::generic(
+                        format!("cannot check {name} through libvirt: {e} (xl shows it running)"),
+                    )),
+                    xl::Lookup::Found { .. } | xl::Lookup::Absent => Err(OcfError::not_running(
+                        format!("{e}; xl shows no running domain {name}"),
+                    )),
+                    xl::Lookup::NoHypervisor(why) => Err(OcfError::not_running(format!(
+                        "{e}; no Xen hypervisor on this node ({why})"
+                    ))),
+                    xl::Lookup::Unknown(why) => Err(OcfError::generic(format!(
+                        "cannot check {name}: {e}; xl: {why}"
+                    ))),
+                };
+            }
             if local_qemu(&cfg.uri) {
                 let pids = qemu::pids(&name);
                 if pids.is_empty() {
