@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::vm::{Domain, Guest, PrivateHost, qemu_pids, system_libvirtd, virsh};
-use common::{AgentLink, Outcome, Scratch, agent_link, ocf, repo, run_env, sh, wait_for};
+use common::{AgentLink, Outcome, Scratch, agent_link, ocf, run_env, sh, wait_for};
 
 const RECURRING: (&str, &str) = ("OCF_RESKEY_CRM_meta_interval", "10000");
 
@@ -480,17 +480,6 @@ fn live_migration_between_two_libvirtd_hosts() {
     drop(d);
     drop(host_b);
     drop(host_a);
-}
-
-#[test]
-fn docs_show_the_current_parameter_table() {
-    let (code, doc) = sh(common::bin().to_str().unwrap(), &["doc", "vm"]);
-    assert_eq!(code, 0);
-    let page = std::fs::read_to_string(repo().join("docs/agents/vm.md")).unwrap();
-    assert!(
-        page.contains(doc.trim()),
-        "docs/agents/vm.md is out of date: paste the output of `ocf-rs doc vm`"
-    );
 }
 
 #[test]
