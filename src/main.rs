@@ -26,8 +26,8 @@ static AGENTS: &[Entry] = &[
         main: ocf::run::main::<dummy::Dummy>,
     },
     Entry {
-        info: &xen::INFO,
-        main: ocf::run::main::<xen::Xen>,
+        info: &vm::xen::INFO,
+        main: ocf::run::main::<vm::xen::Xen>,
     },
     Entry {
         info: &ipaddr::INFO,
@@ -44,6 +44,10 @@ static AGENTS: &[Entry] = &[
     Entry {
         info: &filesystem::INFO,
         main: ocf::run::main::<filesystem::Filesystem>,
+    },
+    Entry {
+        info: &vm::INFO,
+        main: ocf::run::main::<vm::Vm>,
     },
 ];
 

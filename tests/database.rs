@@ -425,18 +425,6 @@ fn mysql_sigstop_silence_and_kill_9() {
     assert_code(&run(&a, "stop", &p, &[]), 0, "stop");
 }
 
-#[test]
-fn docs_match_the_parameter_table() {
-    let (code, doc) = common::sh(common::bin().to_str().unwrap(), &["doc", "database"]);
-    assert_eq!(code, 0);
-    let page = std::fs::read_to_string(common::repo().join("docs/agents/database.md"))
-        .expect("docs/agents/database.md");
-    assert!(
-        page.contains(&doc),
-        "docs/agents/database.md lacks the current `ocf-rs doc database` output:\n{doc}"
-    );
-}
-
 /// A server that ignores every polite request (SIGSTOPped: signals stay
 /// pending, connections are never answered) is still stopped inside the
 /// stop timeout, by the SIGKILL phase, with nothing left behind.

@@ -538,18 +538,6 @@ fn bad_input_gives_the_right_code_and_one_line() {
     assert_eq!(clone.code, 6, "{clone:?}");
 }
 
-/// The docs carry the current parameter reference.
-#[test]
-fn docs_contain_the_generated_parameter_table() {
-    let doc = common::run_env(&common::bin(), &["doc", "filesystem"], &[]);
-    assert_eq!(doc.code, 0);
-    let page = fs::read_to_string(common::repo().join("docs/agents/filesystem.md")).unwrap();
-    assert!(
-        page.contains(doc.stdout.trim()),
-        "docs/agents/filesystem.md is out of date: paste `ocf-rs doc filesystem` into it"
-    );
-}
-
 /// A hung unrelated mount: a bindfs FUSE mount whose daemon is SIGSTOPped
 /// (a stand-in for a dead NFS server), with a process whose cwd is on it,
 /// next to our real ext4 resource, all in a private mount namespace (so the

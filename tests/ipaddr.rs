@@ -720,18 +720,6 @@ fn same_interface_state_as_heartbeat_ipaddr2() {
     }
 }
 
-/// docs/agents/ipaddr.md carries the current parameter table verbatim.
-#[test]
-fn docs_match_the_parameter_table() {
-    let out = run_env(&common::bin(), &["doc", "ipaddr"], &[]);
-    assert_eq!(out.code, 0);
-    let doc = std::fs::read_to_string(common::repo().join("docs/agents/ipaddr.md")).unwrap();
-    assert!(
-        doc.contains(&out.stdout),
-        "docs/agents/ipaddr.md is out of date: paste `ocf-rs doc ipaddr` between the markers"
-    );
-}
-
 /// Announcements never run a start past its timeout: 1,000 rounds 500 ms
 /// apart under a 4 s operation timeout end early, start still succeeds
 /// (the address is up) and the log says how many went out.

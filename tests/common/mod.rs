@@ -8,6 +8,7 @@ pub mod guest;
 pub mod ipaddr;
 pub mod nscluster;
 pub mod scenarios;
+pub mod vm;
 pub mod xen;
 
 use std::fs;

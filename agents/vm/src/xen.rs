@@ -1,5 +1,6 @@
 //! `ocf:rust:xen`: a Xen domain managed through the `xl` toolstack, the
-//! replacement for `ocf:heartbeat:Xen` with its parameter names.
+//! replacement for `ocf:heartbeat:Xen` with its parameter names. The same
+//! code is the native Xen backend of `ocf:rust:vm` (its `xmfile` parameter).
 //!
 //! Same shape as every agent: parameter and action tables, a `Config` built
 //! from validated parameters, an environment check, then the actions. What it
@@ -10,8 +11,6 @@
 //! gone instead of looping until Pacemaker kills it; the mid-migration names
 //! of a domain are stopped too.
 
-pub mod xl;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ use ocf::{
     ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Status,
 };
 
-use xl::{Lookup, State, Xl};
+use crate::xl::{self, Lookup, State, Xl};
 
 pub static XMFILE: ParamSpec = ParamSpec::new(
     "xmfile",
@@ -447,9 +446,7 @@ fn names_of(name: &str) -> [String; 4] {
 
 /// Graceful shutdown for a budgeted share, then destroy, then verify.
 fn stop_domain(cfg: &Config, ctx: &Context, name: &str, dl: &Deadline) -> OcfResult<()> {
-    let total = dl.remaining();
-    // The destroy phase keeps a third of the time, and 10 s where it allows.
-    let reserve = (total / 3).max(Duration::from_secs(10).min(total / 2));
+    let reserve = crate::destroy_reserve(dl.remaining());
     let grace_default = ctx.timeout.mul_f64(2.0 / 3.0);
     let grace = cfg.shutdown_timeout.unwrap_or(grace_default);
     let graceful = dl.keep_back(reserve).cap(grace);

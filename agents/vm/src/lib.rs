@@ -1,0 +1,1514 @@
+//! `ocf:rust:vm`: a libvirt virtual machine (KVM/QEMU, or anything libvirt
+//! drives), the replacement for `ocf:heartbeat:VirtualDomain` with its
+//! parameter names.
+//!
+//! * libvirt is dlopen'ed ([`libvirt`]); every call is bounded by the
+//!   action's deadline ([`backend::bounded`]).
+//! * Start defines the domain from the XML file and boots it; stop shuts it
+//!   down gracefully for a budgeted share of the timeout, keeping at least a
+//!   third (and 10 s where the timeout allows) for destroy, then undefines it
+//!   and re-reads its state before answering 0. When libvirtd is down or
+//!   hung, the domain's QEMU process found in `/proc` decides: gone means
+//!   stopped; still there means monitor says 1 (never 7) and stop ends it.
+//! * Monitor re-checks "not running" briefly outside probes (RA#314), writes
+//!   utilization only when it changes, and with `respect_guest_shutdown`
+//!   turns a guest's own clean power-off into `target-role=Stopped`.
+//! * Xen: `hypervisor=xen:///system` goes through libvirt's libxl driver like
+//!   any other URI (with `xl` to ask when libvirtd cannot be reached); an
+//!   `xmfile` instead of `config` selects the native `xl` backend, the same
+//!   code as `ocf:rust:xen` ([`xen`]).
+
+pub mod backend;
+pub mod domxml;
+pub mod libvirt;
+pub mod qemu;
+pub mod xen;
+pub mod xl;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use ocf::exec::{self, Cmd};
+use ocf::params::checks;
+use ocf::{
+    ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Status,
+};
+
+use backend::{Backend, DomState, HvError, Libvirt, Migration, Shutoff};
+use domxml::DomainXml;
+use libvirt as lv;
+
+pub static CONFIG: ParamSpec = ParamSpec::new(
+    "config",
+    "Domain XML file",
+    "Absolute path to the libvirt domain XML of this virtual machine. The domain's \
+     name is read from its name element. The file must exist on every node that \
+     may run the VM; where it is missing a probe answers 'not running' and stop \
+     succeeds. Give either config or xmfile.",
+)
+.unique()
+.check(checks::absolute_path);
+
+pub static XMFILE: ParamSpec = ParamSpec::new(
+    "xmfile",
+    "Xen xl configuration file (native Xen backend)",
+    "Absolute path to an xl domain configuration file. Given instead of config, it \
+     selects the native Xen backend: the domain is managed with xl (create, shutdown, \
+     destroy, list, migrate) exactly as ocf:rust:xen does, with force_stop, \
+     shutdown_mode=acpi, autoset_utilization_* and monitor_scripts honoured. For Xen \
+     through libvirt, give config and hypervisor=xen:///system instead.",
+)
+.unique()
+.check(checks::absolute_path);
+
+pub static HYPERVISOR: ParamSpec = ParamSpec::new(
+    "hypervisor",
+    "Hypervisor URI",
+    "The libvirt connection URI of the local hypervisor.",
+)
+.default("qemu:///system")
+.check(check_uri);
+
+pub static FORCE_STOP: ParamSpec = ParamSpec::new(
+    "force_stop",
+    "Always force-stop",
+    "Stop the domain with destroy (pulling the plug) instead of a graceful shutdown \
+     first. Not allowed together with snapshot.",
+)
+.boolean()
+.default("false");
+
+pub static MIGRATION_TRANSPORT: ParamSpec = ParamSpec::new(
+    "migration_transport",
+    "Remote hypervisor transport",
+    "The transport used to reach the target's hypervisor during a live migration \
+     (qemu+TRANSPORT://TARGET/system). Empty: the transport of the hypervisor \
+     URI, if any.",
+)
+.choice(&["ssh", "tcp", "tls", "libssh", "libssh2", "unix", "ext"]);
+
+pub static MIGRATION_USER: ParamSpec = ParamSpec::new(
+    "migration_user",
+    "Remote hypervisor user",
+    "The user name put into the target's hypervisor URI (user@target). Ignored when \
+     remoteuri is set.",
+)
+.check(check_user);
+
+pub static MIGRATION_DOWNTIME: ParamSpec = ParamSpec::new(
+    "migration_downtime",
+    "Maximum downtime of a live migration (ms)",
+    "The longest the guest may be paused at the end of a live migration, in \
+     milliseconds. 0 keeps the hypervisor's default.",
+)
+.integer(0, 3_600_000)
+.default("0");
+
+pub static MIGRATION_SPEED: ParamSpec = ParamSpec::new(
+    "migration_speed",
+    "Live migration bandwidth (MiB/s)",
+    "Bandwidth limit of a live migration in MiB/s. 0 means no limit.",
+)
+.integer(0, 1_000_000)
+.default("0");
+
+pub static MIGRATION_NETWORK_SUFFIX: ParamSpec = ParamSpec::new(
+    "migration_network_suffix",
+    "Migration network host name suffix",
+    "Appended to the first label of the target node's name to reach it on a \
+     dedicated migration network: with suffix '-mig', node2.example.com becomes \
+     node2-mig.example.com, in the remote hypervisor URI and the migration URI.",
+)
+.check(check_suffix);
+
+pub static MIGRATEURI: ParamSpec = ParamSpec::new(
+    "migrateuri",
+    "Migration data URI",
+    "The URI the migration data goes to (e.g. tcp://%n-mig:49152). %n is replaced \
+     by the target node's name. Default: chosen by libvirt, or tcp://TARGET-WITH-SUFFIX \
+     when migration_network_suffix is set.",
+)
+.check(check_no_space);
+
+pub static MIGRATE_OPTIONS: ParamSpec = ParamSpec::new(
+    "migrate_options",
+    "Extra migration options",
+    "virsh migrate options to apply to live migrations, separated by spaces. \
+     Supported: --p2p --tunnelled --persistent --undefinesource --copy-storage-all \
+     --copy-storage-inc --unsafe --compressed --abort-on-error --auto-converge \
+     --postcopy --tls --migrateuri=URI.",
+)
+.check(check_migrate_options);
+
+pub static REMOTEURI: ParamSpec = ParamSpec::new(
+    "remoteuri",
+    "Target hypervisor URI",
+    "The libvirt URI of the target's hypervisor for live migrations \
+     (e.g. qemu+ssh://%n/system). %n is replaced by the target node's name. \
+     Overrides migration_transport, migration_user and migration_network_suffix \
+     for this URI.",
+)
+.check(check_no_space);
+
+pub static AUTOSET_CPU: ParamSpec = ParamSpec::new(
+    "autoset_utilization_cpu",
+    "Set the cpu utilization",
+    "Put the domain's number of vCPUs into the resource's 'cpu' utilization \
+     attribute. Written only when the value changes.",
+)
+.boolean()
+.default("true");
+
+pub static AUTOSET_HV_MEMORY: ParamSpec = ParamSpec::new(
+    "autoset_utilization_hv_memory",
+    "Set the hv_memory utilization",
+    "Put the domain's maximum memory in MiB into the resource's 'hv_memory' \
+     utilization attribute. Written only when the value changes.",
+)
+.boolean()
+.default("true");
+
+pub static SAVE_CONFIG_ON_STOP: ParamSpec = ParamSpec::new(
+    "save_config_on_stop",
+    "Save the configuration on stop",
+    "Before stopping (and before a live migration), write the domain's persistent \
+     XML, as libvirt holds it, back to the config file (atomically).",
+)
+.boolean()
+.default("false");
+
+pub static SNAPSHOT: ParamSpec = ParamSpec::new(
+    "snapshot",
+    "Snapshot directory",
+    "Directory where stop saves the domain's memory (DIR/NAME.state) instead of \
+     shutting it down; the next start restores from it and removes it.",
+)
+.check(checks::absolute_path);
+
+pub static SHUTDOWN_MODE: ParamSpec = ParamSpec::new(
+    "shutdown_mode",
+    "Graceful shutdown mode",
+    "How a graceful stop asks the guest to shut down: one or more of acpi, agent, \
+     initctl, signal, paravirt, separated by commas. Empty: the hypervisor's default.",
+)
+.check(check_shutdown_mode);
+
+pub static START_RESOURCES: ParamSpec = ParamSpec::new(
+    "start_resources",
+    "Start networks and pools",
+    "Start the libvirt virtual networks and storage pools the domain XML refers to \
+     (interfaces of type network, disks of type volume) if they are not active.",
+)
+.boolean()
+.default("false");
+
+pub static MONITOR_SCRIPTS: ParamSpec = ParamSpec::new(
+    "monitor_scripts",
+    "Extra monitor programs",
+    "Absolute paths of programs, separated by spaces, run (without a shell or \
+     arguments) after every successful monitor, each under the monitor's deadline. \
+     A non-zero exit fails the monitor. Start and migrate_from wait until they pass.",
+)
+.check(check_scripts);
+
+pub static RESPECT_GUEST_SHUTDOWN: ParamSpec = ParamSpec::new(
+    "respect_guest_shutdown",
+    "Leave a VM stopped when its guest shut down",
+    "When a recurring monitor finds that the guest powered itself off cleanly (an \
+     administrator shut it down from inside), set the resource's target-role to \
+     Stopped through Pacemaker's tools, so the cluster stops it instead of starting \
+     it again, and log that it did. A crash or a killed emulator is still recovered.",
+)
+.boolean()
+.default("false");
+
+pub static PARAMS: [ParamSpec; 20] = [
+    CONFIG,
+    XMFILE,
+    HYPERVISOR,
+    FORCE_STOP,
+    MIGRATION_TRANSPORT,
+    MIGRATION_USER,
+    MIGRATION_DOWNTIME,
+    MIGRATION_SPEED,
+    MIGRATION_NETWORK_SUFFIX,
+    MIGRATEURI,
+    MIGRATE_OPTIONS,
+    REMOTEURI,
+    AUTOSET_CPU,
+    AUTOSET_HV_MEMORY,
+    SAVE_CONFIG_ON_STOP,
+    SNAPSHOT,
+    SHUTDOWN_MODE,
+    START_RESOURCES,
+    MONITOR_SCRIPTS,
+    RESPECT_GUEST_SHUTDOWN,
+];
+
+pub static ACTIONS: [ActionSpec; 7] = [
+    ActionSpec::new("start", 90),
+    ActionSpec::new("stop", 90),
+    ActionSpec::new("monitor", 30).interval(10).depth(0),
+    ActionSpec::new("migrate_to", 120),
+    ActionSpec::new("migrate_from", 60),
+    ActionSpec::new("validate-all", 10),
+    ActionSpec::new("meta-data", 5),
+];
+
+pub static INFO: AgentInfo = AgentInfo {
+    name: "vm",
+    shortdesc: "A libvirt virtual machine (KVM/QEMU and other libvirt drivers)",
+    longdesc: "Manages a virtual machine through libvirt: start defines it from its XML \
+        file and boots it, stop shuts it down gracefully and destroys it if the guest \
+        does not stop in time (always within the stop timeout), monitor reads its state, \
+        and migrate_to/migrate_from live-migrate it (set allow-migrate=true). The \
+        parameters are those of ocf:heartbeat:VirtualDomain. libvirt is loaded at run \
+        time: on a node without it the agent answers 'not installed' (7 on a probe, 0 \
+        on stop).",
+    params: &PARAMS,
+    actions: &ACTIONS,
+};
+
+// ---- syntax checks (configure-time, no environment) ----
+
+fn check_uri(v: &str) -> Result<(), String> {
+    let Some((scheme, rest)) = v.split_once(':') else {
+        return Err("must be a libvirt URI such as qemu:///system".into());
+    };
+    let scheme_ok = !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.');
+    if !scheme_ok || !rest.starts_with('/') || v.chars().any(char::is_whitespace) {
+        return Err("must be a libvirt URI such as qemu:///system".into());
+    }
+    Ok(())
+}
+
+fn check_user(v: &str) -> Result<(), String> {
+    if v.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        Ok(())
+    } else {
+        Err("must be a plain user name".into())
+    }
+}
+
+fn check_suffix(v: &str) -> Result<(), String> {
+    if v.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
+        Ok(())
+    } else {
+        Err("may only hold letters, digits, '-' and '.'".into())
+    }
+}
+
+fn check_no_space(v: &str) -> Result<(), String> {
+    if v.chars().any(char::is_whitespace) {
+        Err("must not contain spaces".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn check_migrate_options(v: &str) -> Result<(), String> {
+    parse_migrate_options(v).map(drop)
+}
+
+fn check_shutdown_mode(v: &str) -> Result<(), String> {
+    parse_shutdown_mode(v).map(drop)
+}
+
+fn check_scripts(v: &str) -> Result<(), String> {
+    for s in v.split_whitespace() {
+        if !s.starts_with('/') {
+            return Err(format!("{s:?} is not an absolute path"));
+        }
+    }
+    Ok(())
+}
+
+/// `virsh migrate` options as libvirt flags, plus a `--migrateuri`.
+pub fn parse_migrate_options(v: &str) -> Result<(u64, Option<String>), String> {
+    let mut flags = 0;
+    let mut uri = None;
+    let mut words = v.split_whitespace();
+    while let Some(w) = words.next() {
+        let (opt, value) = match w.split_once('=') {
+            Some((o, val)) => (o, Some(val.to_string())),
+            None => (w, None),
+        };
+        flags |= match opt {
+            "--live" => lv::MIGRATE_LIVE,
+            "--p2p" => lv::MIGRATE_PEER2PEER,
+            "--tunnelled" | "--tunneled" => lv::MIGRATE_PEER2PEER | lv::MIGRATE_TUNNELLED,
+            "--persistent" => lv::MIGRATE_PERSIST_DEST,
+            "--undefinesource" => lv::MIGRATE_UNDEFINE_SOURCE,
+            "--copy-storage-all" => lv::MIGRATE_NON_SHARED_DISK,
+            "--copy-storage-inc" => lv::MIGRATE_NON_SHARED_INC,
+            "--unsafe" => lv::MIGRATE_UNSAFE,
+            "--compressed" => lv::MIGRATE_COMPRESSED,
+            "--abort-on-error" => lv::MIGRATE_ABORT_ON_ERROR,
+            "--auto-converge" => lv::MIGRATE_AUTO_CONVERGE,
+            "--postcopy" => lv::MIGRATE_POSTCOPY,
+            "--tls" => lv::MIGRATE_TLS,
+            "--migrateuri" => {
+                let u = value
+                    .or_else(|| words.next().map(str::to_string))
+                    .filter(|u| !u.is_empty())
+                    .ok_or("--migrateuri needs a value")?;
+                uri = Some(u);
+                0
+            }
+            other => return Err(format!("unsupported migrate option {other:?}")),
+        };
+    }
+    Ok((flags, uri))
+}
+
+/// `acpi,agent` as libvirt shutdown flags.
+pub fn parse_shutdown_mode(v: &str) -> Result<u32, String> {
+    let mut flags = 0;
+    for m in v.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        flags |= match m {
+            "acpi" => lv::SHUTDOWN_ACPI,
+            "agent" => lv::SHUTDOWN_AGENT,
+            "initctl" => lv::SHUTDOWN_INITCTL,
+            "signal" => lv::SHUTDOWN_SIGNAL,
+            "paravirt" => lv::SHUTDOWN_PARAVIRT,
+            other => {
+                return Err(format!(
+                    "unknown mode {other:?} (use acpi, agent, initctl, signal, paravirt)"
+                ));
+            }
+        };
+    }
+    Ok(flags)
+}
+
+/// The virtual machine: its validated parameters, and (after the
+/// environment check) what its XML file says.
+#[derive(Debug)]
+pub struct Config {
+    pub config: PathBuf,
+    pub uri: String,
+    pub force_stop: bool,
+    pub transport: Option<String>,
+    pub user: Option<String>,
+    pub downtime_ms: u64,
+    pub speed: u64,
+    pub suffix: Option<String>,
+    pub migrateuri: Option<String>,
+    pub migrate_flags: u64,
+    pub remoteuri: Option<String>,
+    pub util_cpu: bool,
+    pub util_memory: bool,
+    pub save_config: bool,
+    pub snapshot: Option<PathBuf>,
+    pub shutdown_mode: u32,
+    pub start_resources: bool,
+    pub monitor_scripts: Vec<PathBuf>,
+    pub respect_guest_shutdown: bool,
+    /// Set when `xmfile` selects the native Xen backend: every action goes to it.
+    pub xl: Option<xen::Config>,
+    domain: OnceLock<(DomainXml, String)>,
+}
+
+impl Config {
+    /// The parsed XML and its text; set by the environment check.
+    fn dom(&self) -> OcfResult<&(DomainXml, String)> {
+        match self.domain.get() {
+            Some(d) => Ok(d),
+            None => load_domain(self),
+        }
+    }
+
+    fn name(&self) -> OcfResult<&str> {
+        Ok(self.dom()?.0.name.as_str())
+    }
+}
+
+/// Read and parse the config file once.
+fn load_domain(cfg: &Config) -> OcfResult<&(DomainXml, String)> {
+    if let Some(d) = cfg.domain.get() {
+        return Ok(d);
+    }
+    let text = match fs::read_to_string(&cfg.config) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(OcfError::installed(format!(
+                "config file {} does not exist on this node",
+                cfg.config.display()
+            )));
+        }
+        Err(e) => {
+            return Err(OcfError::installed(format!(
+                "cannot read config file {}: {e}",
+                cfg.config.display()
+            )));
+        }
+    };
+    let parsed = domxml::parse(&text).map_err(|why| {
+        OcfError::args(format!(
+            "config file {} is not a usable domain XML: {why}",
+            cfg.config.display()
+        ))
+    })?;
+    Ok(cfg.domain.get_or_init(|| (parsed, text)))
+}
+
+pub struct Vm;
+
+impl ocf::Agent for Vm {
+    type Config = Config;
+
+    fn info() -> &'static AgentInfo {
+        &INFO
+    }
+
+    fn configure(p: &Params, _ctx: &Context) -> OcfResult<Config> {
+        let (migrate_flags, option_uri) =
+            parse_migrate_options(p.string(&MIGRATE_OPTIONS).unwrap_or(""))
+                .map_err(OcfError::configured)?;
+        let number = |s: &ParamSpec| {
+            p.string(s)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let cfg = Config {
+            config: PathBuf::from(p.string(&CONFIG).unwrap_or_default()),
+            uri: p
+                .string(&HYPERVISOR)
+                .unwrap_or("qemu:///system")
+                .to_string(),
+            force_stop: p.boolean(&FORCE_STOP),
+            transport: p.string(&MIGRATION_TRANSPORT).map(str::to_string),
+            user: p.string(&MIGRATION_USER).map(str::to_string),
+            downtime_ms: number(&MIGRATION_DOWNTIME),
+            speed: number(&MIGRATION_SPEED),
+            suffix: p.string(&MIGRATION_NETWORK_SUFFIX).map(str::to_string),
+            migrateuri: option_uri.or_else(|| p.string(&MIGRATEURI).map(str::to_string)),
+            migrate_flags,
+            remoteuri: p.string(&REMOTEURI).map(str::to_string),
+            util_cpu: p.boolean(&AUTOSET_CPU),
+            util_memory: p.boolean(&AUTOSET_HV_MEMORY),
+            save_config: p.boolean(&SAVE_CONFIG_ON_STOP),
+            snapshot: p.string(&SNAPSHOT).map(PathBuf::from),
+            shutdown_mode: parse_shutdown_mode(p.string(&SHUTDOWN_MODE).unwrap_or(""))
+                .map_err(OcfError::configured)?,
+            start_resources: p.boolean(&START_RESOURCES),
+            monitor_scripts: p
+                .string(&MONITOR_SCRIPTS)
+                .unwrap_or("")
+                .split_whitespace()
+                .map(PathBuf::from)
+                .collect(),
+            respect_guest_shutdown: p.boolean(&RESPECT_GUEST_SHUTDOWN),
+            xl: None,
+            domain: OnceLock::new(),
+        };
+        let cfg = match (p.string(&CONFIG), p.string(&XMFILE)) {
+            (Some(_), None) => cfg,
+            (None, Some(xmfile)) => native_xen(cfg, xmfile)?,
+            (Some(_), Some(_)) => {
+                return Err(OcfError::configured(
+                    "give either config (libvirt) or xmfile (native Xen), not both",
+                ));
+            }
+            (None, None) => {
+                return Err(OcfError::configured(
+                    "required parameter 'config' is not set (or 'xmfile' for native Xen)",
+                ));
+            }
+        };
+        if cfg.force_stop && cfg.snapshot.is_some() {
+            return Err(OcfError::configured(
+                "force_stop and snapshot cannot be used together (a snapshot needs a \
+                 running guest to save)",
+            ));
+        }
+        Ok(cfg)
+    }
+
+    fn check_environment(cfg: &Config, ctx: &Context) -> OcfResult<()> {
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::check_environment(x, ctx);
+        }
+        load_domain(cfg)?;
+        lv::api().map_err(|e| OcfError::installed(format!("libvirt is not available: {e}")))?;
+        for s in &cfg.monitor_scripts {
+            if !is_executable(s) {
+                return Err(OcfError::installed(format!(
+                    "monitor script {} is missing or not executable",
+                    s.display()
+                )));
+            }
+        }
+        if let Some(dir) = &cfg.snapshot
+            && !dir.is_dir()
+        {
+            return Err(OcfError::installed(format!(
+                "snapshot directory {} does not exist",
+                dir.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::start(x, ctx, dl);
+        }
+        let _ = fs::remove_file(utilization_cache(ctx));
+        let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
+        record_name(ctx, cfg.name()?);
+        if local_hypervisor(&cfg.uri) {
+            systemd_ordering(Path::new("/"), dl);
+        }
+        start_on(&hv, cfg, ctx, dl)
+    }
+
+    fn stop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::stop(x, ctx, dl);
+        }
+        let _ = fs::remove_file(utilization_cache(ctx));
+        let name = cfg.name()?.to_string();
+        let reserve = destroy_reserve(dl.remaining());
+        // Connecting gets at most a quarter of the time: a hung libvirtd must
+        // leave enough for ending QEMU ourselves.
+        let connect_dl = dl.cap(dl.remaining() / 4);
+        let result = match Libvirt::connect(&cfg.uri, &connect_dl) {
+            Ok(hv) => stop_on(&hv, cfg, dl, reserve),
+            Err(e) => {
+                ocf::warn!("stop: {e}");
+                stop_without_hypervisor(cfg, &name, &e, dl)
+            }
+        };
+        if result.is_ok() {
+            forget_name(ctx);
+        }
+        result
+    }
+
+    /// Something is wrong on this node (config file gone or broken, libvirt
+    /// or a monitor script missing), yet a VM may still run here: stop it by
+    /// the name in the XML, or by the name start recorded when the XML is
+    /// gone, rather than answer 0 over a running guest (RA#137, RA#1293).
+    fn stop_invalid(
+        cfg: Option<&Config>,
+        ctx: &Context,
+        why: &OcfError,
+        dl: &Deadline,
+    ) -> OcfResult<()> {
+        let nothing = || {
+            ocf::info!(
+                "stop: {}; nothing was started here, so it is stopped",
+                why.reason
+            );
+            Ok(())
+        };
+        let Some(cfg) = cfg else {
+            return nothing();
+        };
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::stop_invalid(Some(x), ctx, why, dl);
+        }
+        if lv::api().is_err() && !local_qemu(&cfg.uri) {
+            return nothing(); // no libvirt here: nothing of ours can run
+        }
+        let name = match cfg.domain.get() {
+            Some((dom, _)) => dom.name.clone(),
+            None => {
+                let Some(name) = recorded_name(ctx) else {
+                    return nothing();
+                };
+                let dom = DomainXml {
+                    name: name.clone(),
+                    ..DomainXml::default()
+                };
+                let _ = cfg.domain.set((dom, String::new()));
+                name
+            }
+        };
+        ocf::warn!("stop: {}; making sure {name} is stopped", why.reason);
+        Self::stop(cfg, ctx, dl)
+    }
+
+    fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::monitor(x, ctx, dl);
+        }
+        let connect_dl = dl.share(0.5);
+        let hv = Libvirt::connect(&cfg.uri, &connect_dl);
+        let hv_ref = hv.as_ref().map(|h| h as &dyn Backend).map_err(Clone::clone);
+        monitor_on(hv_ref, cfg, ctx, dl)
+    }
+
+    fn migrate_to(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::migrate_to(x, ctx, dl);
+        }
+        let name = cfg.name()?.to_string();
+        let target = ctx.migrate_target().ok_or_else(|| {
+            OcfError::generic(format!(
+                "migrate_to of {name}: no target node (CRM_meta_migrate_target is not set)"
+            ))
+        })?;
+        let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
+        let view = hv.lookup(&name, dl).map_err(|e| match e {
+            HvError::NoDomain => OcfError::generic(format!(
+                "migrate_to: {name} is not running here, nothing to migrate"
+            )),
+            e => OcfError::generic(format!("migrate_to: {e}")),
+        })?;
+        if !view.state.is_active() {
+            return Err(OcfError::generic(format!(
+                "migrate_to: {name} is {} here, nothing to migrate",
+                view.state
+            )));
+        }
+        if cfg.save_config {
+            save_config(&hv, cfg, &name, &dl.cap(Duration::from_secs(10)));
+        }
+        let m = migration(cfg, target);
+        ocf::info!(
+            "{name}: live migration to {target} ({}{})",
+            m.remote_uri,
+            m.migrate_uri
+                .as_deref()
+                .map(|u| format!(", data over {u}"))
+                .unwrap_or_default()
+        );
+        let t = std::time::Instant::now();
+        hv.migrate(&name, &m, dl).map_err(|e| {
+            OcfError::generic(format!("live migration of {name} to {target} failed: {e}"))
+        })?;
+        forget_name(ctx);
+        ocf::info!(
+            "{name}: live migration to {target} succeeded in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    fn migrate_from(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        if let Some(x) = &cfg.xl {
+            return xen::Xen::migrate_from(x, ctx, dl);
+        }
+        let name = cfg.name()?.to_string();
+        let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
+        let running = |d: &Deadline| {
+            hv.lookup(&name, d)
+                .map(|v| v.state.is_active())
+                .unwrap_or(false)
+        };
+        let Some(source) = ctx.migrate_source() else {
+            if running(dl) {
+                ocf::info!("migrate_from: {name} already runs here");
+                return wait_for_scripts(cfg, dl);
+            }
+            return Err(OcfError::generic(format!(
+                "migrate_from of {name}: no source node (CRM_meta_migrate_source is not \
+                 set) and the domain does not run here"
+            )));
+        };
+        let arrived = dl.poll(Duration::from_millis(250), || {
+            running(&dl.cap(Duration::from_secs(5))).then_some(())
+        });
+        if arrived.is_none() {
+            return Err(OcfError::generic(format!(
+                "migrate_from: {name} did not arrive from {source} in time"
+            )));
+        }
+        record_name(ctx, &name);
+        ocf::info!("{name}: live migration from {source} succeeded");
+        wait_for_scripts(cfg, dl)
+    }
+}
+
+/// `xmfile` given: the native Xen backend, with the vm parameters that mean
+/// something to it mapped onto ocf:rust:xen's; libvirt-only ones refused.
+fn native_xen(cfg: Config, xmfile: &str) -> OcfResult<Config> {
+    let libvirt_only = [
+        (cfg.snapshot.is_some(), "snapshot"),
+        (cfg.save_config, "save_config_on_stop"),
+        (cfg.start_resources, "start_resources"),
+        (cfg.respect_guest_shutdown, "respect_guest_shutdown"),
+    ];
+    if let Some((_, name)) = libvirt_only.iter().find(|(set, _)| *set) {
+        return Err(OcfError::configured(format!(
+            "'{name}' needs libvirt (config=...), not the native Xen backend (xmfile=...)"
+        )));
+    }
+    if cfg.shutdown_mode & !lv::SHUTDOWN_ACPI != 0 {
+        return Err(OcfError::configured(
+            "with xmfile, shutdown_mode can only be empty or acpi",
+        ));
+    }
+    let xl = xen::Config {
+        xmfile: PathBuf::from(xmfile),
+        name: None,
+        shutdown_timeout: cfg.force_stop.then_some(Duration::ZERO),
+        acpi: cfg.shutdown_mode & lv::SHUTDOWN_ACPI != 0,
+        node_ip_attribute: None,
+        util_cpu: cfg.util_cpu,
+        util_memory: cfg.util_memory,
+        monitor_scripts: cfg.monitor_scripts.clone(),
+        xl: xl::Xl {
+            program: "xl".into(),
+        },
+    };
+    Ok(Config {
+        xl: Some(xl),
+        ..cfg
+    })
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Connect, mapping failure to a plain error (1): start and migrations
+/// cannot proceed without the hypervisor. A Xen URI on a node without a
+/// Xen hypervisor (as xl says) is 5: this node cannot run it at all.
+fn connect(cfg: &Config, dl: &Deadline) -> OcfResult<Libvirt> {
+    Libvirt::connect(&cfg.uri, dl).map_err(|e| {
+        let reason = format!("cannot connect to {}: {e}", cfg.uri);
+        if local_xen(&cfg.uri) && no_xen_here(dl) {
+            return OcfError::installed(format!("{reason}; no Xen hypervisor on this node"));
+        }
+        OcfError::generic(reason)
+    })
+}
+
+/// How often a graceful stop repeats its shutdown request.
+const RESEND_SHUTDOWN: Duration = Duration::from_secs(5);
+
+/// `$HA_RSCTMP/vm-<instance>.domain`: the name of the domain start booted
+/// here, so stop can still end it if the config file disappears.
+fn name_record(ctx: &Context) -> PathBuf {
+    ctx.rsc_tmp
+        .join(format!("vm-{}.domain", ctx.instance.replace('/', "_")))
+}
+
+fn record_name(ctx: &Context, name: &str) {
+    let path = name_record(ctx);
+    let _ = fs::create_dir_all(&ctx.rsc_tmp);
+    if let Err(e) = fs::write(&path, name) {
+        ocf::warn!("cannot record the domain name in {}: {e}", path.display());
+    }
+}
+
+fn recorded_name(ctx: &Context) -> Option<String> {
+    fs::read_to_string(name_record(ctx))
+        .ok()
+        .filter(|n| !n.is_empty())
+}
+
+fn forget_name(ctx: &Context) {
+    let _ = fs::remove_file(name_record(ctx));
+}
+
+/// Time kept back from a stop's budget for destroy: a third of it, and no
+/// less than 10 s where the budget allows (seapath#306: destroy can take
+/// 10-17 s; VirtualDomain kept 5).
+pub fn destroy_reserve(total: Duration) -> Duration {
+    let third = total / 3;
+    let ten = Duration::from_secs(10).min(total * 2 / 3);
+    third.max(ten)
+}
+
+// ---- start ----
+
+fn start_on(hv: &dyn Backend, cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+    let (dom, xml) = cfg.dom()?;
+    let name = dom.name.as_str();
+    let call_dl = dl.cap(Duration::from_secs(60));
+    match hv.lookup(name, &call_dl) {
+        Ok(v) => {
+            if let Some(want) = &dom.uuid
+                && !v.uuid.is_empty()
+                && !v.uuid.eq_ignore_ascii_case(want)
+            {
+                return Err(OcfError::args(format!(
+                    "a domain named {name} is already defined here with UUID {}, but {} \
+                     says {want}: undefine the other one first",
+                    v.uuid,
+                    cfg.config.display()
+                )));
+            }
+            if v.state.is_active() {
+                ocf::info!("{name} is already running ({})", v.state);
+                return wait_for_scripts(cfg, dl);
+            }
+            if dom.uuid.is_none() && v.persistent {
+                // The XML carries no UUID, so defining it would clash with
+                // the inactive leftover: replace it.
+                hv.undefine(name, &call_dl).map_err(|e| {
+                    OcfError::generic(format!("cannot replace the inactive {name}: {e}"))
+                })?;
+            }
+        }
+        Err(HvError::NoDomain) => {}
+        Err(e) => return Err(OcfError::generic(format!("start of {name}: {e}"))),
+    }
+    if cfg.start_resources {
+        for n in &dom.networks {
+            hv.start_network(n, &call_dl)
+                .map_err(|e| OcfError::generic(e.to_string()))?;
+        }
+        for p in &dom.pools {
+            hv.start_pool(p, &call_dl)
+                .map_err(|e| OcfError::generic(e.to_string()))?;
+        }
+    }
+    hv.define(xml, &call_dl).map_err(|e| match e {
+        HvError::Failed(m) => OcfError::args(format!(
+            "libvirt refuses the domain in {}: {m}",
+            cfg.config.display()
+        )),
+        e => OcfError::generic(format!("defining {name}: {e}")),
+    })?;
+    let mut restored = false;
+    if let Some(dir) = &cfg.snapshot {
+        let state = snapshot_file(dir, name);
+        if state.is_file() {
+            match hv.restore(&state.to_string_lossy(), &call_dl) {
+                Ok(()) => {
+                    ocf::info!("{name} restored from {}", state.display());
+                    restored = true;
+                    let _ = fs::remove_file(&state);
+                }
+                Err(e) => {
+                    // Never restore this memory image later over a disk that
+                    // a fresh boot has changed.
+                    let aside = state.with_extension("state.failed");
+                    ocf::warn!(
+                        "cannot restore {name} from {} ({e}); booting it afresh and \
+                         moving the image to {}",
+                        state.display(),
+                        aside.display()
+                    );
+                    let _ = fs::rename(&state, &aside);
+                }
+            }
+        }
+    }
+    if !restored {
+        hv.boot(name, &call_dl)
+            .map_err(|e| OcfError::generic(format!("cannot start {name}: {e}")))?;
+    }
+    let up = dl.poll(Duration::from_millis(200), || {
+        hv.lookup(name, &dl.cap(Duration::from_secs(10)))
+            .ok()
+            .filter(|v| v.state.is_active())
+    });
+    let Some(v) = up else {
+        return Err(OcfError::generic(format!(
+            "{name} was started but is not running"
+        )));
+    };
+    ocf::info!("{name} started ({}, {})", v.state, ctx.instance);
+    wait_for_scripts(cfg, dl)
+}
+
+fn snapshot_file(dir: &Path, name: &str) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| if c == '/' { '_' } else { c })
+        .collect();
+    dir.join(format!("{safe}.state"))
+}
+
+/// Poll the monitor scripts until they all pass (start, migrate_from).
+fn wait_for_scripts(cfg: &Config, dl: &Deadline) -> OcfResult<()> {
+    if cfg.monitor_scripts.is_empty() {
+        return Ok(());
+    }
+    let mut last = None;
+    let ok = dl.poll(Duration::from_secs(1), || match run_scripts(cfg, dl) {
+        Ok(()) => Some(()),
+        Err(e) => {
+            last = Some(e);
+            None
+        }
+    });
+    match ok {
+        Some(()) => Ok(()),
+        None => Err(last.unwrap_or_else(|| OcfError::generic("monitor scripts did not pass"))),
+    }
+}
+
+fn run_scripts(cfg: &Config, dl: &Deadline) -> OcfResult<()> {
+    for s in &cfg.monitor_scripts {
+        match exec::run(&Cmd::new(s), dl) {
+            Ok(out) if out.success() => {}
+            Ok(out) => {
+                return Err(OcfError::generic(format!(
+                    "monitor script {} failed: {}",
+                    s.display(),
+                    out.describe()
+                )));
+            }
+            Err(e) => {
+                return Err(OcfError::generic(format!(
+                    "monitor script {}: {e}",
+                    s.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---- stop ----
+
+fn stop_on(hv: &dyn Backend, cfg: &Config, dl: &Deadline, reserve: Duration) -> OcfResult<()> {
+    let name = cfg.name()?.to_string();
+    let look = |d: &Deadline| hv.lookup(&name, d);
+    let first = match look(&dl.cap(dl.remaining() / 4)) {
+        Ok(v) => v,
+        Err(HvError::NoDomain) => {
+            ocf::info!("{name} is not defined here: already stopped");
+            return Ok(());
+        }
+        Err(e) => return stop_without_hypervisor(cfg, &name, &e, dl),
+    };
+    if first.state.is_active() {
+        if cfg.save_config {
+            save_config(
+                hv,
+                cfg,
+                &name,
+                &dl.keep_back(reserve).cap(Duration::from_secs(10)),
+            );
+        }
+        let graceful = dl.keep_back(reserve);
+        let mut gone = false;
+        if let Some(dir) = &cfg.snapshot {
+            ocf::deadline::set_phase("saving the domain's memory");
+            let file = snapshot_file(dir, &name);
+            match hv.save(&name, &file.to_string_lossy(), &graceful) {
+                Ok(()) => {
+                    ocf::info!("{name} saved to {}", file.display());
+                    gone = true;
+                }
+                Err(e) => {
+                    ocf::warn!("cannot save {name} to {}: {e}", file.display());
+                    let _ = fs::remove_file(&file);
+                }
+            }
+        }
+        if !gone && !cfg.force_stop && !graceful.expired() {
+            ocf::deadline::set_phase("graceful shutdown");
+            ocf::info!(
+                "{name}: asking the guest to shut down ({:.0}s, then destroy)",
+                graceful.remaining().as_secs_f64()
+            );
+            match hv.shutdown(&name, cfg.shutdown_mode, &graceful) {
+                Ok(()) => {
+                    let mut asked = std::time::Instant::now();
+                    let outcome = graceful.poll(Duration::from_millis(250), || {
+                        match look(&graceful.cap(Duration::from_secs(5))) {
+                            Ok(v) if !v.state.is_active() => Some(Ok(())),
+                            Err(HvError::NoDomain) => Some(Ok(())),
+                            // libvirtd stopped answering: QEMU runs with
+                            // -no-shutdown and will not exit by itself.
+                            Err(e) if e.is_unreachable() && !graceful.expired() => Some(Err(e)),
+                            _ => {
+                                // A guest still booting misses the request
+                                // (no ACPI handler yet): ask again.
+                                if asked.elapsed() >= RESEND_SHUTDOWN && !graceful.expired() {
+                                    asked = std::time::Instant::now();
+                                    let _ = hv.shutdown(
+                                        &name,
+                                        cfg.shutdown_mode,
+                                        &graceful.cap(Duration::from_secs(5)),
+                                    );
+                                }
+                                None
+                            }
+                        }
+                    });
+                    if let Some(Err(e)) = outcome {
+                        return stop_without_hypervisor(cfg, &name, &e, dl);
+                    }
+                    gone = outcome.is_some();
+                    if gone {
+                        ocf::info!("{name}: the guest shut down");
+                    } else {
+                        ocf::warn!("{name}: the guest did not shut down in time");
+                    }
+                }
+                Err(HvError::NoDomain) => gone = true,
+                Err(e) if e.is_unreachable() => {
+                    return stop_without_hypervisor(cfg, &name, &e, dl);
+                }
+                Err(e) => ocf::warn!("{name}: graceful shutdown refused: {e}"),
+            }
+        }
+        if !gone {
+            ocf::deadline::set_phase("destroy");
+            // Keep a little for ending QEMU ourselves if destroy hangs.
+            let fallback = if local_qemu(&cfg.uri) {
+                (dl.remaining() / 4).min(Duration::from_secs(5))
+            } else {
+                Duration::ZERO
+            };
+            let destroy_dl = dl.keep_back(fallback);
+            match hv.destroy(&name, &destroy_dl) {
+                Ok(()) => ocf::info!("{name} destroyed"),
+                Err(HvError::NoDomain) => {}
+                Err(HvError::Failed(m)) => ocf::warn!("{name}: destroy: {m}"),
+                Err(e) => return stop_without_hypervisor(cfg, &name, &e, dl),
+            }
+        }
+    }
+    // Undefine what start defined, then re-read the state (RA#1293).
+    ocf::deadline::set_phase("verifying the domain is gone");
+    let end = dl.cap(dl.remaining());
+    let verdict = end.poll(Duration::from_millis(200), || {
+        match look(&end.cap(Duration::from_secs(5))) {
+            Err(HvError::NoDomain) => Some(Ok(())),
+            Ok(v) if !v.state.is_active() => {
+                if v.persistent
+                    && let Err(e) = hv.undefine(&name, &end.cap(Duration::from_secs(5)))
+                {
+                    ocf::warn!("{name} is stopped but could not be undefined: {e}");
+                }
+                Some(Ok(()))
+            }
+            Ok(_) => None,
+            Err(e) if e.is_unreachable() => Some(Err(e)),
+            Err(_) => None,
+        }
+    });
+    match verdict {
+        Some(Ok(())) => {
+            ocf::info!("{name} is stopped");
+            Ok(())
+        }
+        Some(Err(e)) => stop_without_hypervisor(cfg, &name, &e, dl),
+        None => Err(OcfError::generic(format!(
+            "{name} is still running after destroy"
+        ))),
+    }
+}
+
+/// Does `uri` name a hypervisor on this host (no host part)?
+pub fn local_hypervisor(uri: &str) -> bool {
+    uri.split_once("://").is_some_and(|(_, rest)| {
+        let host = rest.split(['/', '?']).next().unwrap_or("");
+        host.is_empty() || host == "localhost"
+    })
+}
+
+/// The drop-in that orders Pacemaker's `resource-agents-deps.target` after
+/// libvirtd and pulls in `virt-guest-shutdown.target`, so at node shutdown
+/// systemd stops Pacemaker (which stops or migrates the VMs) before libvirtd
+/// and libvirt-guests kill them (RA#1087, PR RA#1105).
+pub const SYSTEMD_DROPIN: &str = "\
+# Written by ocf:rust:vm: stop cluster VMs before libvirtd at shutdown (RA#1087).
+[Unit]
+After=libvirtd.service
+Wants=virt-guest-shutdown.target
+After=virt-guest-shutdown.target
+";
+
+/// On a systemd node (`<root>/run/systemd/system` exists), install
+/// [`SYSTEMD_DROPIN`] under `<root>/run/systemd/system` if it is not there
+/// yet and reload systemd, bounded. Returns the path when it wrote it.
+pub fn systemd_ordering(root: &Path, dl: &Deadline) -> Option<PathBuf> {
+    let units = root.join("run/systemd/system");
+    if !units.is_dir() {
+        return None;
+    }
+    let dir = units.join("resource-agents-deps.target.d");
+    let file = dir.join("ocf-rs-vm-libvirt.conf");
+    if fs::read_to_string(&file).is_ok_and(|c| c == SYSTEMD_DROPIN) {
+        return None;
+    }
+    if let Err(e) = fs::create_dir_all(&dir).and_then(|()| fs::write(&file, SYSTEMD_DROPIN)) {
+        ocf::warn!("cannot write {}: {e}", file.display());
+        return None;
+    }
+    if root == Path::new("/") {
+        let reload = Cmd::new("systemctl").arg("daemon-reload");
+        if let Err(e) = exec::run(&reload, &dl.cap(Duration::from_secs(10))) {
+            ocf::warn!("systemctl daemon-reload: {e}");
+        }
+    }
+    ocf::info!("installed {} (RA#1087)", file.display());
+    Some(file)
+}
+
+/// Is `uri` a QEMU driver on this host (so its emulators are in our /proc)?
+pub fn local_qemu(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return false;
+    };
+    let driver = scheme.split('+').next().unwrap_or("");
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    matches!(driver, "qemu" | "kvm") && (host.is_empty() || host == "localhost")
+}
+
+/// Is `uri` libvirt's Xen (libxl) driver on this host, where `xl` can be
+/// asked about a domain when libvirt cannot?
+pub fn local_xen(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    scheme.split('+').next() == Some("xen") && (host.is_empty() || host == "localhost")
+}
+
+/// The xl toolstack, for Xen URIs when libvirt does not answer.
+fn xl_tool() -> xl::Xl {
+    xl::Xl {
+        program: "xl".into(),
+    }
+}
+
+/// Xen cannot run here at all: no xl, or xl finds no hypervisor.
+fn no_xen_here(dl: &Deadline) -> bool {
+    exec::which("xl").is_none()
+        || matches!(
+            xl_tool().lookup("Domain-0", &dl.cap(Duration::from_secs(5))),
+            xl::Lookup::NoHypervisor(_)
+        )
+}
+
+/// libvirt is unreachable during stop: decide by the QEMU process (or, for
+/// Xen, by what xl says).
+fn stop_without_hypervisor(
+    cfg: &Config,
+    name: &str,
+    why: &HvError,
+    dl: &Deadline,
+) -> OcfResult<()> {
+    if local_xen(&cfg.uri) {
+        ocf::deadline::set_phase("stopping through xl without libvirt");
+        let xl = xl_tool();
+        let gone = |d: &Deadline| {
+            exec::which("xl").is_none()
+                || matches!(
+                    xl.lookup(name, d),
+                    xl::Lookup::Absent | xl::Lookup::NoHypervisor(_)
+                )
+        };
+        if gone(&dl.cap(Duration::from_secs(10))) {
+            ocf::info!("{name}: {why}; xl shows no such domain, so it is stopped");
+            return Ok(());
+        }
+        ocf::warn!("{name}: {why}; destroying it with xl");
+        if let Err(e) = xl.destroy(name, dl) {
+            ocf::warn!("{e}");
+        }
+        return match dl.poll(Duration::from_millis(300), || gone(dl).then_some(())) {
+            Some(()) => Ok(()),
+            None => Err(OcfError::generic(format!(
+                "cannot stop {name}: {why}, and xl still shows it after destroy"
+            ))),
+        };
+    }
+    if !local_qemu(&cfg.uri) {
+        return Err(OcfError::generic(format!(
+            "cannot stop {name}: {why}, and its emulator is not on this host to check"
+        )));
+    }
+    ocf::deadline::set_phase("ending QEMU without libvirt");
+    if qemu::pids(name).is_empty() {
+        ocf::info!("{name}: {why}; no QEMU process of it runs, so it is stopped");
+        return Ok(());
+    }
+    ocf::warn!("{name}: {why}; ending its QEMU process directly");
+    if qemu::kill(name, Duration::from_secs(5), dl) {
+        ocf::info!("{name}: its QEMU process is gone, so it is stopped");
+        Ok(())
+    } else {
+        Err(OcfError::generic(format!(
+            "{name}: {why}, and its QEMU process survived SIGKILL"
+        )))
+    }
+}
+
+fn save_config(hv: &dyn Backend, cfg: &Config, name: &str, dl: &Deadline) {
+    let xml = match hv.config_xml(name, dl) {
+        Ok(x) => x,
+        Err(e) => {
+            ocf::warn!("save_config_on_stop: cannot read the XML of {name}: {e}");
+            return;
+        }
+    };
+    match domxml::parse(&xml) {
+        Ok(d) if d.name == name => {}
+        _ => {
+            ocf::warn!("save_config_on_stop: libvirt's XML of {name} does not parse; not saved");
+            return;
+        }
+    }
+    let tmp = cfg.config.with_extension("xml.vm-new");
+    // The XML carries secrets (XML_SECURE): keep the original file's mode.
+    let written = fs::write(&tmp, xml.as_bytes())
+        .and_then(|()| match fs::metadata(&cfg.config) {
+            Ok(m) => fs::set_permissions(&tmp, m.permissions()),
+            Err(_) => Ok(()),
+        })
+        .and_then(|()| fs::rename(&tmp, &cfg.config));
+    match written {
+        Ok(()) => ocf::info!(
+            "saved the configuration of {name} to {}",
+            cfg.config.display()
+        ),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            ocf::warn!(
+                "cannot save the configuration to {}: {e}",
+                cfg.config.display()
+            );
+        }
+    }
+}
+
+// ---- monitor ----
+
+fn monitor_on(
+    hv: Result<&dyn Backend, HvError>,
+    cfg: &Config,
+    ctx: &Context,
+    dl: &Deadline,
+) -> OcfResult<Status> {
+    let name = cfg.name()?.to_string();
+    let look = |d: &Deadline| hv.clone().and_then(|h| h.lookup(&name, d));
+    let mut view = look(&dl.share(0.5));
+    let stopped = |v: &Result<backend::DomainView, HvError>| match v {
+        Ok(v) => !v.state.is_active(),
+        Err(e) => *e == HvError::NoDomain,
+    };
+    if stopped(&view) && !ctx.is_probe() {
+        // A rebooting guest can vanish for a moment (RA#314): look again.
+        let recheck = dl.cap((dl.remaining() / 3).min(Duration::from_secs(2)));
+        while stopped(&view) && recheck.sleep(Duration::from_millis(500)) {
+            view = look(&recheck.cap(Duration::from_secs(2)));
+            if !stopped(&view) {
+                ocf::info!("{name} is back after a moment");
+            }
+        }
+    }
+    match view {
+        Ok(v) if v.state == DomState::Crashed => {
+            Err(OcfError::generic(format!("{name} has crashed")))
+        }
+        Ok(v) if v.state.is_active() => {
+            if let Ok(h) = hv {
+                running_extras(h, cfg, ctx, &name, dl)?;
+            }
+            Ok(Status::Success)
+        }
+        Ok(v) => {
+            if v.state == DomState::ShutOff(Shutoff::GuestShutdown)
+                && cfg.respect_guest_shutdown
+                && !ctx.is_probe()
+            {
+                respect_shutdown(ctx, &name, dl);
+            }
+            Err(OcfError::not_running(format!("{name} is {}", v.state)))
+        }
+        Err(HvError::NoDomain) => Err(OcfError::not_running(format!(
+            "{name} is not running (not defined)"
+        ))),
+        Err(e) => {
+            if local_xen(&cfg.uri) {
+                if exec::which("xl").is_none() {
+                    return Err(OcfError::not_running(format!(
+                        "{e}; no Xen toolstack on this node"
+                    )));
+                }
+                return match xl_tool().lookup(&name, &dl.cap(Duration::from_secs(10))) {
+                    xl::Lookup::Found { state, .. } if state.is_alive() => Err(OcfError::generic(
+                        format!("cannot check {name} through libvirt: {e} (xl shows it running)"),
+                    )),
+                    xl::Lookup::Found { .. } | xl::Lookup::Absent => Err(OcfError::not_running(
+                        format!("{e}; xl shows no running domain {name}"),
+                    )),
+                    xl::Lookup::NoHypervisor(why) => Err(OcfError::not_running(format!(
+                        "{e}; no Xen hypervisor on this node ({why})"
+                    ))),
+                    xl::Lookup::Unknown(why) => Err(OcfError::generic(format!(
+                        "cannot check {name}: {e}; xl: {why}"
+                    ))),
+                };
+            }
+            if local_qemu(&cfg.uri) {
+                let pids = qemu::pids(&name);
+                if pids.is_empty() {
+                    return Err(OcfError::not_running(format!(
+                        "{e}; no QEMU process of {name} runs here"
+                    )));
+                }
+                return Err(OcfError::generic(format!(
+                    "cannot check {name}: {e} (its QEMU process {} runs)",
+                    pids[0]
+                )));
+            }
+            Err(OcfError::generic(format!("cannot check {name}: {e}")))
+        }
+    }
+}
+
+/// What a monitor does for a running domain beyond its state.
+fn running_extras(
+    hv: &dyn Backend,
+    cfg: &Config,
+    ctx: &Context,
+    name: &str,
+    dl: &Deadline,
+) -> OcfResult<()> {
+    run_scripts(cfg, dl)?;
+    if (cfg.util_cpu || cfg.util_memory) && under_pacemaker(ctx) {
+        update_utilization(hv, cfg, ctx, name, dl);
+    }
+    Ok(())
+}
+
+/// Pacemaker passes `crm_feature_set`; ocf-tester and hand runs do not.
+fn under_pacemaker(ctx: &Context) -> bool {
+    ctx.params.contains_key("crm_feature_set")
+}
+
+/// The utilization attributes to set, as `name=value` pairs.
+pub fn utilization(cfg: &Config, size: backend::Size) -> Vec<(&'static str, String)> {
+    let mut v = Vec::new();
+    if cfg.util_cpu {
+        v.push(("cpu", size.vcpus.to_string()));
+    }
+    if cfg.util_memory {
+        v.push(("hv_memory", size.memory_mib.to_string()));
+    }
+    v
+}
+
+/// Where this node remembers the utilization it last wrote. Start and stop
+/// remove it, so a re-created resource (or a replaced CIB) gets it again.
+fn utilization_cache(ctx: &Context) -> PathBuf {
+    ctx.rsc_tmp
+        .join(format!("vm-{}.utilization", ctx.instance.replace('/', "_")))
+}
+
+/// Write utilization only when it differs from what this node last wrote
+/// (cached under HA_RSCTMP): VirtualDomain writes the CIB on every monitor.
+fn update_utilization(hv: &dyn Backend, cfg: &Config, ctx: &Context, name: &str, dl: &Deadline) {
+    let Ok(size) = hv.size(name, &dl.share(0.5)) else {
+        return;
+    };
+    let wanted = utilization(cfg, size);
+    let line: String = wanted.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let cache = utilization_cache(ctx);
+    if fs::read_to_string(&cache).is_ok_and(|c| c == line) {
+        return;
+    }
+    for (k, v) in &wanted {
+        if let Err(e) = ocf::cluster::set_resource_utilization(&ctx.instance, k, v, &dl.share(0.5))
+        {
+            ocf::warn!("cannot set utilization {k}={v}: {e}");
+            return;
+        }
+    }
+    ocf::info!(
+        "{name}: utilization of {} set: {}",
+        ctx.instance,
+        line.trim().replace('\n', " ")
+    );
+    let _ = fs::create_dir_all(&ctx.rsc_tmp);
+    let _ = fs::write(&cache, line);
+}
+
+fn respect_shutdown(ctx: &Context, name: &str, dl: &Deadline) {
+    let rsc = ctx.instance_base();
+    match ocf::cluster::set_resource_meta(rsc, "target-role", "Stopped", &dl.share(0.8)) {
+        Ok(()) => ocf::info!(
+            "{name}: the guest shut itself down cleanly; respect_guest_shutdown set \
+             target-role=Stopped on {rsc} so the cluster leaves it stopped"
+        ),
+        Err(e) => ocf::warn!(
+            "{name}: the guest shut itself down, but target-role=Stopped could not be set \
+             on {rsc}: {e}"
+        ),
+    }
+}
+
+// ---- migration ----
+
+/// `node2.example.com` + `-mig` -> `node2-mig.example.com`.
+pub fn with_suffix(node: &str, suffix: Option<&str>) -> String {
+    match suffix {
+        None | Some("") => node.to_string(),
+        Some(s) => match node.split_once('.') {
+            Some((first, rest)) => format!("{first}{s}.{rest}"),
+            None => format!("{node}{s}"),
+        },
+    }
+}
+
+/// The target's hypervisor URI, from `remoteuri` or from the local URI.
+pub fn remote_uri(cfg: &Config, target: &str) -> String {
+    if let Some(r) = &cfg.remoteuri {
+        return r.replace("%n", target);
+    }
+    let host = with_suffix(target, cfg.suffix.as_deref());
+    let (scheme, rest) = cfg.uri.split_once("://").unwrap_or((&cfg.uri, ""));
+    let (driver, transport) = match scheme.split_once('+') {
+        Some((d, t)) => (d, Some(t)),
+        None => (scheme, None),
+    };
+    let transport = cfg.transport.as_deref().or(transport);
+    // Keep the path, drop the local authority and any query (?socket=...).
+    let after_host = rest.find('/').map_or("/system", |i| &rest[i..]);
+    let path = after_host.split('?').next().unwrap_or("/system");
+    let user = cfg
+        .user
+        .as_deref()
+        .map(|u| format!("{u}@"))
+        .unwrap_or_default();
+    let port = rest
+        .split('/')
+        .next()
+        .and_then(|auth| auth.rsplit_once('@').map_or(Some(auth), |(_, h)| Some(h)))
+        .and_then(|h| h.rsplit_once(':').map(|(_, p)| format!(":{p}")))
+        .unwrap_or_default();
+    match transport {
+        Some(t) => format!("{driver}+{t}://{user}{host}{port}{path}"),
+        None => format!("{driver}://{user}{host}{port}{path}"),
+    }
+}
+
+/// Everything `migrate_to` hands to the backend.
+pub fn migration(cfg: &Config, target: &str) -> Migration {
+    let migrate_uri = match (&cfg.migrateuri, &cfg.suffix) {
+        (Some(u), _) => Some(u.replace("%n", target)),
+        (None, Some(_)) => Some(format!(
+            "tcp://{}",
+            with_suffix(target, cfg.suffix.as_deref())
+        )),
+        (None, None) => None,
+    };
+    Migration {
+        remote_uri: remote_uri(cfg, target),
+        migrate_uri,
+        flags: lv::MIGRATE_LIVE
+            | lv::MIGRATE_PERSIST_DEST
+            | lv::MIGRATE_UNDEFINE_SOURCE
+            | cfg.migrate_flags,
+        bandwidth: cfg.speed,
+        downtime_ms: cfg.downtime_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests;

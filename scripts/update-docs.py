@@ -1,0 +1,23 @@
+#!/usr/bin/env python3
+"""Refresh the generated parameter/action tables in docs/agents/<agent>.md
+from `ocf-rs doc <agent>` (tests/docs.rs fails when a page drifts).
+
+  scripts/update-docs.py [path/to/ocf-rs]     (default target/debug/ocf-rs)
+"""
+import re, subprocess, sys
+binary = sys.argv[1] if len(sys.argv) > 1 else "target/debug/ocf-rs"
+agents = [l.split("\t")[0] for l in subprocess.run([binary, "list"], capture_output=True,
+                                                     text=True, check=True).stdout.splitlines()]
+for name in agents:
+    path = f"docs/agents/{name}.md"
+    doc = subprocess.run([binary, "doc", name], capture_output=True, text=True, check=True).stdout
+    text = open(path).read()
+    # The generated block: the parameter table's header through the end of the action table.
+    pat = re.compile(r"\| parameter \| type \|.*?\n\| action \| timeout \|[^\n]*\n(?:\|[^\n]*\n)*", re.S)
+    new, n = pat.subn(lambda m: doc, text, count=1)
+    if n == 0:
+        print(f"{path}: no generated table found; paste `ocf-rs doc {name}` into it", file=sys.stderr)
+        continue
+    if new != text:
+        open(path, "w").write(new)
+        print(f"updated {path}")

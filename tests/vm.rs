@@ -1,0 +1,673 @@
+//! ocf:rust:vm against a real libvirtd and QEMU (TCG): the machine's
+//! libvirtd for the plain paths, private libvirtd "hosts" in their own
+//! namespaces for the fault cases and the live migration. Guests are the
+//! tiny Linux guest of tests/harness/vm-guest.sh (answers ACPI shutdown) and
+//! a guest with no OS (ignores it). Every domain is named vma-* and removed
+//! by a Drop guard.
+
+mod common;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::vm::{Domain, Guest, PrivateHost, qemu_pids, system_libvirtd, virsh};
+use common::{AgentLink, Outcome, Scratch, agent_link, ocf, run_env, sh, wait_for};
+
+const RECURRING: (&str, &str) = ("OCF_RESKEY_CRM_meta_interval", "10000");
+
+fn t(ms: u64) -> (&'static str, String) {
+    ("OCF_RESKEY_CRM_meta_timeout", ms.to_string())
+}
+
+fn name(tag: &str) -> String {
+    format!("vma-{tag}-{}", std::process::id())
+}
+
+/// Run an action with a timeout (ms) and extra environment.
+fn act(
+    a: &AgentLink,
+    action: &str,
+    params: &[(&str, &str)],
+    timeout_ms: u64,
+    env: &[(&str, &str)],
+) -> Outcome {
+    let (k, v) = t(timeout_ms);
+    // One instance name per config file and an HA_RSCTMP per test process:
+    // parallel tests never share the agent's state files.
+    let config = params
+        .iter()
+        .find(|(k, _)| *k == "config")
+        .map_or("none", |(_, v)| v);
+    let stem = std::path::Path::new(config)
+        .file_stem()
+        .map_or("none".into(), |s| {
+            s.to_string_lossy().replace(['\'', '"'], "_")
+        });
+    let instance = format!("vmtest-{stem}");
+    // HA_RSCTMP beside the config file, inside the test's scratch dir (so it
+    // goes with it); a config that does not exist gets one nothing writes to.
+    let parent = std::path::Path::new(config).parent().filter(|p| p.is_dir());
+    let rsctmp = match parent {
+        Some(p) => p.join("rsctmp"),
+        None => std::env::temp_dir().join("ocf-rs-test-vma-rsctmp-unused"),
+    };
+    let rsctmp = rsctmp.to_str().unwrap().to_string();
+    let mut all = vec![
+        (k, v.as_str()),
+        ("OCF_RESOURCE_INSTANCE", instance.as_str()),
+        ("HA_RSCTMP", rsctmp.as_str()),
+    ];
+    all.extend_from_slice(env);
+    let out = ocf(a, action, params, &all);
+    println!(
+        "{action} -> {} in {:?}\n{}",
+        out.code, out.elapsed, out.stderr
+    );
+    out
+}
+
+#[test]
+fn lifecycle_with_a_guest_that_answers_acpi() {
+    let uri = system_libvirtd();
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-life");
+    let d = Domain::new(&s.0, &name("life"), Guest::Linux, uri);
+    let p = [("config", d.xml_str())];
+
+    assert_eq!(
+        act(&a, "monitor", &p, 20_000, &[]).code,
+        7,
+        "probe before start"
+    );
+    let start = act(&a, "start", &p, 60_000, &[]);
+    assert_eq!(start.code, 0);
+    assert_eq!(d.state(), "running");
+    assert_eq!(
+        act(&a, "start", &p, 60_000, &[]).code,
+        0,
+        "start on started"
+    );
+    assert_eq!(act(&a, "monitor", &p, 20_000, &[RECURRING]).code, 0);
+    assert!(
+        wait_for(Duration::from_secs(30), || d
+            .console()
+            .contains("VMA-GUEST-UP")),
+        "the guest booted: {}",
+        d.console()
+    );
+
+    let stop = act(&a, "stop", &p, 60_000, &[]);
+    assert_eq!(stop.code, 0);
+    assert!(
+        d.console().contains("VMA-GUEST-POWEROFF"),
+        "graceful: the guest itself powered off:\n{}",
+        d.console()
+    );
+    assert!(!stop.stderr.contains("destroyed"), "{}", stop.stderr);
+    assert!(!d.defined(), "stop undefines what start defined");
+    assert_eq!(act(&a, "stop", &p, 20_000, &[]).code, 0, "stop on stopped");
+    let gone = act(&a, "monitor", &p, 20_000, &[RECURRING]);
+    assert_eq!(gone.code, 7);
+    assert!(gone.reason().unwrap().contains("not running"), "{gone:?}");
+}
+
+#[test]
+fn stop_destroys_a_guest_that_ignores_shutdown_before_its_timeout() {
+    let uri = system_libvirtd();
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-ignore");
+    let d = Domain::new(&s.0, &name("ignore"), Guest::Bare, uri);
+    let p = [("config", d.xml_str())];
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    assert_eq!(d.state(), "running");
+    // 20 s: the graceful phase may use at most 10 s (10 s kept for destroy).
+    let stop = act(&a, "stop", &p, 20_000, &[]);
+    assert_eq!(stop.code, 0);
+    assert!(stop.elapsed < Duration::from_secs(20), "{:?}", stop.elapsed);
+    assert!(
+        stop.elapsed > Duration::from_secs(5),
+        "it waited for the guest first"
+    );
+    assert!(
+        stop.stderr.contains("did not shut down in time"),
+        "{}",
+        stop.stderr
+    );
+    assert!(stop.stderr.contains("destroyed"), "{}", stop.stderr);
+    assert!(qemu_pids(&d.name).is_empty());
+    assert!(!d.defined());
+}
+
+#[test]
+fn qemu_killed_and_guest_shutdown_from_inside() {
+    let uri = system_libvirtd();
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-kill");
+    // respect_guest_shutdown is on: a killed QEMU must still be "failed", not
+    // "the administrator shut it down".
+    let d = Domain::new(&s.0, &name("kill"), Guest::Linux, uri);
+    let p = [("config", d.xml_str()), ("respect_guest_shutdown", "true")];
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    let pids = qemu_pids(&d.name);
+    assert_eq!(pids.len(), 1, "one QEMU for {}", d.name);
+    // SAFETY: the QEMU process of our own test domain.
+    unsafe { libc::kill(pids[0], libc::SIGKILL) };
+    assert!(wait_for(Duration::from_secs(20), || d
+        .state()
+        .starts_with("shut off")));
+    let mon = act(&a, "monitor", &p, 20_000, &[RECURRING]);
+    assert_eq!(mon.code, 7);
+    assert!(mon.reason().unwrap().contains("crashed"), "{mon:?}");
+    assert!(
+        !mon.stderr.contains("target-role"),
+        "a crash is not a shutdown"
+    );
+    assert_eq!(act(&a, "stop", &p, 30_000, &[]).code, 0);
+    assert!(!d.defined());
+
+    // The guest powers itself off a few seconds after boot.
+    let d2 = Domain::new(&s.0, &name("self-off"), Guest::PowersOffAfter(2), uri);
+    let p2 = [("config", d2.xml_str()), ("respect_guest_shutdown", "true")];
+    assert_eq!(act(&a, "start", &p2, 60_000, &[]).code, 0);
+    assert!(
+        wait_for(Duration::from_secs(60), || d2.state() == "shut off"),
+        "the guest powered off: {}",
+        d2.console()
+    );
+    let mon = act(&a, "monitor", &p2, 20_000, &[RECURRING]);
+    assert_eq!(mon.code, 7);
+    assert!(
+        mon.reason().unwrap().contains("shut off (shutdown)"),
+        "{mon:?}"
+    );
+    // No cluster here, so crm_resource fails; the attempt is logged.
+    assert!(mon.stderr.contains("target-role=Stopped"), "{}", mon.stderr);
+    // A probe never sets target-role.
+    let probe = act(&a, "monitor", &p2, 20_000, &[]);
+    assert_eq!(probe.code, 7);
+    assert!(!probe.stderr.contains("target-role"), "{}", probe.stderr);
+    assert_eq!(act(&a, "stop", &p2, 30_000, &[]).code, 0);
+    assert!(!d2.defined());
+}
+
+#[test]
+fn missing_config_bad_xml_and_a_name_with_quotes() {
+    let uri = system_libvirtd();
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-config");
+
+    let missing = [("config", "/nonexistent/vma-missing.xml")];
+    assert_eq!(act(&a, "monitor", &missing, 20_000, &[]).code, 7, "probe");
+    assert_eq!(act(&a, "stop", &missing, 20_000, &[]).code, 0);
+    let st = act(&a, "start", &missing, 20_000, &[]);
+    assert_eq!(st.code, 5);
+    assert!(st.reason().unwrap().contains("does not exist on this node"));
+    assert_eq!(act(&a, "monitor", &missing, 20_000, &[RECURRING]).code, 1);
+    assert_eq!(
+        act(&a, "validate-all", &missing, 20_000, &[]).code,
+        0,
+        "level 0: syntax only"
+    );
+
+    let broken = s.path("broken.xml");
+    std::fs::write(&broken, "<domain><name>vma-x</name>").unwrap();
+    let b = [("config", broken.to_str().unwrap())];
+    let st = act(&a, "start", &b, 20_000, &[]);
+    assert_eq!(st.code, 2);
+    assert!(st.reason().unwrap().contains("never closed"), "{st:?}");
+    assert_eq!(act(&a, "monitor", &b, 20_000, &[]).code, 7);
+    assert_eq!(act(&a, "stop", &b, 20_000, &[]).code, 0);
+
+    // Well-formed, but libvirt refuses it (an unknown domain type).
+    let refused = s.path("refused.xml");
+    std::fs::write(
+        &refused,
+        format!(
+            "<domain type='no-such-type'><name>{}</name><memory>65536</memory></domain>",
+            name("refused")
+        ),
+    )
+    .unwrap();
+    let r = [("config", refused.to_str().unwrap())];
+    let st = act(&a, "start", &r, 30_000, &[]);
+    assert_eq!(st.code, 2, "{st:?}");
+    assert!(st.reason().unwrap().contains("libvirt refuses"), "{st:?}");
+
+    let quoted = format!("vma-q'uo\"te-{}", std::process::id());
+    let d = Domain::new(&s.0, &quoted, Guest::Bare, uri);
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    assert_eq!(d.state(), "running");
+    assert_eq!(act(&a, "monitor", &p, 20_000, &[RECURRING]).code, 0);
+    assert_eq!(
+        qemu_pids(&quoted).len(),
+        1,
+        "the /proc fallback finds it too"
+    );
+    let stop = act(&a, "stop", &p, 30_000, &[]);
+    assert_eq!(stop.code, 0);
+    assert!(!d.defined());
+}
+
+#[test]
+fn a_same_named_domain_with_another_uuid_is_refused() {
+    let uri = system_libvirtd();
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-uuid");
+    let d = Domain::new(&s.0, &name("uuid"), Guest::Bare, uri);
+    // Someone defined a domain of that name by hand.
+    let (code, out) = virsh(uri, None, &["define", d.xml_str()]);
+    assert_eq!(code, 0, "{out}");
+    let text = std::fs::read_to_string(&d.xml).unwrap().replace(
+        "<memory",
+        "<uuid>0badc0de-0000-4000-8000-000000000001</uuid>\n  <memory",
+    );
+    std::fs::write(&d.xml, text).unwrap();
+    let st = act(&a, "start", &[("config", d.xml_str())], 30_000, &[]);
+    assert_eq!(st.code, 2);
+    assert!(
+        st.reason()
+            .unwrap()
+            .contains("already defined here with UUID"),
+        "{st:?}"
+    );
+    assert!(d.defined(), "the other definition is left alone");
+}
+
+#[test]
+fn without_libvirt_the_vm_agent_answers_5_and_others_are_unaffected() {
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-nolib");
+    let xml = s.path("x.xml");
+    std::fs::write(&xml, "<domain type='qemu'><name>vma-nolib</name></domain>").unwrap();
+    let p = [("config", xml.to_str().unwrap())];
+    let hide = [("OCF_RS_LIBVIRT_LIBRARY", "/nonexistent/libvirt.so.0")];
+    let st = act(&a, "start", &p, 20_000, &hide);
+    assert_eq!(st.code, 5);
+    assert!(
+        st.reason().unwrap().contains("libvirt is not available"),
+        "{st:?}"
+    );
+    assert_eq!(act(&a, "monitor", &p, 20_000, &hide).code, 7, "probe");
+    assert_eq!(act(&a, "stop", &p, 20_000, &hide).code, 0);
+    assert_eq!(act(&a, "meta-data", &[], 20_000, &hide).code, 0);
+    let dummy = agent_link("dummy");
+    let state = s.path("d.state");
+    let dp = [("state", state.to_str().unwrap())];
+    assert_eq!(ocf(&dummy, "start", &dp, &hide).code, 0);
+    assert_eq!(ocf(&dummy, "monitor", &dp, &hide).code, 0);
+
+    // The binary is not linked to libvirt at all.
+    let (code, ldd) = sh("ldd", &[common::bin().to_str().unwrap()]);
+    assert_eq!(code, 0, "{ldd}");
+    assert!(!ldd.contains("libvirt"), "{ldd}");
+}
+
+#[test]
+fn libvirtd_hung_or_gone_during_monitor_and_stop() {
+    let host = PrivateHost::up(&format!("f{}", std::process::id() % 100_000), None);
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-fault");
+    let mut d = Domain::new(&s.0, &name("fault"), Guest::Bare, &host.uri);
+    d.hosts = vec![(host.uri.clone(), None)];
+    let p = [("config", d.xml_str()), ("hypervisor", host.uri.as_str())];
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    assert_eq!(act(&a, "monitor", &p, 20_000, &[RECURRING]).code, 0);
+
+    // Hung: every call blocks. Monitor still answers, with 1 (QEMU runs).
+    host.signal(libc::SIGSTOP);
+    let mon = act(&a, "monitor", &p, 10_000, &[RECURRING]);
+    host.signal(libc::SIGCONT);
+    assert_eq!(mon.code, 1, "{mon:?}");
+    assert!(mon.elapsed < Duration::from_secs(10), "{:?}", mon.elapsed);
+    assert!(mon.reason().unwrap().contains("QEMU process"), "{mon:?}");
+
+    // Gone: monitor says 1 while QEMU runs, never 7.
+    host.signal(libc::SIGTERM);
+    assert!(wait_for(Duration::from_secs(10), || virsh(
+        &host.uri,
+        None,
+        &["version"]
+    )
+    .0 != 0));
+    let mon = act(&a, "monitor", &p, 20_000, &[RECURRING]);
+    assert_eq!(mon.code, 1, "{mon:?}");
+    assert_eq!(act(&a, "monitor", &p, 20_000, &[]).code, 1, "probe too");
+    // Stop without libvirtd ends the QEMU process itself, in time.
+    let stop = act(&a, "stop", &p, 20_000, &[]);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(stop.elapsed < Duration::from_secs(20));
+    assert!(qemu_pids(&d.name).is_empty(), "QEMU is gone");
+    assert_eq!(act(&a, "monitor", &p, 20_000, &[RECURRING]).code, 7);
+}
+
+#[test]
+fn libvirtd_hangs_in_the_middle_of_a_stop() {
+    let host = PrivateHost::up(&format!("g{}", std::process::id() % 100_000), None);
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-fault2");
+    let mut d = Domain::new(&s.0, &name("hang"), Guest::Bare, &host.uri);
+    d.hosts = vec![(host.uri.clone(), None)];
+    let p = [("config", d.xml_str()), ("hypervisor", host.uri.as_str())];
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    // The guest ignores shutdown; 2 s into the graceful phase libvirtd hangs.
+    let pid = host.libvirtd_pid();
+    let freezer = thread::spawn(move || {
+        thread::sleep(Duration::from_secs(2));
+        // SAFETY: the daemon this test started.
+        unsafe { libc::kill(pid, libc::SIGSTOP) };
+    });
+    let started = Instant::now();
+    let stop = act(&a, "stop", &p, 30_000, &[]);
+    freezer.join().unwrap();
+    host.signal(libc::SIGCONT);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(qemu_pids(&d.name).is_empty(), "QEMU is gone");
+}
+
+#[test]
+fn live_migration_between_two_libvirtd_hosts() {
+    let n = std::process::id() % 1000;
+    let (ha, hb) = (format!("ma{n}"), format!("mb{n}"));
+    let (ipa, ipb) = ("198.51.100.41", "198.51.100.42");
+    let host_a = PrivateHost::up(&ha, Some(ipa));
+    let host_b = PrivateHost::up(&hb, Some(ipb));
+    let s = Scratch::new("vm-migrate");
+    let mut d = Domain::new(&s.0, &name("mig"), Guest::Linux, &host_a.uri);
+    d.hosts = vec![
+        (host_a.uri.clone(), host_a.netns.clone()),
+        (host_b.uri.clone(), host_b.netns.clone()),
+    ];
+    let bin = common::bin();
+    // The agent runs "on" each host: in its netns, as argv[0] = .../vm.
+    let link = s.path("vm");
+    std::os::unix::fs::symlink(&bin, &link).unwrap();
+    let on = |host: &PrivateHost, action: &str, extra: &[(&str, &str)]| -> Outcome {
+        // Each "host" keeps its own agent state, as two nodes would.
+        let rsctmp = s.path(&format!("rsctmp-{}", host.name));
+        let mut env = vec![
+            ("OCF_ROOT", "/usr/lib/ocf"),
+            ("HA_RSCTMP", rsctmp.to_str().unwrap()),
+            ("OCF_RESOURCE_INSTANCE", "vmmig"),
+            ("OCF_RESKEY_config", d.xml_str()),
+            ("OCF_RESKEY_hypervisor", host.uri.as_str()),
+            ("OCF_RESKEY_migration_transport", "tcp"),
+            ("OCF_RESKEY_migrateuri", "tcp://%n"),
+            ("OCF_RESKEY_migration_speed", "1000"),
+            ("OCF_RESKEY_migration_downtime", "500"),
+            ("OCF_RESKEY_CRM_meta_timeout", "60000"),
+        ];
+        env.extend_from_slice(extra);
+        let ns = host.netns.as_deref().unwrap();
+        let out = run_env(
+            std::path::Path::new("/usr/sbin/ip"),
+            &["netns", "exec", ns, link.to_str().unwrap(), action],
+            &env,
+        );
+        println!(
+            "{action} on {} -> {} in {:?}\n{}",
+            host.name, out.code, out.elapsed, out.stderr
+        );
+        out
+    };
+    assert_eq!(on(&host_a, "start", &[]).code, 0);
+    assert!(wait_for(Duration::from_secs(30), || d
+        .console()
+        .contains("VMA-GUEST-UP")));
+    // The cluster names nodes; here the node name is the target's address,
+    // so the URI is built from the hypervisor URI + transport.
+    let to = on(
+        &host_a,
+        "migrate_to",
+        &[
+            ("OCF_RESKEY_CRM_meta_migrate_target", ipb),
+            ("OCF_RESKEY_CRM_meta_migrate_source", ipa),
+        ],
+    );
+    assert_eq!(to.code, 0, "{to:?}");
+    assert!(
+        to.stderr.contains(&format!("qemu+tcp://{ipb}/system")),
+        "{}",
+        to.stderr
+    );
+    assert!(
+        !to.stderr.contains("maximum downtime"),
+        "downtime accepted: {}",
+        to.stderr
+    );
+    let from = on(
+        &host_b,
+        "migrate_from",
+        &[
+            ("OCF_RESKEY_CRM_meta_migrate_target", ipb),
+            ("OCF_RESKEY_CRM_meta_migrate_source", ipa),
+        ],
+    );
+    assert_eq!(from.code, 0, "{from:?}");
+    assert_eq!(
+        on(&host_a, "stop", &[]).code,
+        0,
+        "stop on the source after migration"
+    );
+    assert_eq!(on(&host_a, "monitor", &[RECURRING]).code, 7);
+    assert_eq!(on(&host_b, "monitor", &[RECURRING]).code, 0);
+    let (_, state_b) = virsh(&host_b.uri, host_b.netns.as_deref(), &["domstate", &d.name]);
+    assert_eq!(state_b.trim(), "running");
+    let (_, pers) = virsh(&host_b.uri, host_b.netns.as_deref(), &["dominfo", &d.name]);
+    assert!(
+        pers.contains("Persistent:     yes"),
+        "persistent on the target:\n{pers}"
+    );
+    // The guest survived the move: it still answers ACPI on B.
+    assert_eq!(on(&host_b, "stop", &[]).code, 0);
+    assert!(
+        d.console().contains("VMA-GUEST-POWEROFF"),
+        "{}",
+        d.console()
+    );
+    // Called as ocf-tester does: stopped, no target, no source.
+    let bad_to = on(&host_a, "migrate_to", &[]);
+    assert_eq!(bad_to.code, 1);
+    assert!(bad_to.reason().unwrap().contains("no target"), "{bad_to:?}");
+    let bad_from = on(&host_a, "migrate_from", &[]);
+    assert_eq!(bad_from.code, 1);
+    assert!(bad_from.elapsed < Duration::from_secs(10));
+    drop(d);
+    drop(host_b);
+    drop(host_a);
+}
+
+#[test]
+fn ocf_tester_passes() {
+    common::require("ocf-tester");
+    let uri = system_libvirtd();
+    let s = Scratch::new("vm-tester");
+    let d = Domain::new(&s.0, &name("tester"), Guest::Linux, uri);
+    let (rc, out) = common::ocf_tester("vm", "vmtester", &[("config", d.xml_str())], 60);
+    println!("{out}");
+    assert_eq!(rc, 0, "ocf-tester failed:\n{out}");
+    assert!(out.contains("passed all tests"), "{out}");
+    assert!(!d.defined(), "ocf-tester's last stop left nothing behind");
+}
+
+#[test]
+fn stop_still_stops_a_running_vm_whose_config_file_vanished() {
+    let uri = system_libvirtd();
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-vanish");
+    let d = Domain::new(&s.0, &name("vanish"), Guest::Bare, uri);
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    std::fs::remove_file(&d.xml).unwrap();
+    // A probe cannot know the name any more: the file is gone (7), but stop
+    // must not answer 0 over a running guest (RA#137, RA#1293).
+    let stop = act(&a, "stop", &p, 30_000, &[]);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(stop.stderr.contains("making sure"), "{}", stop.stderr);
+    assert!(qemu_pids(&d.name).is_empty(), "the VM really stopped");
+    assert!(!d.defined());
+    // Nothing recorded any more: a second stop is a plain 0.
+    let again = act(&a, "stop", &p, 30_000, &[]);
+    assert_eq!(again.code, 0);
+    assert!(
+        again.stderr.contains("nothing was started here"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn snapshot_save_config_and_monitor_scripts() {
+    let uri = system_libvirtd();
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-snap");
+    let d = Domain::new(&s.0, &name("snap"), Guest::Linux, uri);
+    let snapdir = s.path("snapshots");
+    std::fs::create_dir(&snapdir).unwrap();
+    // The "application check" passes while the flag file exists.
+    let check = s.path("check.sh");
+    let flag = s.path("healthy");
+    std::fs::write(&check, format!("#!/bin/sh\ntest -e '{}'\n", flag.display())).unwrap();
+    sh("chmod", &["755", check.to_str().unwrap()]);
+    std::fs::write(&flag, "").unwrap();
+    let p = [
+        ("config", d.xml_str()),
+        ("snapshot", snapdir.to_str().unwrap()),
+        ("save_config_on_stop", "true"),
+        ("monitor_scripts", check.to_str().unwrap()),
+    ];
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    assert!(wait_for(Duration::from_secs(30), || d
+        .console()
+        .contains("VMA-GUEST-UP")));
+    assert_eq!(act(&a, "monitor", &p, 20_000, &[RECURRING]).code, 0);
+    std::fs::remove_file(&flag).unwrap();
+    let failing = act(&a, "monitor", &p, 20_000, &[RECURRING]);
+    assert_eq!(failing.code, 1);
+    assert!(
+        failing.reason().unwrap().contains("monitor script"),
+        "{failing:?}"
+    );
+    std::fs::write(&flag, "").unwrap();
+
+    sh("chmod", &["600", d.xml_str()]);
+    let before = std::fs::read_to_string(&d.xml).unwrap();
+    assert!(!before.contains("<uuid>"));
+    assert_eq!(act(&a, "stop", &p, 60_000, &[]).code, 0);
+    let image = snapdir.join(format!("{}.state", d.name));
+    assert!(image.is_file(), "stop saved the memory image");
+    assert!(!d.defined() && qemu_pids(&d.name).is_empty());
+    let after = std::fs::read_to_string(&d.xml).unwrap();
+    assert!(
+        after.contains("<uuid>"),
+        "save_config_on_stop wrote libvirt's XML:\n{after}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&d.xml).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode, 0o600,
+        "the saved config keeps its mode (it holds secrets)"
+    );
+
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    assert_eq!(d.state(), "running");
+    assert!(!image.exists(), "the image is consumed by the restore");
+    // libvirt reopens (truncates) the console file; a fresh boot would print
+    // VMA-GUEST-UP again within about 2 s, a restored guest does not.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !d.console().contains("VMA-GUEST-UP"),
+        "restored, not booted again:\n{}",
+        d.console()
+    );
+    // Still the same running guest: it answers ACPI.
+    let p2 = [("config", d.xml_str())];
+    assert_eq!(act(&a, "stop", &p2, 60_000, &[]).code, 0);
+    assert!(
+        d.console().contains("VMA-GUEST-POWEROFF"),
+        "{}",
+        d.console()
+    );
+}
+
+/// A libvirt storage pool of type dir, removed on drop.
+struct Pool {
+    name: String,
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let uri = system_libvirtd();
+        let _ = virsh(uri, None, &["pool-destroy", &self.name]);
+        let _ = virsh(uri, None, &["pool-undefine", &self.name]);
+    }
+}
+
+#[test]
+fn start_resources_starts_the_storage_pool_the_domain_uses() {
+    let uri = system_libvirtd();
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-pool");
+    let pool = Pool { name: name("pool") };
+    let dir = s.path("pool");
+    std::fs::create_dir(&dir).unwrap();
+    let ok = |args: &[&str]| {
+        let (code, out) = virsh(uri, None, args);
+        assert_eq!(code, 0, "virsh {args:?}: {out}");
+    };
+    ok(&[
+        "pool-define-as",
+        &pool.name,
+        "dir",
+        "--target",
+        dir.to_str().unwrap(),
+    ]);
+    ok(&["pool-start", &pool.name]);
+    ok(&[
+        "vol-create-as",
+        &pool.name,
+        "disk.img",
+        "1M",
+        "--format",
+        "raw",
+    ]);
+    ok(&["pool-destroy", &pool.name]);
+    let d = Domain::new(&s.0, &name("pooled"), Guest::Bare, uri);
+    let xml = std::fs::read_to_string(&d.xml).unwrap().replace(
+        "<memballoon",
+        &format!(
+            "<disk type='volume' device='disk'><driver name='qemu' type='raw'/>\
+             <source pool='{}' volume='disk.img'/><target dev='vda' bus='virtio'/></disk>\n    \
+             <memballoon",
+            pool.name
+        ),
+    );
+    std::fs::write(&d.xml, xml).unwrap();
+    let (_, info) = virsh(uri, None, &["pool-info", &pool.name]);
+    assert!(info.contains("inactive"), "{info}");
+
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    let without = act(&a, "start", &p, 60_000, &[]);
+    assert_ne!(
+        without.code, 0,
+        "the pool is down, so the domain cannot start"
+    );
+    assert_eq!(act(&a, "stop", &p, 30_000, &[]).code, 0);
+
+    let p = [
+        ("config", d.xml_str()),
+        ("force_stop", "true"),
+        ("start_resources", "true"),
+    ];
+    assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
+    let (_, info) = virsh(uri, None, &["pool-info", &pool.name]);
+    assert!(info.contains("running"), "{info}");
+    assert_eq!(d.state(), "running");
+    assert_eq!(act(&a, "stop", &p, 30_000, &[]).code, 0);
+    assert!(!d.defined());
+}
