@@ -11,7 +11,7 @@
 # ours; a scenario whose agent is not built into this binary yet says so and
 # passes. Each test prints its measured times as `E2E-MEASURE ...` lines
 # (bench/failover.sh turns them into the table in docs/benchmarks.md).
-# About 6 minutes with the heartbeat agents alone.
+# About 7 minutes (both sets of agents, 2 CPUs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$SECONDS
