@@ -50,9 +50,7 @@ fn pcs_starts_disables_and_respects_a_guest_shutdown() {
     );
     assert_eq!(d.state(), "running");
     assert!(
-        wait_for(Duration::from_secs(30), || d
-            .console()
-            .contains("VMA-GUEST-UP")),
+        wait_for(Duration::from_secs(30), || d.console().contains("GUEST-UP")),
         "the guest booted: {}",
         d.console()
     );
@@ -128,7 +126,7 @@ fn pcs_starts_disables_and_respects_a_guest_shutdown() {
         c.crm_mon()
     );
     assert!(
-        d2.console().contains("VMA-GUEST-SELF-POWEROFF"),
+        d2.console().contains("GUEST-SELF-POWEROFF"),
         "{}",
         d2.console()
     );

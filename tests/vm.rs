@@ -1,7 +1,7 @@
 //! ocf:rust:vm against a real libvirtd and QEMU (TCG): the machine's
 //! libvirtd for the plain paths, private libvirtd "hosts" in their own
 //! namespaces for the fault cases and the live migration. Guests are the
-//! tiny Linux guest of tests/harness/vm-guest.sh (answers ACPI shutdown) and
+//! tiny Linux guest of tests/harness/tiny-guest.sh (answers ACPI shutdown) and
 //! a guest with no OS (ignores it). Every domain is named vma-* and removed
 //! by a Drop guard.
 
@@ -89,9 +89,7 @@ fn lifecycle_with_a_guest_that_answers_acpi() {
     );
     assert_eq!(act(&a, "monitor", &p, 20_000, &[RECURRING]).code, 0);
     assert!(
-        wait_for(Duration::from_secs(30), || d
-            .console()
-            .contains("VMA-GUEST-UP")),
+        wait_for(Duration::from_secs(30), || d.console().contains("GUEST-UP")),
         "the guest booted: {}",
         d.console()
     );
@@ -99,7 +97,7 @@ fn lifecycle_with_a_guest_that_answers_acpi() {
     let stop = act(&a, "stop", &p, 60_000, &[]);
     assert_eq!(stop.code, 0);
     assert!(
-        d.console().contains("VMA-GUEST-POWEROFF"),
+        d.console().contains("GUEST-POWEROFF"),
         "graceful: the guest itself powered off:\n{}",
         d.console()
     );
@@ -418,7 +416,7 @@ fn live_migration_between_two_libvirtd_hosts() {
     assert_eq!(on(&host_a, "start", &[]).code, 0);
     assert!(wait_for(Duration::from_secs(30), || d
         .console()
-        .contains("VMA-GUEST-UP")));
+        .contains("GUEST-UP")));
     // The cluster names nodes; here the node name is the target's address,
     // so the URI is built from the hypervisor URI + transport.
     let to = on(
@@ -465,11 +463,7 @@ fn live_migration_between_two_libvirtd_hosts() {
     );
     // The guest survived the move: it still answers ACPI on B.
     assert_eq!(on(&host_b, "stop", &[]).code, 0);
-    assert!(
-        d.console().contains("VMA-GUEST-POWEROFF"),
-        "{}",
-        d.console()
-    );
+    assert!(d.console().contains("GUEST-POWEROFF"), "{}", d.console());
     // Called as ocf-tester does: stopped, no target, no source.
     let bad_to = on(&host_a, "migrate_to", &[]);
     assert_eq!(bad_to.code, 1);
@@ -544,7 +538,7 @@ fn snapshot_save_config_and_monitor_scripts() {
     assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
     assert!(wait_for(Duration::from_secs(30), || d
         .console()
-        .contains("VMA-GUEST-UP")));
+        .contains("GUEST-UP")));
     assert_eq!(act(&a, "monitor", &p, 20_000, &[RECURRING]).code, 0);
     std::fs::remove_file(&flag).unwrap();
     let failing = act(&a, "monitor", &p, 20_000, &[RECURRING]);
@@ -578,21 +572,17 @@ fn snapshot_save_config_and_monitor_scripts() {
     assert_eq!(d.state(), "running");
     assert!(!image.exists(), "the image is consumed by the restore");
     // libvirt reopens (truncates) the console file; a fresh boot would print
-    // VMA-GUEST-UP again within about 2 s, a restored guest does not.
+    // GUEST-UP again within about 2 s, a restored guest does not.
     std::thread::sleep(Duration::from_secs(4));
     assert!(
-        !d.console().contains("VMA-GUEST-UP"),
+        !d.console().contains("GUEST-UP"),
         "restored, not booted again:\n{}",
         d.console()
     );
     // Still the same running guest: it answers ACPI.
     let p2 = [("config", d.xml_str())];
     assert_eq!(act(&a, "stop", &p2, 60_000, &[]).code, 0);
-    assert!(
-        d.console().contains("VMA-GUEST-POWEROFF"),
-        "{}",
-        d.console()
-    );
+    assert!(d.console().contains("GUEST-POWEROFF"), "{}", d.console());
 }
 
 /// A libvirt storage pool of type dir, removed on drop.

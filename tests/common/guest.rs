@@ -9,7 +9,8 @@ use super::{repo, sh};
 /// Where the guests' domain XML and consoles live while a cluster runs
 /// (inside the harness's directory: `down` removes them).
 pub const DIR: &str = "/var/tmp/e2e-cluster/guests";
-const IMAGE: &str = "/var/tmp/e2e-guest-image";
+/// The guest's kernel and initrd, shared with the vm agent's tests.
+const IMAGE: &str = "/var/tmp/ocf-rs-guest";
 
 /// Build (or reuse) the guest's kernel and initrd.
 pub fn build_image() {
@@ -79,9 +80,9 @@ pub fn console(name: &str) -> Console {
     let text = fs::read_to_string(console_path(name)).unwrap_or_default();
     let mut c = Console::default();
     for line in text.lines() {
-        if line.contains("E2E-GUEST-UP") {
+        if line.contains("GUEST-UP") {
             c.boots += 1;
-        } else if let Some(rest) = line.trim().strip_prefix("E2E-TICK ")
+        } else if let Some(rest) = line.trim().strip_prefix("GUEST-TICK ")
             && let Ok(u) = rest.trim().parse()
         {
             c.uptime = u;

@@ -1,7 +1,7 @@
 //! Helpers for the vm agent's tests: the machine's libvirtd (reused, or
 //! started by hand), private libvirtd "hosts" in their own namespaces
 //! (`tests/harness/vm-libvirtd.sh`), the tiny guest
-//! (`tests/harness/vm-guest.sh`), and domains named `vma-*` that are
+//! (`tests/harness/tiny-guest.sh`), and domains named `vma-*` that are
 //! destroyed and undefined on drop.
 
 use std::fs;
@@ -31,7 +31,7 @@ pub fn system_libvirtd() -> &'static str {
 pub fn guest_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let (code, out) = harness("vm-guest.sh", &[]);
+        let (code, out) = harness("tiny-guest.sh", &[]);
         assert_eq!(code, 0, "cannot build the tiny guest:\n{out}");
         PathBuf::from(out.lines().last().unwrap().trim())
     })
