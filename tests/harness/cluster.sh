@@ -1,6 +1,6 @@
 #!/bin/bash
 # cluster.sh: a real one-node Corosync 3 + Pacemaker 2.1 cluster on 127.0.0.1,
-# started without systemd, for the integration tests and the demo.
+# started without systemd, for the integration tests.
 #
 #   tests/harness/cluster.sh up       start corosync + pacemakerd, wait until node1 is online
 #   tests/harness/cluster.sh down     stop them (pacemakerd first), wipe the CIB
