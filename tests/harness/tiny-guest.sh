@@ -33,8 +33,11 @@ if [ -z "$img" ]; then  # a fresh machine may have no package lists yet
     img=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
 fi
 [ -n "$img" ] || { echo "tiny-guest.sh: no linux-image-cloud-amd64 in apt's lists (apt-get update?)" >&2; exit 1; }
-if ls "$D"/cache/"$img"_*.deb >/dev/null 2>&1; then cp "$D"/cache/"$img"_*.deb .; else apt-get download "$img" >/dev/null; fi
-if ls "$D"/cache/busybox-static_*.deb >/dev/null 2>&1; then cp "$D"/cache/busybox-static_*.deb .; else apt-get download busybox-static >/dev/null; fi
+# apt-get download warns on stderr as root ("unsandboxed"): keep it out of
+# the output, show it only if the download fails.
+fetch() { apt-get download "$1" >apt.log 2>&1 || { cat apt.log >&2; exit 1; }; }
+if ls "$D"/cache/"$img"_*.deb >/dev/null 2>&1; then cp "$D"/cache/"$img"_*.deb .; else fetch "$img"; fi
+if ls "$D"/cache/busybox-static_*.deb >/dev/null 2>&1; then cp "$D"/cache/busybox-static_*.deb .; else fetch busybox-static; fi
 mkdir -p "$D/cache"; cp ./*.deb "$D/cache/"
 dpkg-deb -x "$img"_*.deb x
 dpkg-deb -x busybox-static_*.deb bb
