@@ -53,23 +53,7 @@ CONF
 seed_cib() {
     mkdir -p "$CIB_DIR"
     rm -f "$CIB_DIR"/cib*
-    cat > "$CIB_DIR/cib.xml" <<'CIB'
-<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
-  <configuration>
-    <crm_config>
-      <cluster_property_set id="cib-bootstrap-options">
-        <nvpair id="opt-dc-deadtime" name="dc-deadtime" value="2s"/>
-        <nvpair id="opt-stonith-enabled" name="stonith-enabled" value="false"/>
-        <nvpair id="opt-recheck" name="cluster-recheck-interval" value="1min"/>
-      </cluster_property_set>
-    </crm_config>
-    <nodes/>
-    <resources/>
-    <constraints/>
-  </configuration>
-  <status/>
-</cib>
-CIB
+    cp "$(dirname "$0")/seed-cib.xml" "$CIB_DIR/cib.xml"
     chown -R hacluster:haclient "$CIB_DIR"
     chmod 600 "$CIB_DIR/cib.xml"
 }

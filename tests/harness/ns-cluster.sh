@@ -93,23 +93,7 @@ EOF
 # fencing device exists here. No crm_feature_set: one newer than the daemons' own makes
 # the CIB reject every update.
 seed_cib() {
-    cat > "$1" <<'EOF'
-<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
-  <configuration>
-    <crm_config>
-      <cluster_property_set id="cib-bootstrap-options">
-        <nvpair id="opt-dc-deadtime" name="dc-deadtime" value="2s"/>
-        <nvpair id="opt-stonith-enabled" name="stonith-enabled" value="false"/>
-        <nvpair id="opt-recheck" name="cluster-recheck-interval" value="1min"/>
-      </cluster_property_set>
-    </crm_config>
-    <nodes/>
-    <resources/>
-    <constraints/>
-  </configuration>
-  <status/>
-</cib>
-EOF
+    cp "$(dirname "$SELF")/seed-cib.xml" "$1"
     chown hacluster:haclient "$1"
     chmod 600 "$1"
 }
