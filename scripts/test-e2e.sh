@@ -8,8 +8,7 @@
 # scripts/test.sh (CI) runs scenarios 1 and 2 (tests/e2e_service.rs,
 # tests/e2e_vm.rs); this also runs the slower 3 to 6 (tests/e2e_more.rs,
 # #[ignore]d in CI). Every scenario runs with the heartbeat agents and with
-# ours; a scenario whose agent is not built into this binary yet says so and
-# passes. Each test prints its measured times as `E2E-MEASURE ...` lines
+# ours. Each test prints its measured times as `E2E-MEASURE ...` lines
 # (bench/failover.sh turns them into the table in docs/benchmarks.md).
 # About 7 minutes (both sets of agents, 2 CPUs).
 set -euo pipefail

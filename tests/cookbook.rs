@@ -39,7 +39,7 @@ fn scenario_table_fills_placeholders_and_names_missing_agents() {
     assert_eq!(Agents::heartbeat().missing(&["no-such-agent"]), None);
     assert_eq!(
         Agents::rust_as("p").missing(&["dummy", "no-such-agent"]),
-        Some("agent no-such-agent not built into this binary yet".to_string())
+        Some("agent no-such-agent not built into this binary".to_string())
     );
     assert_eq!(Agents::rust_as("p").missing(&["dummy"]), None);
 }

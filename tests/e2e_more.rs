@@ -69,9 +69,7 @@ fn exactly_once(c: &NsCluster) -> bool {
 }
 
 fn split(a: &Agents, fenced: bool) {
-    if a.skip("split-network", &["filesystem", "ipaddr"]) {
-        return;
-    }
+    a.prepare("split-network", &["filesystem", "ipaddr"]);
     let label = if fenced {
         "split-network-fenced"
     } else {
@@ -272,9 +270,7 @@ fn farm_guests_move_to_the_spare_and_stay_with_our_agents() {
 }
 
 fn farm_run(a: &Agents) {
-    if a.skip("farm", &["vm"]) {
-        return;
-    }
+    a.prepare("farm", &["vm"]);
     let names = ["farm1", "farm2", "farm3", "farm4"];
     let (c, vars) = vm_cluster(3, &names);
     for cmd in farm(a).commands("create", &as_refs(&vars)) {
@@ -340,9 +336,7 @@ fn migrating_vm1_leaves_ordered_vm2_running_with_our_agents() {
 }
 
 fn ordered(a: &Agents) {
-    if a.skip("ordered-migration", &["vm"]) {
-        return;
-    }
+    a.prepare("ordered-migration", &["vm"]);
     let (c, vars) = vm_cluster(2, &["vm1", "vm2"]);
     let sc = ordered_migration(a);
     for cmd in sc.commands("create", &as_refs(&vars)) {
@@ -422,9 +416,7 @@ fn ordered(a: &Agents) {
 #[ignore = "multi-node scenario: scripts/test-e2e.sh"]
 fn guest_shutdown_is_respected_only_when_asked_with_our_agents() {
     let a = Agents::rust();
-    if a.skip("guest-shutdown", &["vm"]) {
-        return;
-    }
+    a.prepare("guest-shutdown", &["vm"]);
     let names = ["vm-respect", "vm-restart"];
     let (c, vars) = vm_cluster(2, &names);
     for cmd in guest_shutdown(&a).commands("create", &as_refs(&vars)) {

@@ -68,9 +68,7 @@ fn other(node: usize) -> usize {
 }
 
 fn run(a: &Agents) {
-    if a.skip("service-stack", NEEDS) {
-        return;
-    }
+    a.prepare("service-stack", NEEDS);
     let c = NsCluster::up(2, false);
     c.harness(&["prep-pg", STACK_DIR]);
     let sc = service_stack(a);

@@ -32,9 +32,7 @@ fn domstate(c: &NsCluster, i: usize, name: &str) -> String {
 }
 
 fn run(a: &Agents) {
-    if a.skip("ha-vm", &["vm"]) {
-        return;
-    }
+    a.prepare("ha-vm", &["vm"]);
     guest::build_image();
     let c = NsCluster::up(2, true);
     let config = guest::domain("vm1", Some(&c.disk));

@@ -125,20 +125,19 @@ impl Agents {
         agents
             .iter()
             .find(|a| !built.contains(a))
-            .map(|a| format!("agent {a} not built into this binary yet"))
+            .map(|a| format!("agent {a} not built into this binary"))
     }
 
-    /// Print why the scenario is skipped and return true, or install this
-    /// build for the cluster and return false.
-    pub fn skip(&self, scenario: &str, agents: &[&str]) -> bool {
+    /// Make sure this set can run a scenario that needs `agents`, and install
+    /// this build for the cluster when the set is ours. Every agent is built
+    /// into the binary, so one missing is a defect, not a reason to skip.
+    pub fn prepare(&self, scenario: &str, agents: &[&str]) {
         if let Some(why) = self.missing(agents) {
-            println!("SKIP {scenario} with {} agents: {why}", self.label);
-            return true;
+            panic!("{scenario} with {} agents: {why}", self.label);
         }
         if self.ours {
             super::system_install();
         }
-        false
     }
 }
 
