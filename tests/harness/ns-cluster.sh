@@ -317,6 +317,12 @@ up() {
         for i in $(seq "$n"); do
             until ex "$i" virsh -c qemu:///system version > /dev/null 2>&1; do
                 if [ $((SECONDS - t0)) -gt 180 ]; then log "node$i: libvirtd is not answering"; return 1; fi
+                # A libvirtd that died while starting (seen once under load) is started again.
+                if ! ex "$i" pgrep -x libvirtd > /dev/null; then
+                    log "node$i: libvirtd is not running: starting it again"
+                    ex "$i" pgrep -x virtlogd > /dev/null || ex "$i" virtlogd -d -p /run/libvirt/virtlogd.pid
+                    ex "$i" libvirtd -d --listen -p /run/libvirt/e2e-libvirtd.pid || true
+                fi
                 sleep 0.5
             done
         done
