@@ -346,6 +346,12 @@ teardown() {
         alive "$l" && wait_gone "$l" 10
         rm -f "$BASE/node$i/init.pid"
     done
+    # A node whose init.pid was lost (seen once after a failed `up`) is still
+    # found by its command line: this script in init mode, one cluster at a time.
+    for p in $(pgrep -f "^/bin/bash $SELF init [0-9]+\$"); do
+        log "killing a stray node init (PID $p)"
+        kill -KILL "$p"
+    done
     for i in 1 2 3 c; do
         [ "$i" = c ] && { ip netns del e2e-client 2> /dev/null; continue; }
         ip netns del "e2e-n$i" 2> /dev/null
