@@ -29,10 +29,10 @@ wait_uri() {  # URI NETNS SECONDS
     done
 }
 
-host_libvirtd() {  # is a libvirtd running in our own mount namespace?
+host_daemon() {  # host_daemon NAME: is a NAME process running in our own mount namespace?
     local me p
     me=$(readlink /proc/self/ns/mnt)
-    for p in $(pgrep -x libvirtd); do
+    for p in $(pgrep -x "$1"); do
         [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$me" ] && return 0
     done
     return 1
@@ -40,13 +40,18 @@ host_libvirtd() {  # is a libvirtd running in our own mount namespace?
 
 system() {
     exec 9>"$LOCK"; flock 9
+    # virtlogd first, and by process, not by socket: a virtlogd that was
+    # killed leaves its socket behind, and libvirtd then starts but every
+    # domain start fails with "Failed to connect socket to virtlogd-sock".
+    if ! host_daemon virtlogd; then
+        rm -f /run/libvirt/virtlogd-sock /run/libvirt/virtlogd-admin-sock
+        virtlogd -d 9>&-
+        for _ in $(seq 50); do [ -S /run/libvirt/virtlogd-sock ] && break; sleep 0.1; done
+    fi
     if timeout 10 virsh -c qemu:///system version >/dev/null 2>&1; then return 0; fi
     # One that is still starting (capability probing takes ~8 s) is waited
     # for, never doubled. 9>&-: the daemons must not inherit the lock.
-    if ! host_libvirtd; then
-        [ -S /run/libvirt/virtlogd-sock ] || virtlogd -d 9>&-
-        libvirtd -d -p /run/vma-libvirtd.pid 9>&-
-    fi
+    host_daemon libvirtd || libvirtd -d -p /run/vma-libvirtd.pid 9>&-
     wait_uri qemu:///system "" 90 || { echo "libvirtd did not answer on qemu:///system" >&2; return 1; }
 }
 
