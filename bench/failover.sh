@@ -4,7 +4,8 @@
 # VirtualDomain), median of RUNS runs each, as a Markdown table.
 #
 #   bench/failover.sh [RUNS] [SCENARIO-FILTER...]     (default 5 runs; filters:
-#        service_stack, vm_migrates, split_network, farm, migrating_vm1)
+#        service_stack, vm_migrates, split_network, farm, migrating_vm1,
+#        drbd_stack: ours only, on the DRBD simulator)
 #
 # Each run is a full test (tests/e2e_*.rs: a fresh cluster, the exact pcs
 # commands of docs/cookbook.md, the kill or the move); the tests print
@@ -19,11 +20,11 @@ filters=("$@")
 [ ${#filters[@]} -gt 0 ] || filters=(service_stack vm_migrates split_network)
 rows=$(mktemp /var/tmp/e2e-failover.XXXXXX)
 trap 'rm -f "$rows"' EXIT
-cargo test --no-run --quiet --test e2e_service --test e2e_vm --test e2e_more
+cargo test --no-run --quiet --test e2e_service --test e2e_vm --test e2e_drbd --test e2e_more
 for r in $(seq "$runs"); do
     for f in "${filters[@]}"; do
         echo "failover.sh: run $r/$runs: $f" >&2
-        cargo test --quiet --test e2e_service --test e2e_vm --test e2e_more -- \
+        cargo test --quiet --test e2e_service --test e2e_vm --test e2e_drbd --test e2e_more -- \
             --include-ignored --test-threads=1 --nocapture "$f" 2>&1 |
             tee -a "$rows.log" | grep '^E2E-MEASURE' >> "$rows" || true
     done

@@ -77,3 +77,33 @@ fn crm_mon_xml_is_read_right() {
     assert_eq!((ip.role.as_str(), ip.node), ("Stopped", None));
     assert!(parse_resource(xml, "nothing").is_none());
 }
+
+/// A promotable clone's instances, one per node, each with its role.
+#[test]
+fn clone_instances_are_read_with_their_roles() {
+    use common::nscluster::parse_instances;
+    let xml = r#"<crm_mon><resources>
+  <clone id="r0-clone" multi_state="true" unique="false" failed="false">
+    <resource id="r0" resource_agent="ocf:rust:drbd" role="Promoted" active="true" failed="false" nodes_running_on="1">
+      <node name="node2" id="2" cached="true"/>
+    </resource>
+    <resource id="r0" resource_agent="ocf:rust:drbd" role="Unpromoted" active="true" failed="true" nodes_running_on="1">
+      <node name="node1" id="1" cached="true"/>
+    </resource>
+    <resource id="r0" resource_agent="ocf:rust:drbd" role="Stopped" active="false" failed="false" nodes_running_on="0"/>
+  </clone>
+</resources></crm_mon>"#;
+    let got: Vec<(String, bool, Option<String>)> = parse_instances(xml, "r0")
+        .into_iter()
+        .map(|r| (r.role, r.failed, r.node))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("Promoted".into(), false, Some("node2".into())),
+            ("Unpromoted".into(), true, Some("node1".into())),
+            ("Stopped".into(), false, None),
+        ]
+    );
+    assert!(parse_instances(xml, "r0-clone").is_empty());
+}

@@ -29,7 +29,18 @@ pub struct Sim {
 impl Sim {
     /// `drbd-simulator init` with `nodes` and extra init options.
     pub fn new(name: &str, nodes: &[&str], extra: &[&str]) -> Sim {
-        let dir = Scratch::new(&format!("drbd-sim-{name}"));
+        Sim::init(Scratch::new(&format!("drbd-sim-{name}")), nodes, extra)
+    }
+
+    /// The same in `dir` (emptied first; removed on drop): for a cluster
+    /// whose nodes have their own /tmp.
+    pub fn new_in(dir: &Path, nodes: &[&str], extra: &[&str]) -> Sim {
+        let _ = fs::remove_dir_all(dir);
+        fs::create_dir_all(dir).unwrap();
+        Sim::init(Scratch(dir.to_path_buf()), nodes, extra)
+    }
+
+    fn init(dir: Scratch, nodes: &[&str], extra: &[&str]) -> Sim {
         let nodes = nodes.join(",");
         let cluster = dir.0.to_str().unwrap().to_string();
         let mut args = vec!["init", cluster.as_str(), "--nodes", nodes.as_str()];

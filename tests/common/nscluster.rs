@@ -180,6 +180,16 @@ impl NsCluster {
         parse_resource(&self.crm_mon_xml(i), id)
     }
 
+    /// The nodes where node `i` sees an instance of the clone's primitive
+    /// `id` in `role` (Promoted, Unpromoted, Started), not failed.
+    pub fn nodes_in_role(&self, i: usize, id: &str, role: &str) -> Vec<usize> {
+        parse_instances(&self.crm_mon_xml(i), id)
+            .into_iter()
+            .filter(|r| r.role == role && !r.failed)
+            .filter_map(|r| r.node.and_then(|n| node_number(&n)))
+            .collect()
+    }
+
     /// Wait until node `i` sees primitive `id` Started (not failed) on a node;
     /// returns that node's number.
     pub fn wait_started(&self, i: usize, id: &str, limit: Duration) -> Option<usize> {
@@ -273,21 +283,34 @@ pub fn node_number(name: &str) -> Option<usize> {
 
 /// Primitive `id` in `crm_mon --output-as=xml`, if listed.
 pub fn parse_resource(xml: &str, id: &str) -> Option<Rsc> {
+    parse_instances(xml, id).into_iter().next()
+}
+
+/// Every instance of primitive `id` (one per node for a clone), in order.
+pub fn parse_instances(xml: &str, id: &str) -> Vec<Rsc> {
     use ocf::cluster::{attribute, find_tag};
-    let start = xml.find(&format!("<resource id=\"{id}\""))?;
-    let rest = &xml[start..];
-    let tag = find_tag(rest, "resource")?;
-    let node = if tag.trim_end().ends_with('/') {
-        None // <resource .../>: not placed anywhere
-    } else {
-        let body_end = rest.find("</resource>").unwrap_or(rest.len());
-        find_tag(&rest[..body_end], "node").and_then(|t| attribute(t, "name"))
-    };
-    Some(Rsc {
-        role: attribute(tag, "role").unwrap_or_default(),
-        failed: attribute(tag, "failed").as_deref() == Some("true"),
-        node,
-    })
+    let needle = format!("<resource id=\"{id}\"");
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = xml[from..].find(&needle) {
+        let rest = &xml[from + at..];
+        from += at + needle.len();
+        let Some(tag) = find_tag(rest, "resource") else {
+            break;
+        };
+        let node = if tag.trim_end().ends_with('/') {
+            None // <resource .../>: not placed anywhere
+        } else {
+            let body_end = rest.find("</resource>").unwrap_or(rest.len());
+            find_tag(&rest[..body_end], "node").and_then(|t| attribute(t, "name"))
+        };
+        out.push(Rsc {
+            role: attribute(tag, "role").unwrap_or_default(),
+            failed: attribute(tag, "failed").as_deref() == Some("true"),
+            node,
+        });
+    }
+    out
 }
 
 /// One measured time, in a line bench/failover.sh collects.

@@ -24,6 +24,8 @@ pub const SPLIT_IP: &str = "203.0.113.101";
 pub const STACK_DIR: &str = "/srv/e2e-pg";
 pub const STACK_PGDATA: &str = "/srv/e2e-pg/pgdata";
 pub const SPLIT_DIR: &str = "/srv/e2e-split";
+pub const DRBD_IP: &str = "203.0.113.102";
+pub const DRBD_DIR: &str = "/srv/e2e-drbd";
 /// Debian 12's PostgreSQL.
 pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 /// The network interface of every node (a veth into the cluster's bridge).
@@ -110,6 +112,18 @@ impl Agents {
             format!("config={config}"),
             "hypervisor=qemu:///system".into(),
             "migration_transport=tcp".into(),
+        ]
+    }
+
+    /// A promotable DRBD resource `r0` (ours only: see [`drbd_stack`]).
+    pub fn drbd(&self) -> Vec<String> {
+        assert!(self.ours, "the DRBD scenario runs with our agent only");
+        vec![
+            self.kind("drbd", ""),
+            "drbd_resource=r0".into(),
+            "drbdconf={drbdconf}".into(),
+            "drbdadm={drbdadm}".into(),
+            "drbdsetup={drbdsetup}".into(),
         ]
     }
 
@@ -250,7 +264,7 @@ pub fn service_stack(a: &Agents) -> Scenario {
         title: "1. A database service: filesystem, floating IP, PostgreSQL",
         about: "Two nodes share a disk (`{disk}`: a SAN LUN, here a loop device; many two-node \
 clusters replicate with DRBD instead, but this test machine's kernel has no DRBD module, so the \
-scenarios use the shared disk). One group keeps \
+scenarios use the shared disk; scenario 7 adds DRBD, against a simulator). One group keeps \
 the three resources together and starts them in order: the filesystem, then the address, then \
 the database. Clients connect to the floating IP only. Kill the active node and the group comes \
 up on the survivor; put a node in standby to move the service on purpose.",
@@ -516,6 +530,114 @@ VirtualDomain does) the monitor reports a failure and the cluster starts it agai
     }
 }
 
+/// Scenario 7, the service stack on DRBD: a promotable clone, and a group
+/// that runs where it is promoted. Ours only: Pacemaker runs agents with its
+/// own PATH, and only our agent takes the simulator's tools as parameters.
+pub fn drbd_stack(a: &Agents) -> Scenario {
+    let mut drbd = a.drbd();
+    drbd.extend(
+        [
+            "op",
+            "monitor",
+            "interval=10s",
+            "role=Promoted",
+            "timeout=20s",
+            "op",
+            "monitor",
+            "interval=11s",
+            "role=Unpromoted",
+            "timeout=20s",
+            "promotable",
+            "notify=true",
+        ]
+        .map(String::from),
+    );
+    Scenario {
+        id: "drbd-stack",
+        title: "7. The stack on DRBD: a promotable clone and what runs on its Primary",
+        about: "Only with our agents, and against the DRBD SIMULATOR (`tests/drbd-sim`): this machine's \
+kernel has no DRBD module. Two nodes replicate `r0`; a group (filesystem, floating IP) runs \
+where `r0` is promoted, started after the promotion. The group is created disabled and \
+enabled once its constraints exist, so it never starts anywhere else. On a real DRBD node, \
+leave out `drbdadm=`, `drbdsetup=` and `drbdconf=` (the defaults are the installed tools and \
+/etc/drbd.conf) and put the filesystem on `/dev/drbd0`; here the simulator has no data path, \
+so the filesystem is on the shared disk `{disk}`. Kill the Primary's node: the survivor is \
+promoted and the group follows. The killed node comes back as a resync target with the \
+lowest promotion score (it reaches good data only through its peer), so the Primary stays \
+with the good data; the resync raises the score again. Standby moves everything on purpose.",
+        steps: vec![
+            step(
+                "create",
+                "keep resources where they run when a failed node comes back",
+                &["resource", "defaults", "update", "resource-stickiness=100"],
+            ),
+            create(
+                "create",
+                "the replicated device, promoted on one node",
+                "r0",
+                drbd,
+                &[],
+            ),
+            create(
+                "create",
+                "the filesystem on it (disabled until the constraints exist)",
+                "drbd-fs",
+                a.filesystem("{disk}", DRBD_DIR),
+                &concat(FAST_OPS, &["--group", "drbd-stack", "--disabled"]),
+            ),
+            create(
+                "create",
+                "the floating IP of the service",
+                "drbd-ip",
+                a.ipaddr(DRBD_IP),
+                &concat(FAST_OPS, &["--group", "drbd-stack", "--disabled"]),
+            ),
+            step(
+                "create",
+                "the group runs only where r0 is promoted",
+                &[
+                    "constraint",
+                    "colocation",
+                    "add",
+                    "drbd-stack",
+                    "with",
+                    "Promoted",
+                    "r0-clone",
+                    "INFINITY",
+                ],
+            ),
+            step(
+                "create",
+                "and starts after the promotion",
+                &[
+                    "constraint",
+                    "order",
+                    "promote",
+                    "r0-clone",
+                    "then",
+                    "start",
+                    "drbd-stack",
+                ],
+            ),
+            step(
+                "create",
+                "now let the group start",
+                &["resource", "enable", "drbd-fs", "drbd-ip"],
+            ),
+            step(
+                "standby",
+                "planned switchover: demote here, promote there, move the group",
+                &["node", "standby", "{node}"],
+            ),
+            step(
+                "unstandby",
+                "let the node run resources again",
+                &["node", "unstandby", "{node}"],
+            ),
+        ],
+    }
+}
+
 /// Every scenario, in the cookbook's order.
 pub fn all(a: &Agents) -> Vec<Scenario> {
     vec![
@@ -526,6 +648,11 @@ pub fn all(a: &Agents) -> Vec<Scenario> {
         farm(a),
         split_network(a),
     ]
+}
+
+/// The scenarios only our agents run (no heartbeat counterpart is tested).
+pub fn ours_only(a: &Agents) -> Vec<Scenario> {
+    vec![drbd_stack(a)]
 }
 
 /// A shell word: quoted only where the shell needs it.
@@ -554,6 +681,12 @@ const COOKBOOK_VARS: &[(&str, &str)] = &[
     ("config_farm4", "/etc/e2e/farm4.xml"),
     ("config_vm-respect", "/etc/e2e/vm-respect.xml"),
     ("config_vm-restart", "/etc/e2e/vm-restart.xml"),
+    ("drbdconf", "/var/tmp/e2e-drbd-sim/drbd.conf"),
+    ("drbdadm", "/var/tmp/e2e-drbd-sim/by-hostname/bin/drbdadm"),
+    (
+        "drbdsetup",
+        "/var/tmp/e2e-drbd-sim/by-hostname/bin/drbdsetup",
+    ),
 ];
 
 /// docs/cookbook.md, generated from the tables above.
@@ -571,7 +704,7 @@ block device; the nodes are `node1`, `node2` (and `node3`); the cluster network 
 203.0.113.0/24 and every node's interface is `e2e0`. Each scenario is shown with our agents \
 and, for comparison, with the ClusterLabs agents they replace; the failover times of both are \
 in [benchmarks.md](benchmarks.md).\n\n\
-Scenarios 1 and 2 run in `scripts/test.sh`; all of them run in `scripts/test-e2e.sh`.\n",
+Scenarios 1, 2 and 7 run in `scripts/test.sh`; all of them run in `scripts/test-e2e.sh`.\n",
     );
     let theirs_all = all(&theirs);
     for (sc, hb) in all(&ours).iter().zip(theirs_all.iter()) {
@@ -585,6 +718,14 @@ Scenarios 1 and 2 run in `scripts/test.sh`; all of them run in `scripts/test-e2e
             md.push_str("\nThe same with the heartbeat agents:\n\n");
             md.push_str(&render(hb));
         }
+    }
+    for sc in ours_only(&ours) {
+        md.push_str(&format!(
+            "\n## {}\n\n{}\n\n",
+            sc.title,
+            fill(sc.about, COOKBOOK_VARS)
+        ));
+        md.push_str(&render(&sc));
     }
     md
 }
