@@ -1,7 +1,8 @@
 //! ocf:rust:vm in a real one-node Corosync + Pacemaker cluster, driven by
 //! pcs as a user would, with a real libvirtd and QEMU (TCG) guest:
 //! `pcs resource create ... config=...` starts the VM, Pacemaker's monitors
-//! fill in its utilization, `pcs resource disable` stops it; and with
+//! fill in its utilization (and remove what unset_utilization_* names),
+//! `pcs resource disable` stops it; and with
 //! respect_guest_shutdown a guest that powers itself off is left stopped
 //! (target-role=Stopped) instead of being started again.
 
@@ -19,6 +20,16 @@ fn meta(rsc: &str, name: &str) -> String {
         &["--resource", rsc, "--meta", "--get-parameter", name],
     )
     .1
+}
+
+/// The resource's utilization attribute `name`; empty when it has none.
+fn util(rsc: &str, name: &str) -> String {
+    let (code, out) = sh("crm_resource", &["-r", rsc, "-z", "-g", name]);
+    if code == 0 {
+        out.trim().to_string()
+    } else {
+        String::new()
+    }
 }
 
 #[test]
@@ -69,6 +80,12 @@ fn pcs_starts_disables_and_respects_a_guest_shutdown() {
             .1
             .contains('1')
     );
+    assert!(
+        sh("crm_resource", &["-r", "vm1", "-z", "-g", "host_memory"])
+            .1
+            .contains("96"),
+        "autoset_utilization_host_memory is on by default, as in VirtualDomain"
+    );
     // Written once, not on every monitor (VirtualDomain calls crm_resource
     // each time): three more monitors later, the agent's log still shows a
     // single write.
@@ -97,6 +114,8 @@ fn pcs_starts_disables_and_respects_a_guest_shutdown() {
         uri,
     );
     let cfg2 = format!("config={}", d2.xml_str());
+    // It also drops a cpu utilization set by hand (unset_utilization_cpu)
+    // and overwrites a wrong host_memory.
     c.pcs(&[
         "resource",
         "create",
@@ -104,15 +123,33 @@ fn pcs_starts_disables_and_respects_a_guest_shutdown() {
         &agent,
         &cfg2,
         "respect_guest_shutdown=true",
+        "autoset_utilization_cpu=false",
+        "unset_utilization_cpu=true",
         "op",
         "monitor",
         "interval=3s",
         "timeout=30s",
+        "--disabled",
     ]);
+    c.pcs(&["resource", "utilization", "vm2", "cpu=4", "host_memory=1"]);
+    assert_eq!(util("vm2", "cpu"), "4");
+    c.pcs(&["resource", "enable", "vm2"]);
     assert!(
         c.wait_role("vm2", "Started", Duration::from_secs(60)),
         "{}",
         c.crm_mon()
+    );
+    assert!(
+        wait_for(Duration::from_secs(20), || util("vm2", "host_memory")
+            .contains("96")),
+        "host_memory: {}",
+        util("vm2", "host_memory")
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || !util("vm2", "cpu")
+            .contains('4')),
+        "unset_utilization_cpu removed it: {}",
+        util("vm2", "cpu")
     );
     assert!(
         wait_for(Duration::from_secs(90), || meta("vm2", "target-role")

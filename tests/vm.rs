@@ -579,10 +579,69 @@ fn snapshot_save_config_and_monitor_scripts() {
         "restored, not booted again:\n{}",
         d.console()
     );
+    // sync_config_on_stop: a change made through libvirt is saved, then the
+    // file goes to `csync2 -x FILE`. csync2 itself needs peers to sync with,
+    // so a stand-in on PATH records how it was called.
+    let bin = s.path("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let calls = s.path("csync2.calls");
+    std::fs::write(
+        bin.join("csync2"),
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\n", calls.display()),
+    )
+    .unwrap();
+    sh("chmod", &["755", bin.join("csync2").to_str().unwrap()]);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let (code, out) = virsh(
+        uri,
+        None,
+        &[
+            "desc",
+            &d.name,
+            "--config",
+            "--new-desc",
+            "changed-in-libvirt",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let p2 = [("config", d.xml_str()), ("sync_config_on_stop", "true")];
     // Still the same running guest: it answers ACPI.
-    let p2 = [("config", d.xml_str())];
-    assert_eq!(act(&a, "stop", &p2, 60_000, &[]).code, 0);
+    assert_eq!(act(&a, "stop", &p2, 60_000, &[("PATH", &path)]).code, 0);
     assert!(d.console().contains("GUEST-POWEROFF"), "{}", d.console());
+    assert!(
+        std::fs::read_to_string(&d.xml)
+            .unwrap()
+            .contains("changed-in-libvirt"),
+        "sync_config_on_stop implies save_config_on_stop"
+    );
+    let synced = std::fs::read_to_string(&calls).unwrap_or_default();
+    assert_eq!(
+        synced,
+        format!("-x {}\n", d.xml_str()),
+        "one csync2 -x FILE"
+    );
+    // Nothing changed since: the file is neither rewritten nor synced again.
+    assert_eq!(act(&a, "start", &p2, 60_000, &[("PATH", &path)]).code, 0);
+    assert_eq!(act(&a, "stop", &p2, 60_000, &[("PATH", &path)]).code, 0);
+    assert_eq!(std::fs::read_to_string(&calls).unwrap_or_default(), synced);
+    // Without csync2 the configuration cannot work on this node (validate-all
+    // checks the node at level 10).
+    let bare = act(
+        &a,
+        "validate-all",
+        &p2,
+        10_000,
+        &[
+            ("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            ("OCF_CHECK_LEVEL", "10"),
+        ],
+    );
+    assert_eq!(bare.code, 5, "{bare:?}");
+    assert!(bare.reason().unwrap().contains("csync2"), "{bare:?}");
 }
 
 /// A libvirt storage pool of type dir, removed on drop.

@@ -132,6 +132,15 @@ pub static MIGRATEURI: ParamSpec = ParamSpec::new(
 )
 .check(check_no_space);
 
+pub static MIGRATEPORT: ParamSpec = ParamSpec::new(
+    "migrateport",
+    "Port of the migration URI",
+    "The port of the migration URI the agent builds when migration_network_suffix \
+     is set (tcp://TARGET-WITH-SUFFIX:PORT). Unset: libvirt picks a free port \
+     (49152-49215). Not used with migrateuri, which names its own port.",
+)
+.integer(1, 65535);
+
 pub static MIGRATE_OPTIONS: ParamSpec = ParamSpec::new(
     "migrate_options",
     "Extra migration options",
@@ -170,11 +179,58 @@ pub static AUTOSET_HV_MEMORY: ParamSpec = ParamSpec::new(
 .boolean()
 .default("true");
 
+pub static AUTOSET_HOST_MEMORY: ParamSpec = ParamSpec::new(
+    "autoset_utilization_host_memory",
+    "Set the host_memory utilization",
+    "Put the domain's maximum memory in MiB into the resource's 'host_memory' \
+     utilization attribute. Written only when the value changes.",
+)
+.boolean()
+.default("true");
+
+pub static UNSET_CPU: ParamSpec = ParamSpec::new(
+    "unset_utilization_cpu",
+    "Remove the cpu utilization",
+    "With autoset_utilization_cpu off: remove the resource's 'cpu' utilization \
+     attribute (one set by hand or by an earlier configuration). Removed once, \
+     not on every monitor.",
+)
+.boolean()
+.default("false");
+
+pub static UNSET_HOST_MEMORY: ParamSpec = ParamSpec::new(
+    "unset_utilization_host_memory",
+    "Remove the host_memory utilization",
+    "With autoset_utilization_host_memory off: remove the resource's 'host_memory' \
+     utilization attribute. Removed once, not on every monitor.",
+)
+.boolean()
+.default("false");
+
+pub static UNSET_HV_MEMORY: ParamSpec = ParamSpec::new(
+    "unset_utilization_hv_memory",
+    "Remove the hv_memory utilization",
+    "With autoset_utilization_hv_memory off: remove the resource's 'hv_memory' \
+     utilization attribute. Removed once, not on every monitor.",
+)
+.boolean()
+.default("false");
+
 pub static SAVE_CONFIG_ON_STOP: ParamSpec = ParamSpec::new(
     "save_config_on_stop",
     "Save the configuration on stop",
     "Before stopping (and before a live migration), write the domain's persistent \
      XML, as libvirt holds it, back to the config file (atomically).",
+)
+.boolean()
+.default("false");
+
+pub static SYNC_CONFIG_ON_STOP: ParamSpec = ParamSpec::new(
+    "sync_config_on_stop",
+    "Save the configuration on stop and sync it with csync2",
+    "Implies save_config_on_stop. When saving changed the config file, run \
+     `csync2 -x FILE` so that every node gets it (csync2 must be installed and \
+     set up; a failed sync is logged, the stop goes on).",
 )
 .boolean()
 .default("false");
@@ -224,7 +280,7 @@ pub static RESPECT_GUEST_SHUTDOWN: ParamSpec = ParamSpec::new(
 .boolean()
 .default("false");
 
-pub static PARAMS: [ParamSpec; 20] = [
+pub static PARAMS: [ParamSpec; 26] = [
     CONFIG,
     XMFILE,
     HYPERVISOR,
@@ -235,11 +291,17 @@ pub static PARAMS: [ParamSpec; 20] = [
     MIGRATION_SPEED,
     MIGRATION_NETWORK_SUFFIX,
     MIGRATEURI,
+    MIGRATEPORT,
     MIGRATE_OPTIONS,
     REMOTEURI,
     AUTOSET_CPU,
+    AUTOSET_HOST_MEMORY,
     AUTOSET_HV_MEMORY,
+    UNSET_CPU,
+    UNSET_HOST_MEMORY,
+    UNSET_HV_MEMORY,
     SAVE_CONFIG_ON_STOP,
+    SYNC_CONFIG_ON_STOP,
     SNAPSHOT,
     SHUTDOWN_MODE,
     START_RESOURCES,
@@ -403,11 +465,17 @@ pub struct Config {
     pub speed: u64,
     pub suffix: Option<String>,
     pub migrateuri: Option<String>,
+    pub migrateport: Option<u16>,
     pub migrate_flags: u64,
     pub remoteuri: Option<String>,
     pub util_cpu: bool,
+    /// hv_memory.
     pub util_memory: bool,
+    pub util_host_memory: bool,
+    /// Utilization attributes to remove (unset_utilization_* without autoset).
+    pub util_unset: Vec<&'static str>,
     pub save_config: bool,
+    pub sync_config: bool,
     pub snapshot: Option<PathBuf>,
     pub shutdown_mode: u32,
     pub start_resources: bool,
@@ -492,11 +560,24 @@ impl ocf::Agent for Vm {
             speed: number(&MIGRATION_SPEED),
             suffix: p.string(&MIGRATION_NETWORK_SUFFIX).map(str::to_string),
             migrateuri: option_uri.or_else(|| p.string(&MIGRATEURI).map(str::to_string)),
+            migrateport: p.string(&MIGRATEPORT).and_then(|v| v.trim().parse().ok()),
             migrate_flags,
             remoteuri: p.string(&REMOTEURI).map(str::to_string),
             util_cpu: p.boolean(&AUTOSET_CPU),
             util_memory: p.boolean(&AUTOSET_HV_MEMORY),
-            save_config: p.boolean(&SAVE_CONFIG_ON_STOP),
+            util_host_memory: p.boolean(&AUTOSET_HOST_MEMORY),
+            util_unset: [
+                (&UNSET_CPU, &AUTOSET_CPU, "cpu"),
+                (&UNSET_HOST_MEMORY, &AUTOSET_HOST_MEMORY, "host_memory"),
+                (&UNSET_HV_MEMORY, &AUTOSET_HV_MEMORY, "hv_memory"),
+            ]
+            .into_iter()
+            .filter(|(unset, autoset, _)| p.boolean(unset) && !p.boolean(autoset))
+            .map(|(_, _, name)| name)
+            .collect(),
+            // sync_config_on_stop implies save_config_on_stop, as in VirtualDomain.
+            save_config: p.boolean(&SAVE_CONFIG_ON_STOP) || p.boolean(&SYNC_CONFIG_ON_STOP),
+            sync_config: p.boolean(&SYNC_CONFIG_ON_STOP),
             snapshot: p.string(&SNAPSHOT).map(PathBuf::from),
             shutdown_mode: parse_shutdown_mode(p.string(&SHUTDOWN_MODE).unwrap_or(""))
                 .map_err(OcfError::configured)?,
@@ -547,6 +628,11 @@ impl ocf::Agent for Vm {
                     s.display()
                 )));
             }
+        }
+        if cfg.sync_config && exec::which("csync2").is_none() {
+            return Err(OcfError::installed(
+                "sync_config_on_stop is set but csync2 is not installed",
+            ));
         }
         if let Some(dir) = &cfg.snapshot
             && !dir.is_dir()
@@ -736,6 +822,7 @@ impl ocf::Agent for Vm {
 fn native_xen(cfg: Config, xmfile: &str) -> OcfResult<Config> {
     let libvirt_only = [
         (cfg.snapshot.is_some(), "snapshot"),
+        (cfg.sync_config, "sync_config_on_stop"),
         (cfg.save_config, "save_config_on_stop"),
         (cfg.start_resources, "start_resources"),
         (cfg.respect_guest_shutdown, "respect_guest_shutdown"),
@@ -1238,20 +1325,45 @@ fn stop_without_hypervisor(
     }
 }
 
+/// save_config_on_stop: write libvirt's persistent XML back to the config
+/// file when it differs, then (sync_config_on_stop) hand the file to csync2.
 fn save_config(hv: &dyn Backend, cfg: &Config, name: &str, dl: &Deadline) {
+    if write_config(hv, cfg, name, dl) && cfg.sync_config {
+        sync_config(cfg, dl);
+    }
+}
+
+/// `csync2 -x FILE`, bounded; a failure is only logged (VirtualDomain does the same).
+fn sync_config(cfg: &Config, dl: &Deadline) {
+    let file = cfg.config.display().to_string();
+    ocf::info!("syncing {file} to the other nodes with csync2 -x");
+    let cmd = Cmd::new("csync2").arg("-x").arg(&file);
+    match exec::run(&cmd, dl) {
+        Ok(out) if out.success() => {}
+        Ok(out) => ocf::warn!("csync2 -x {file} failed: {}", out.describe()),
+        Err(e) => ocf::warn!("csync2 -x {file} failed: {e}"),
+    }
+}
+
+/// Did the file change?
+fn write_config(hv: &dyn Backend, cfg: &Config, name: &str, dl: &Deadline) -> bool {
     let xml = match hv.config_xml(name, dl) {
         Ok(x) => x,
         Err(e) => {
             ocf::warn!("save_config_on_stop: cannot read the XML of {name}: {e}");
-            return;
+            return false;
         }
     };
     match domxml::parse(&xml) {
         Ok(d) if d.name == name => {}
         _ => {
             ocf::warn!("save_config_on_stop: libvirt's XML of {name} does not parse; not saved");
-            return;
+            return false;
         }
+    }
+    if fs::read_to_string(&cfg.config).is_ok_and(|old| old == xml) {
+        ocf::debug!("{name}: the config file already holds libvirt's XML");
+        return false;
     }
     let tmp = cfg.config.with_extension("xml.vm-new");
     // The XML carries secrets (XML_SECURE): keep the original file's mode.
@@ -1262,16 +1374,20 @@ fn save_config(hv: &dyn Backend, cfg: &Config, name: &str, dl: &Deadline) {
         })
         .and_then(|()| fs::rename(&tmp, &cfg.config));
     match written {
-        Ok(()) => ocf::info!(
-            "saved the configuration of {name} to {}",
-            cfg.config.display()
-        ),
+        Ok(()) => {
+            ocf::info!(
+                "saved the configuration of {name} to {}",
+                cfg.config.display()
+            );
+            true
+        }
         Err(e) => {
             let _ = fs::remove_file(&tmp);
             ocf::warn!(
                 "cannot save the configuration to {}: {e}",
                 cfg.config.display()
             );
+            false
         }
     }
 }
@@ -1371,7 +1487,9 @@ fn running_extras(
     dl: &Deadline,
 ) -> OcfResult<()> {
     run_scripts(cfg, dl)?;
-    if (cfg.util_cpu || cfg.util_memory) && under_pacemaker(ctx) {
+    let wants_any =
+        cfg.util_cpu || cfg.util_memory || cfg.util_host_memory || !cfg.util_unset.is_empty();
+    if wants_any && under_pacemaker(ctx) {
         update_utilization(hv, cfg, ctx, name, dl);
     }
     Ok(())
@@ -1387,6 +1505,9 @@ pub fn utilization(cfg: &Config, size: backend::Size) -> Vec<(&'static str, Stri
     let mut v = Vec::new();
     if cfg.util_cpu {
         v.push(("cpu", size.vcpus.to_string()));
+    }
+    if cfg.util_host_memory {
+        v.push(("host_memory", size.memory_mib.to_string()));
     }
     if cfg.util_memory {
         v.push(("hv_memory", size.memory_mib.to_string()));
@@ -1408,7 +1529,8 @@ fn update_utilization(hv: &dyn Backend, cfg: &Config, ctx: &Context, name: &str,
         return;
     };
     let wanted = utilization(cfg, size);
-    let line: String = wanted.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let mut line: String = wanted.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    line.extend(cfg.util_unset.iter().map(|k| format!("-{k}\n")));
     let cache = utilization_cache(ctx);
     if fs::read_to_string(&cache).is_ok_and(|c| c == line) {
         return;
@@ -1420,10 +1542,23 @@ fn update_utilization(hv: &dyn Backend, cfg: &Config, ctx: &Context, name: &str,
             return;
         }
     }
+    for k in &cfg.util_unset {
+        if let Err(e) = ocf::cluster::delete_resource_utilization(&ctx.instance, k, &dl.share(0.5))
+        {
+            ocf::warn!("cannot remove utilization {k}: {e}");
+            return;
+        }
+    }
+    let set: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let removed = if cfg.util_unset.is_empty() {
+        String::new()
+    } else {
+        format!("; removed: {}", cfg.util_unset.join(" "))
+    };
     ocf::info!(
-        "{name}: utilization of {} set: {}",
+        "{name}: utilization of {} set: {}{removed}",
         ctx.instance,
-        line.trim().replace('\n', " ")
+        set.join(" ")
     );
     let _ = fs::create_dir_all(&ctx.rsc_tmp);
     let _ = fs::write(&cache, line);
@@ -1493,8 +1628,9 @@ pub fn migration(cfg: &Config, target: &str) -> Migration {
     let migrate_uri = match (&cfg.migrateuri, &cfg.suffix) {
         (Some(u), _) => Some(u.replace("%n", target)),
         (None, Some(_)) => Some(format!(
-            "tcp://{}",
-            with_suffix(target, cfg.suffix.as_deref())
+            "tcp://{}{}",
+            with_suffix(target, cfg.suffix.as_deref()),
+            cfg.migrateport.map(|p| format!(":{p}")).unwrap_or_default()
         )),
         (None, None) => None,
     };

@@ -242,6 +242,25 @@ fn remote_and_migration_uris() {
         Some("tcp://node2-mig.example.com")
     );
     assert_eq!((m.bandwidth, m.downtime_ms), (100, 300));
+    let (_t, c) = cfg_with(
+        "port",
+        &[
+            ("OCF_RESKEY_migration_network_suffix", "-mig"),
+            ("OCF_RESKEY_migrateport", "49160"),
+        ],
+    );
+    assert_eq!(
+        migration(&c, "node2").migrate_uri.as_deref(),
+        Some("tcp://node2-mig:49160")
+    );
+    assert!(
+        configure(&[
+            ("OCF_RESKEY_config", "/x.xml"),
+            ("OCF_RESKEY_migrateport", "70000")
+        ])
+        .is_err(),
+        "a port above 65535 is refused"
+    );
     assert_ne!(m.flags & lv::MIGRATE_LIVE, 0);
     let (_t, c) = cfg_with(
         "uri3",
@@ -414,7 +433,51 @@ fn utilization_pairs_follow_the_switches() {
             memory_mib: 1024,
         },
     );
-    assert_eq!(u, vec![("hv_memory", "1024".to_string())]);
+    assert_eq!(
+        u,
+        vec![
+            ("host_memory", "1024".to_string()),
+            ("hv_memory", "1024".to_string())
+        ]
+    );
+    assert!(
+        cfg.util_unset.is_empty(),
+        "nothing to remove without unset_*"
+    );
+    // unset_* removes only what is not autoset: the cpu and host_memory
+    // switches are off here, hv_memory stays on and is not removed.
+    let (_t, cfg) = cfg_with(
+        "unset",
+        &[
+            ("OCF_RESKEY_autoset_utilization_cpu", "false"),
+            ("OCF_RESKEY_autoset_utilization_host_memory", "false"),
+            ("OCF_RESKEY_unset_utilization_cpu", "true"),
+            ("OCF_RESKEY_unset_utilization_host_memory", "true"),
+            ("OCF_RESKEY_unset_utilization_hv_memory", "true"),
+        ],
+    );
+    assert_eq!(cfg.util_unset, vec!["cpu", "host_memory"]);
+    let u = utilization(
+        &cfg,
+        Size {
+            vcpus: 4,
+            memory_mib: 512,
+        },
+    );
+    assert_eq!(u, vec![("hv_memory", "512".to_string())]);
+}
+
+#[test]
+fn sync_config_on_stop_implies_saving_and_needs_csync2() {
+    let (_t, c) = cfg_with("sync", &[("OCF_RESKEY_sync_config_on_stop", "true")]);
+    assert!(c.save_config && c.sync_config);
+    if ocf::exec::which("csync2").is_none() {
+        let e = Vm::check_environment(&c, &ctx("monitor", &[])).unwrap_err();
+        assert_eq!(e.status, Status::ErrInstalled);
+        assert!(e.reason.contains("csync2"), "{}", e.reason);
+    }
+    let (_t, c) = cfg_with("nosync", &[]);
+    assert!(!c.save_config && !c.sync_config);
 }
 
 #[test]

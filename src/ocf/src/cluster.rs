@@ -250,6 +250,19 @@ pub fn set_resource_utilization(
     call("crm_resource", &args, dl).map(drop)
 }
 
+/// Remove the utilization attribute `name` of `resource` (crm_resource
+/// answers 0 when it is not there either).
+pub fn delete_resource_utilization(resource: &str, name: &str, dl: &Deadline) -> Result<()> {
+    let args = [
+        "--resource",
+        resource,
+        "--utilization",
+        "--delete-parameter",
+        name,
+    ];
+    call("crm_resource", &args, dl).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
