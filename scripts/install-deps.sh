@@ -29,8 +29,8 @@ PACKAGES=(
     # drbd agent: the userland and linbit's agent (no kernel module here);
     # /usr/bin/python3 runs the DRBD simulator (tests/drbd-sim)
     drbd-utils python3
-    # databases
-    postgresql mariadb-server
+    # databases; openssl makes and opens the RSA keys of the MySQL 8 auth tests
+    postgresql mariadb-server openssl
     # building the tiny test guest
     busybox-static cpio
 )

@@ -193,6 +193,14 @@ impl Conn {
         matches!(self.inner, Inner::Unix(_))
     }
 
+    /// TCP to this host's own loopback: no one can sit in between.
+    pub fn is_loopback(&self) -> bool {
+        match &self.inner {
+            Inner::Tcp(s) => s.peer_addr().is_ok_and(|a| a.ip().is_loopback()),
+            Inner::Unix(_) => false,
+        }
+    }
+
     fn fd(&self) -> RawFd {
         match &self.inner {
             Inner::Tcp(s) => s.as_raw_fd(),

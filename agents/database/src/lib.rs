@@ -193,7 +193,17 @@ pub static MONITOR_TIMEOUT: ParamSpec = ParamSpec::new(
 )
 .check(check_seconds);
 
-pub static PARAMS: [ParamSpec; 18] = [
+pub static SERVER_PUBLIC_KEY: ParamSpec = ParamSpec::new(
+    "server_public_key",
+    "MySQL server's RSA public key",
+    "MySQL 8 only (caching_sha2_password over TCP): the PEM file of the server's RSA public \
+     key, used to encrypt the password when the server has not cached the account (MySQL's \
+     --server-public-key-path). Default: <datadir>/public_key.pem, which MySQL writes \
+     itself; without either, the key is asked from the server only over loopback.",
+)
+.check(checks::absolute_path);
+
+pub static PARAMS: [ParamSpec; 19] = [
     ENGINE,
     BINARY,
     CONFIG,
@@ -212,6 +222,7 @@ pub static PARAMS: [ParamSpec; 18] = [
     MONITOR_PASSWORD,
     MONITOR_QUERY,
     MONITOR_TIMEOUT,
+    SERVER_PUBLIC_KEY,
 ];
 
 pub static ACTIONS: [ActionSpec; 5] = [
@@ -330,6 +341,8 @@ pub struct Config {
     pub monitor_password: Option<Secret>,
     pub monitor_query: String,
     pub monitor_timeout: Option<Duration>,
+    /// MySQL: where the server's RSA public key is read when needed.
+    pub server_public_key: PathBuf,
 }
 
 /// How often start asks a starting server whether it answers yet.
@@ -615,6 +628,8 @@ impl ocf::Agent for Database {
                 .and_then(|s| s.trim().parse::<f64>().ok())
                 .map(Duration::from_secs_f64),
             group: p.string(&GROUP).map(str::to_string),
+            server_public_key: path(&SERVER_PUBLIC_KEY)
+                .unwrap_or_else(|| datadir.join("public_key.pem")),
             user,
             datadir,
         })
@@ -771,6 +786,7 @@ pub fn probe(cfg: &Config, user: &User, dl: Deadline) -> Result<String, ProbeErr
                 database: cfg.database.as_deref(),
                 query: &cfg.monitor_query,
                 statement_timeout_ms,
+                server_public_key: &cfg.server_public_key,
             },
         )
         .map(|(row, _version)| row),
@@ -1011,6 +1027,7 @@ fn mysql_shutdown(cfg: &Config, dl: Deadline) -> Result<(), ProbeError> {
             database: None,
             query: "SHUTDOWN",
             statement_timeout_ms: 0,
+            server_public_key: &cfg.server_public_key,
         },
     )
 }

@@ -2,8 +2,12 @@
 //! (`mysql_native_password`, `unix_socket`, `caching_sha2_password`, and
 //! `mysql_clear_password` over a unix socket) and one text query, written
 //! against the documented client/server protocol with sha1/sha2 as the only
-//! helpers. No TLS: over TCP, caching_sha2_password works through its fast
-//! path (a cached account); its full authentication needs a unix socket.
+//! helpers, and the `rsa` crate for caching_sha2_password's full
+//! authentication over TCP. No TLS: over TCP that full authentication sends
+//! the password RSA-encrypted with the server's public key, which comes from
+//! a local file, or from the server itself only over loopback.
+
+use std::path::Path;
 
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -18,6 +22,9 @@ pub struct Login<'a> {
     pub query: &'a str,
     /// Server-side limit for the query, in milliseconds.
     pub statement_timeout_ms: u64,
+    /// The server's RSA public key (PEM), read only for a full
+    /// caching_sha2_password authentication over TCP.
+    pub server_public_key: &'a Path,
 }
 
 // Capability flags (protocol documentation, "Capabilities Flags").
@@ -162,6 +169,32 @@ pub fn native_password(password: &str, scramble: &[u8]) -> Vec<u8> {
 }
 
 /// SHA256(password) XOR SHA256(SHA256(SHA256(password)) + scramble).
+/// caching_sha2_password's full authentication without TLS: the password
+/// and its NUL, XORed with the scramble (repeated), RSA-OAEP encrypted
+/// (SHA-1, as MySQL 8.0.5 and later decrypt it) with the server's key.
+pub fn rsa_password(password: &str, scramble: &[u8], pem: &str) -> Result<Vec<u8>, String> {
+    use rsa::pkcs8::DecodePublicKey;
+    if scramble.is_empty() {
+        return Err("empty scramble".into());
+    }
+    let key = rsa::RsaPublicKey::from_public_key_pem(pem.trim())
+        .or_else(|_| {
+            use rsa::pkcs1::DecodeRsaPublicKey;
+            rsa::RsaPublicKey::from_pkcs1_pem(pem.trim())
+        })
+        .map_err(|e| format!("the server's public key is not an RSA public key: {e}"))?;
+    let mut plain: Vec<u8> = password.bytes().chain([0]).collect();
+    for (i, b) in plain.iter_mut().enumerate() {
+        *b ^= scramble[i % scramble.len()];
+    }
+    key.encrypt(
+        &mut rsa::rand_core::OsRng,
+        rsa::Oaep::new::<sha1_10::Sha1>(),
+        &plain,
+    )
+    .map_err(|e| format!("cannot encrypt the password: {e}"))
+}
+
 pub fn caching_sha2(password: &str, scramble: &[u8]) -> Vec<u8> {
     if password.is_empty() {
         return Vec::new();
@@ -344,22 +377,45 @@ impl Session<'_> {
                             self.write_packet(ph, &pw)?;
                         }
                         Some(4) => {
-                            return Err(ProbeError::new(
-                                ph,
-                                ProbeErrorKind::Credentials(
-                                    "caching_sha2_password full authentication needs TLS or \
-                                     RSA over TCP, which this agent does not use: connect over \
-                                     the unix socket, or log in once so the server caches the \
-                                     account"
-                                        .into(),
-                                ),
-                            ));
+                            let pem = self.server_key(login)?;
+                            let sealed = rsa_password(password, &scramble, &pem)
+                                .map_err(|why| ProbeError::other(ph, why))?;
+                            self.write_packet(ph, &sealed)?;
                         }
                         _ => return Err(proto(ph, "caching_sha2_password state")),
                     }
                 }
                 _ => return Err(proto(ph, "unexpected authentication reply")),
             }
+        }
+    }
+
+    /// The server's RSA public key for a full caching_sha2_password login
+    /// over TCP: the local file; else, over loopback only, asked from the
+    /// server (a request for it answered by anyone in between would leak
+    /// the password, which is why MySQL's own client refuses by default).
+    fn server_key(&mut self, login: &Login) -> Result<String, ProbeError> {
+        let ph = Phase::Authentication;
+        if let Ok(pem) = std::fs::read_to_string(login.server_public_key) {
+            return Ok(pem);
+        }
+        if !self.conn.is_loopback() {
+            return Err(ProbeError::new(
+                ph,
+                ProbeErrorKind::Credentials(format!(
+                    "caching_sha2_password full authentication over TCP needs the server's RSA \
+                     public key, and {} is not readable (set server_public_key, or connect over \
+                     the unix socket)",
+                    login.server_public_key.display()
+                )),
+            ));
+        }
+        self.write_packet(ph, &[0x02])?;
+        let reply = self.read_packet(ph)?;
+        match reply.split_first() {
+            Some((0x01, pem)) => Ok(String::from_utf8_lossy(pem).into_owned()),
+            Some((0xff, _)) => Err(err_packet(ph, &reply)),
+            _ => Err(proto(ph, "public key reply")),
         }
     }
 
@@ -701,6 +757,7 @@ mod tests {
             database: None,
             query: "SELECT 1",
             statement_timeout_ms: 1000,
+            server_public_key: Path::new("/nonexistent/public_key.pem"),
         }
     }
 
@@ -748,31 +805,208 @@ mod tests {
         assert_eq!(r.unwrap().0, "1");
     }
 
+    /// An RSA key pair made by OpenSSL (not by the crate under test), in a
+    /// directory removed on drop; the decryption is OpenSSL's too, with the
+    /// padding MySQL 8 uses (RSA_PKCS1_OAEP_PADDING: OAEP, SHA-1, MGF1-SHA-1).
+    struct OpensslKey(std::path::PathBuf);
+
+    impl OpensslKey {
+        fn new() -> OpensslKey {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static N: AtomicU32 = AtomicU32::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "dba-rsa-unit-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let key = dir.join("key.pem");
+            openssl(&[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                key.to_str().unwrap(),
+            ]);
+            openssl(&[
+                "pkey",
+                "-in",
+                key.to_str().unwrap(),
+                "-pubout",
+                "-out",
+                dir.join("public_key.pem").to_str().unwrap(),
+            ]);
+            OpensslKey(dir)
+        }
+        fn public_path(&self) -> std::path::PathBuf {
+            self.0.join("public_key.pem")
+        }
+        fn public_pem(&self) -> String {
+            std::fs::read_to_string(self.public_path()).unwrap()
+        }
+        fn decrypt(&self, sealed: &[u8]) -> Vec<u8> {
+            let ct = self.0.join("ct.bin");
+            std::fs::write(&ct, sealed).unwrap();
+            openssl(&[
+                "pkeyutl",
+                "-decrypt",
+                "-inkey",
+                self.0.join("key.pem").to_str().unwrap(),
+                "-in",
+                ct.to_str().unwrap(),
+                "-pkeyopt",
+                "rsa_padding_mode:oaep",
+                "-pkeyopt",
+                "rsa_oaep_md:sha1",
+                "-pkeyopt",
+                "rsa_mgf1_md:sha1",
+            ])
+        }
+    }
+
+    impl Drop for OpensslKey {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn openssl(args: &[&str]) -> Vec<u8> {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl (scripts/install-deps.sh installs it)");
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+        out.stdout
+    }
+
+    /// What the server side of a full caching_sha2 login over TCP saw.
+    struct Seen {
+        asked_for_key: bool,
+        /// The decrypted response, XORed back with the scramble.
+        password: Vec<u8>,
+    }
+
+    /// Fast auth misses (0x01 0x04); the client either asks for the key
+    /// (0x02, answered with the PEM) or sends the sealed password at once.
+    fn full_auth_over_tcp(s: &mut std::net::TcpStream, key: &OpensslKey) -> Seen {
+        s.write_all(&packet(
+            0,
+            &handshake_bytes("8.0.36", CACHING_SHA2, SCRAMBLE),
+        ))
+        .unwrap();
+        let (_, resp) = read_pkt(s);
+        assert_eq!(response_fields(&resp).1, caching_sha2("pw", SCRAMBLE));
+        s.write_all(&packet(2, &[0x01, 0x04])).unwrap();
+        let (mut seq, mut p) = read_pkt(s);
+        let asked_for_key = p == [0x02];
+        if asked_for_key {
+            let mut more = vec![0x01];
+            more.extend_from_slice(key.public_pem().as_bytes());
+            s.write_all(&packet(seq + 1, &more)).unwrap();
+            (seq, p) = read_pkt(s);
+        }
+        assert_eq!(p.len(), 256, "one RSA-2048 block");
+        let mut password = key.decrypt(&p);
+        for (i, b) in password.iter_mut().enumerate() {
+            *b ^= SCRAMBLE[i % SCRAMBLE.len()];
+        }
+        s.write_all(&packet(seq + 1, &[0, 0, 0, 2, 0, 0, 0]))
+            .unwrap();
+        serve_select_1(s);
+        Seen {
+            asked_for_key,
+            password,
+        }
+    }
+
+    fn tcp_login(addr: &str, key_file: &Path, key: OpensslKey) -> (Probed, Option<Seen>) {
+        let l = std::net::TcpListener::bind((addr, 0)).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            // A failed check here ends the connection; the client then fails too.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                full_auth_over_tcp(&mut s, &key)
+            }))
+            .ok()
+        });
+        let dl = Deadline::after(Duration::from_secs(10));
+        let t = Target::Tcp {
+            host: addr.into(),
+            port,
+        };
+        let mut c = Conn::connect(&t, dl, None).unwrap();
+        let mut l = login();
+        l.server_public_key = key_file;
+        let r = probe(&mut c, &l);
+        drop(c);
+        (r, server.join().unwrap())
+    }
+
     #[test]
-    fn caching_sha2_full_auth_over_tcp_is_refused_not_leaked() {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    fn caching_sha2_full_auth_over_tcp_with_the_key_file() {
+        let key = OpensslKey::new();
+        let file = key.public_path();
+        let (r, seen) = tcp_login("127.0.0.1", &file, key);
+        assert_eq!(r.unwrap().0, "1");
+        let seen = seen.expect("the server saw a full login");
+        assert!(!seen.asked_for_key, "the local file is used, nothing asked");
+        assert_eq!(seen.password, b"pw\0".to_vec());
+    }
+
+    #[test]
+    fn caching_sha2_full_auth_over_loopback_asks_the_server_for_its_key() {
+        let key = OpensslKey::new();
+        let (r, seen) = tcp_login("127.0.0.1", Path::new("/nonexistent/key.pem"), key);
+        assert_eq!(r.unwrap().0, "1");
+        let seen = seen.expect("the server saw a full login");
+        assert!(seen.asked_for_key);
+        assert_eq!(seen.password, b"pw\0".to_vec());
+    }
+
+    /// This host's address on its default route (not loopback).
+    fn routed_address() -> String {
+        let u = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+        u.connect("192.0.2.1:9")
+            .expect("a default route (the test needs a non-loopback address)");
+        let ip = u.local_addr().unwrap().ip();
+        assert!(!ip.is_loopback() && !ip.is_unspecified(), "{ip}");
+        ip.to_string()
+    }
+
+    #[test]
+    fn caching_sha2_full_auth_over_a_network_without_a_key_file_is_refused() {
+        let addr = routed_address();
+        let l = std::net::TcpListener::bind((addr.as_str(), 0)).unwrap();
         let port = l.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
             let (mut s, _) = l.accept().unwrap();
             scripted(Script::FullAuth, &mut s, false);
-            // Whatever the client sends now must not be the password.
+            // Whatever the client sends now must be neither the password
+            // nor a request for a key anyone in between could forge.
             let mut rest = vec![];
             let _ = s.read_to_end(&mut rest);
             rest
         });
         let dl = Deadline::after(Duration::from_secs(5));
-        let t = Target::Tcp {
-            host: "127.0.0.1".into(),
-            port,
-        };
+        let t = Target::Tcp { host: addr, port };
         let mut c = Conn::connect(&t, dl, None).unwrap();
         let e = probe(&mut c, &login()).unwrap_err();
         drop(c);
         assert!(
-            matches!(&e.kind, ProbeErrorKind::Credentials(m) if m.contains("unix socket")),
+            matches!(&e.kind, ProbeErrorKind::Credentials(m) if m.contains("server_public_key")),
             "{e:?}"
         );
         let rest = server.join().unwrap();
         assert!(!rest.windows(2).any(|w| w == b"pw"), "{rest:?}");
+        assert!(rest.len() < 5 || rest[4..] != [0x02], "{rest:?}");
+    }
+
+    #[test]
+    fn rsa_password_refuses_what_is_not_a_key() {
+        let e = rsa_password("pw", SCRAMBLE, "not a key").unwrap_err();
+        assert!(e.contains("not an RSA public key"), "{e}");
     }
 }
