@@ -490,6 +490,80 @@ fn options_reach_the_kernel() {
     ok(&run(&pair, &a.path, "stop", &lvs, &[]), "stop");
 }
 
+/// The source address the kernel picks in the pair's namespace for `dst`.
+fn source_for(pair: &NetPair, dst: &str) -> String {
+    let out = pair.ns_ip(&["-6", "route", "get", dst]);
+    let mut words = out.split_whitespace();
+    words
+        .by_ref()
+        .find(|w| *w == "src")
+        .and_then(|_| words.next())
+        .unwrap_or_else(|| panic!("no src in {out}"))
+        .to_string()
+}
+
+/// lvs_ipv6_addrlabel: the kernel stops choosing the floating address as
+/// the source of this node's own traffic (what LVS-DR health checks need),
+/// and stop takes the label away again.
+#[test]
+fn lvs_ipv6_addrlabel_keeps_the_address_out_of_source_selection() {
+    let pair = NetPair::new("albl");
+    pair.ns_ip(&["-6", "addr", "add", "2001:db8:3::1/64", "dev", NIC, "nodad"]);
+    let a = agent_link("ipaddr");
+    // ::16 shares more leading bits with the floating ::17 than with ::1,
+    // so by the longest-prefix rule the kernel would send from ::17.
+    let dst = "2001:db8:3::16";
+    let plain = [
+        ("ip", "2001:db8:3::17"),
+        ("cidr_netmask", "64"),
+        ("nic", NIC),
+        ("nodad", "true"),
+        ("arp_count", "0"),
+    ];
+    ok(&run(&pair, &a.path, "start", &plain, &[]), "start");
+    assert_eq!(source_for(&pair, dst), "2001:db8:3::17");
+    ok(&run(&pair, &a.path, "stop", &plain, &[]), "stop");
+
+    let mut labelled = plain.to_vec();
+    labelled.push(("lvs_ipv6_addrlabel", "true"));
+    labelled.push(("lvs_ipv6_addrlabel_value", "1234"));
+    ok(&run(&pair, &a.path, "start", &labelled, &[]), "start");
+    let table = pair.ns_ip(&["addrlabel", "list"]);
+    assert!(
+        table.contains("prefix 2001:db8:3::17/128 label 1234"),
+        "{table}"
+    );
+    assert_eq!(
+        source_for(&pair, dst),
+        "2001:db8:3::1",
+        "the label keeps ::17 out of source selection"
+    );
+    ok(
+        &run(&pair, &a.path, "monitor", &labelled, &[RECURRING]),
+        "monitor",
+    );
+    ok(&run(&pair, &a.path, "stop", &labelled, &[]), "stop");
+    let table = pair.ns_ip(&["addrlabel", "list"]);
+    assert!(
+        !table.contains("2001:db8:3::17"),
+        "stop removed it: {table}"
+    );
+    ok(
+        &run(&pair, &a.path, "stop", &labelled, &[]),
+        "a second stop",
+    );
+
+    let v4 = [
+        ("ip", "198.51.100.30"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("lvs_ipv6_addrlabel", "true"),
+    ];
+    let bad = run(&pair, &a.path, "validate-all", &v4, &[]);
+    assert_eq!(bad.code, 6, "{bad:?}");
+    assert!(bad.stderr.contains("IPv6 only"), "{bad:?}");
+}
+
 #[test]
 fn network_namespace_parameter_enters_with_setns() {
     let pair = NetPair::new("ns");

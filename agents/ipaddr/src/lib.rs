@@ -94,6 +94,26 @@ pub static LVS_SUPPORT: ParamSpec = ParamSpec::new(
 .boolean()
 .default("false");
 
+pub static LVS_IPV6_ADDRLABEL: ParamSpec = ParamSpec::new(
+    "lvs_ipv6_addrlabel",
+    "IPv6 address label for LVS direct routing",
+    "IPv6 only. Start adds an address label (RFC 6724 policy table, `ip addrlabel`) for the \
+     address, so that traffic this node originates does not pick it as its source: LVS-DR \
+     health checks of real servers, which hold the address on their loopback, then get \
+     their answers. Stop removes the label.",
+)
+.boolean()
+.default("false");
+
+pub static LVS_IPV6_ADDRLABEL_VALUE: ParamSpec = ParamSpec::new(
+    "lvs_ipv6_addrlabel_value",
+    "IPv6 address label value",
+    "The label lvs_ipv6_addrlabel gives the address: one no other entry of the policy \
+     table (`ip addrlabel list`) uses.",
+)
+.integer(0, 4_294_967_294)
+.default("99");
+
 pub static ARP_INTERVAL: ParamSpec = ParamSpec::new(
     "arp_interval",
     "Milliseconds between announcements",
@@ -214,7 +234,7 @@ pub static CHECK_LINK_STATUS: ParamSpec = ParamSpec::new(
 .boolean()
 .default("true");
 
-pub static PARAMS: [ParamSpec; 21] = [
+pub static PARAMS: [ParamSpec; 23] = [
     IP,
     NIC,
     CIDR_NETMASK,
@@ -222,6 +242,8 @@ pub static PARAMS: [ParamSpec; 21] = [
     BROADCAST,
     IFLABEL,
     LVS_SUPPORT,
+    LVS_IPV6_ADDRLABEL,
+    LVS_IPV6_ADDRLABEL_VALUE,
     ARP_INTERVAL,
     ARP_COUNT,
     ARP_COUNT_REFRESH,
@@ -398,6 +420,8 @@ pub struct Config {
     pub iflabel: Option<String>,
     pub broadcast: Broadcast,
     pub lvs_support: bool,
+    /// lvs_ipv6_addrlabel: the label to give the address.
+    pub addrlabel: Option<u32>,
     pub arp_interval: Duration,
     pub arp_count: u32,
     pub arp_count_refresh: u32,
@@ -520,6 +544,17 @@ impl ocf::Agent for IpAddrAgent {
                 "lvs_support is IPv4 only, but ip {ip} is IPv6"
             )));
         }
+        let addrlabel = if p.boolean(&LVS_IPV6_ADDRLABEL) {
+            if v4 {
+                return Err(bad(format!(
+                    "lvs_ipv6_addrlabel is IPv6 only, but ip {ip} is IPv4 (use lvs_support)"
+                )));
+            }
+            p.string(&LVS_IPV6_ADDRLABEL_VALUE)
+                .and_then(|v| v.trim().parse().ok())
+        } else {
+            None
+        };
         let run_arping = p.boolean(&RUN_ARPING);
         if run_arping && !v4 {
             ocf::warn!(
@@ -570,6 +605,7 @@ impl ocf::Agent for IpAddrAgent {
             iflabel,
             broadcast,
             lvs_support,
+            addrlabel,
             arp_interval: Duration::from_millis(int(&ARP_INTERVAL)),
             arp_count: int(&ARP_COUNT) as u32,
             arp_count_refresh: int(&ARP_COUNT_REFRESH) as u32,
@@ -737,6 +773,13 @@ impl ocf::Agent for IpAddrAgent {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
                 Err(e) => ocf::warn!("lvs_support: cannot add {}/32 to lo: {e}", cfg.ip),
+            }
+        }
+        if let (Some(label), IpAddr::V6(ip6)) = (cfg.addrlabel, cfg.ip) {
+            match nl.del_addrlabel(ip6, label) {
+                Ok(()) => ocf::info!("lvs_ipv6_addrlabel: removed label {label} of {ip6}/128"),
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+                Err(e) => ocf::warn!("lvs_ipv6_addrlabel: cannot remove label of {ip6}: {e}"),
             }
         }
         if cfg.flush_routes {
@@ -1097,6 +1140,16 @@ fn add_address(
                     t.nic
                 )));
             }
+        }
+    }
+
+    if let (Some(label), IpAddr::V6(ip6)) = (cfg.addrlabel, cfg.ip) {
+        ocf::info!("lvs_ipv6_addrlabel: label {label} for {ip6}/128");
+        match nl.add_addrlabel(ip6, label) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+            // IPaddr2 goes on too: the address still works, only its source selection does not.
+            Err(e) => ocf::warn!("lvs_ipv6_addrlabel: cannot add label {label} for {ip6}: {e}"),
         }
     }
 

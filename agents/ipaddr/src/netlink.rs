@@ -18,6 +18,10 @@ const RTM_NEWADDR: u16 = 20;
 const RTM_DELADDR: u16 = 21;
 const RTM_GETADDR: u16 = 22;
 const RTM_GETROUTE: u16 = 26;
+const RTM_NEWADDRLABEL: u16 = 72;
+const RTM_DELADDRLABEL: u16 = 73;
+const IFAL_ADDRESS: u16 = 1;
+const IFAL_LABEL: u16 = 2;
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_DUMP: u16 = 0x300;
@@ -473,6 +477,24 @@ impl Netlink {
         self.collect(seq, 0, false).map(|_| ())
     }
 
+    /// `ip addrlabel add prefix IP/128 label N` (EEXIST if it is there).
+    pub fn add_addrlabel(&mut self, ip: Ipv6Addr, label: u32) -> io::Result<()> {
+        let body = addrlabel_request(ip, label);
+        let seq = self.send(
+            RTM_NEWADDRLABEL,
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            &body,
+        )?;
+        self.collect(seq, 0, false).map(|_| ())
+    }
+
+    /// `ip addrlabel del prefix IP/128 label N` (ESRCH if it is not there).
+    pub fn del_addrlabel(&mut self, ip: Ipv6Addr, label: u32) -> io::Result<()> {
+        let body = addrlabel_request(ip, label);
+        let seq = self.send(RTM_DELADDRLABEL, NLM_F_ACK, &body)?;
+        self.collect(seq, 0, false).map(|_| ())
+    }
+
     /// `ip addr del ip/prefix dev <index>`.
     pub fn del_address(&mut self, index: u32, ip: IpAddr, prefix: u8) -> io::Result<()> {
         let mut body = vec![family(&ip), prefix, 0, 0];
@@ -483,6 +505,17 @@ impl Netlink {
         let seq = self.send(RTM_DELADDR, NLM_F_ACK, &body)?;
         self.collect(seq, 0, false).map(|_| ())
     }
+}
+
+/// The body of an address label request for `ip`/128 on any interface
+/// (struct ifaddrlblmsg, then the prefix and the label).
+pub fn addrlabel_request(ip: Ipv6Addr, label: u32) -> Vec<u8> {
+    let mut body = vec![libc::AF_INET6 as u8, 0, 128, 0];
+    body.extend_from_slice(&0u32.to_ne_bytes()); // ifal_index: any
+    body.extend_from_slice(&0u32.to_ne_bytes()); // ifal_seq
+    push_attr(&mut body, IFAL_ADDRESS, &ip.octets());
+    push_attr(&mut body, IFAL_LABEL, &label.to_ne_bytes());
+    body
 }
 
 /// The RTM_NEWADDR body for `a` (split out for unit tests).
