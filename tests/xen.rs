@@ -312,6 +312,81 @@ fn simulated_live_migration_between_two_hosts() {
     assert_eq!(on2("stop", &[]).code, 0);
 }
 
+/// The memory column of `xl list DOM` on `host`, in MiB.
+fn memory_of(host: &SimHost, dom: &str) -> u64 {
+    let (rc, out) = host.xl(&["list", dom]);
+    assert_eq!(rc, 0, "{out}");
+    let row = out.lines().nth(1).unwrap_or_default();
+    row.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+/// allow_mem_management shares the host's memory (xl info total_memory)
+/// less reserved_Dom0_memory between the running guests, on start, stop and
+/// migration, as ocf:heartbeat:Xen does, without editing the xmfile.
+#[test]
+fn simulated_memory_management_shares_the_host_between_running_domains() {
+    let r = rig("mem", "sentinel");
+    std::fs::write(r.host.state.join("total_memory"), "8704").unwrap();
+    let other_cfg = domain_config(&r._dir, "other")
+        .to_string_lossy()
+        .into_owned();
+    let before = std::fs::read_to_string(&r.cfg).unwrap();
+    let mm = [("allow_mem_management", "true")];
+    let other = |action: &str| {
+        ocf(
+            &r.agent,
+            action,
+            &[
+                ("xmfile", other_cfg.as_str()),
+                ("binary", r.xl.as_str()),
+                ("allow_mem_management", "true"),
+            ],
+            &[
+                ("OCF_RESOURCE_INSTANCE", "other"),
+                ("HA_RSCTMP", r.rsctmp.as_str()),
+            ],
+        )
+    };
+    assert_eq!(r.run("start", &mm, &[]).code, 0);
+    assert_eq!(
+        memory_of(&r.host, "sentinel"),
+        8192,
+        "alone: all but 512 MiB"
+    );
+    assert_eq!(other("start").code, 0);
+    assert_eq!(memory_of(&r.host, "sentinel"), 4096, "two share");
+    assert_eq!(memory_of(&r.host, "other"), 4096);
+    assert!(
+        r.host.calls().contains("create ") && r.host.calls().contains("memory=4096"),
+        "{}",
+        r.host.calls()
+    );
+    assert_eq!(other("stop").code, 0);
+    assert_eq!(
+        memory_of(&r.host, "sentinel"),
+        8192,
+        "the survivor gets it back"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&r.cfg).unwrap(),
+        before,
+        "the xmfile is never edited"
+    );
+    // A larger reserve for Domain-0.
+    let reserve = [
+        ("allow_mem_management", "true"),
+        ("reserved_Dom0_memory", "2560"),
+    ];
+    assert_eq!(r.run("stop", &reserve, &[]).code, 0);
+    assert_eq!(r.run("start", &reserve, &[]).code, 0);
+    assert_eq!(memory_of(&r.host, "sentinel"), 6144);
+    assert_eq!(r.run("stop", &reserve, &[]).code, 0);
+    // Without it, nothing is touched.
+    assert_eq!(r.run("start", &[], &[]).code, 0);
+    assert_eq!(memory_of(&r.host, "sentinel"), 256, "the file's own memory");
+    assert_eq!(r.run("stop", &[], &[]).code, 0);
+}
+
 /// A migration that died halfway leaves `NAME--migratedaway` (xl) or
 /// `migrating-NAME` (xm) behind: stop removes those too.
 #[test]

@@ -846,6 +846,7 @@ fn native_xen(cfg: Config, xmfile: &str) -> OcfResult<Config> {
         util_cpu: cfg.util_cpu,
         util_memory: cfg.util_memory,
         monitor_scripts: cfg.monitor_scripts.clone(),
+        mem_reserved: None,
         xl: xl::Xl {
             program: "xl".into(),
         },

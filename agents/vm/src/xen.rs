@@ -96,6 +96,25 @@ pub static MONITOR_SCRIPTS: ParamSpec = ParamSpec::new(
 )
 .check(check_scripts);
 
+pub static ALLOW_MEM_MANAGEMENT: ParamSpec = ParamSpec::new(
+    "allow_mem_management",
+    "Share the host's memory between the domains",
+    "On start, stop and migration, divide the host's memory (`xl info` total_memory) less \
+     reserved_Dom0_memory evenly between the running guest domains: `xl mem-set` for each, \
+     and the starting domain gets its share as `xl create ... memory=N` (the xmfile is not \
+     edited, unlike ocf:heartbeat:Xen).",
+)
+.boolean()
+.default("false");
+
+pub static RESERVED_DOM0_MEMORY: ParamSpec = ParamSpec::new(
+    "reserved_Dom0_memory",
+    "Memory kept for Domain-0 (MiB)",
+    "With allow_mem_management: the MiB of the host's memory left out of the guests' shares.",
+)
+.integer(0, 1 << 40)
+.default("512");
+
 pub static BINARY: ParamSpec = ParamSpec::new(
     "binary",
     "The xl program",
@@ -103,7 +122,7 @@ pub static BINARY: ParamSpec = ParamSpec::new(
 )
 .default("xl");
 
-pub static PARAMS: [ParamSpec; 9] = [
+pub static PARAMS: [ParamSpec; 11] = [
     XMFILE,
     NAME,
     SHUTDOWN_TIMEOUT,
@@ -112,6 +131,8 @@ pub static PARAMS: [ParamSpec; 9] = [
     AUTOSET_CPU,
     AUTOSET_HV_MEMORY,
     MONITOR_SCRIPTS,
+    ALLOW_MEM_MANAGEMENT,
+    RESERVED_DOM0_MEMORY,
     BINARY,
 ];
 
@@ -174,6 +195,8 @@ pub struct Config {
     pub util_cpu: bool,
     pub util_memory: bool,
     pub monitor_scripts: Vec<PathBuf>,
+    /// allow_mem_management: the MiB reserved for Domain-0.
+    pub mem_reserved: Option<u64>,
     pub xl: Xl,
 }
 
@@ -203,6 +226,9 @@ impl ocf::Agent for Xen {
                 .split_whitespace()
                 .map(PathBuf::from)
                 .collect(),
+            mem_reserved: p
+                .boolean(&ALLOW_MEM_MANAGEMENT)
+                .then(|| p.integer(&RESERVED_DOM0_MEMORY).unwrap_or(512).max(0) as u64),
             xl: Xl {
                 program: p.string(&BINARY).unwrap_or("xl").to_string(),
             },
@@ -241,9 +267,10 @@ impl ocf::Agent for Xen {
             Lookup::NoHypervisor(why) => return Err(OcfError::installed(why)),
             Lookup::Unknown(why) => return Err(OcfError::generic(why)),
         }
+        let share = share_memory(cfg, 1, dl);
         ocf::deadline::set_phase("xl create");
         cfg.xl
-            .create(&cfg.xmfile, &name, dl)
+            .create(&cfg.xmfile, &name, share, dl)
             .map_err(OcfError::generic)?;
         ocf::deadline::set_phase("waiting for the domain to run");
         wait_running(cfg, &name, dl)?;
@@ -257,6 +284,7 @@ impl ocf::Agent for Xen {
         let name = domain_name(cfg, ctx)?;
         stop_domain(cfg, ctx, &name, dl)?;
         mark_stopped(ctx);
+        share_memory(cfg, 0, dl);
         Ok(())
     }
 
@@ -335,6 +363,7 @@ impl ocf::Agent for Xen {
             .migrate(&name, &address, dl)
             .map_err(OcfError::generic)?;
         ocf::info!("domain {name} migrated to {target}");
+        share_memory(cfg, 0, dl);
         Ok(())
     }
 
@@ -347,6 +376,7 @@ impl ocf::Agent for Xen {
         wait_running(cfg, &name, dl)?;
         let _ = std::fs::remove_file(stopped_marker(ctx));
         update_utilization(cfg, ctx, &name, dl, true);
+        share_memory(cfg, 0, dl);
         ocf::info!("domain {name} arrived from {source}");
         Ok(())
     }
@@ -378,6 +408,52 @@ impl ocf::Agent for Xen {
         );
         stop_domain(cfg, ctx, &name, dl)
     }
+}
+
+/// allow_mem_management: give every running guest, and `starting` more
+/// about to be created, an equal share of the host's memory less the
+/// Domain-0 reserve (ocf:heartbeat:Xen's arithmetic). Returns the share for
+/// the domain being created. Best effort, like the shell agent: a failure
+/// is logged and the action goes on.
+fn share_memory(cfg: &Config, starting: u64, dl: &Deadline) -> Option<u64> {
+    let reserved = cfg.mem_reserved?;
+    ocf::deadline::set_phase("memory management");
+    let budget = dl.share(0.3);
+    let plan = cfg.xl.total_memory(&budget).and_then(|total| {
+        let running = cfg.xl.running_guests(&budget)?;
+        Ok((total, running))
+    });
+    let (total, running) = match plan {
+        Ok(p) => p,
+        Err(e) => {
+            ocf::warn!("allow_mem_management: {e}; memory left as it is");
+            return None;
+        }
+    };
+    let Some(share) = memory_share(total, reserved, running.len() as u64 + starting) else {
+        ocf::warn!(
+            "allow_mem_management: {total} MiB of memory less {reserved} MiB for Domain-0 \
+             leaves nothing to share; memory left as it is"
+        );
+        return None;
+    };
+    for dom in &running {
+        if let Err(e) = cfg.xl.mem_set(dom, share, &budget) {
+            ocf::warn!("allow_mem_management: {e}");
+        }
+    }
+    ocf::info!(
+        "allow_mem_management: {share} MiB each for {} running and {starting} starting domain(s)",
+        running.len()
+    );
+    Some(share)
+}
+
+/// (total - reserved) / domains, with at least one domain; None when
+/// nothing is left.
+pub fn memory_share(total_mib: u64, reserved_mib: u64, domains: u64) -> Option<u64> {
+    let share = total_mib.checked_sub(reserved_mib)? / domains.max(1);
+    (share > 0).then_some(share)
 }
 
 /// The domain's name: the parameter, else `name=` in xmfile, else the resource.
@@ -615,6 +691,34 @@ mod tests {
     #[test]
     fn tables_are_sane() {
         ocf::metadata::check_info(&INFO).unwrap();
+    }
+
+    #[test]
+    fn memory_is_shared_as_the_shell_agent_does() {
+        assert_eq!(memory_share(8704, 512, 2), Some(4096));
+        assert_eq!(
+            memory_share(8704, 512, 0),
+            Some(8192),
+            "the last one stopped"
+        );
+        assert_eq!(memory_share(8704, 512, 3), Some(2730));
+        assert_eq!(memory_share(512, 512, 1), None);
+        assert_eq!(memory_share(256, 512, 1), None);
+        let c = configure(&[
+            ("OCF_RESKEY_xmfile", "/etc/xen/vm/sentinel"),
+            ("OCF_RESKEY_allow_mem_management", "true"),
+        ])
+        .unwrap();
+        assert_eq!(c.mem_reserved, Some(512));
+        let c = configure(&[("OCF_RESKEY_xmfile", "/etc/xen/vm/sentinel")]).unwrap();
+        assert_eq!(c.mem_reserved, None);
+        assert!(
+            configure(&[
+                ("OCF_RESKEY_xmfile", "/etc/xen/vm/sentinel"),
+                ("OCF_RESKEY_reserved_Dom0_memory", "lots"),
+            ])
+            .is_err()
+        );
     }
 
     #[test]

@@ -79,6 +79,32 @@ pub fn parse_list(stdout: &str, name: &str) -> Option<(u32, State)> {
     })
 }
 
+/// The guest domains (not Domain-0) that `xl list` shows alive.
+pub fn parse_running(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.len() != 6 || words[0] == "Domain-0" || words[1] == "ID" {
+                return None;
+            }
+            State::from_flags(words[4])
+                .filter(|s| s.is_alive())
+                .map(|_| words[0].to_string())
+        })
+        .collect()
+}
+
+/// `total_memory : N` (MiB) of `xl info`.
+pub fn parse_total_memory(info: &str) -> Option<u64> {
+    info.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim() == "total_memory")
+            .then(|| value.trim().parse().ok())
+            .flatten()
+    })
+}
+
 /// The `xl list -l` JSON entry for `name`.
 pub fn parse_long(json: &str, name: &str) -> Result<Details, String> {
     let v: serde_json::Value =
@@ -177,10 +203,45 @@ impl Xl {
         }
     }
 
-    /// `xl create XMFILE name="NAME"` (the name already validated: no quotes).
-    pub fn create(&self, xmfile: &Path, name: &str, dl: &Deadline) -> Result<(), String> {
+    /// `xl create XMFILE name="NAME" [memory=MIB]` (the name already
+    /// validated: no quotes). The overrides are xl's own `key=value`
+    /// arguments: the file itself is never edited.
+    pub fn create(
+        &self,
+        xmfile: &Path,
+        name: &str,
+        memory_mib: Option<u64>,
+        dl: &Deadline,
+    ) -> Result<(), String> {
         let file = xmfile.to_string_lossy();
-        self.checked(&["create", &file, &format!("name=\"{name}\"")], dl)
+        let name_arg = format!("name=\"{name}\"");
+        let mut args = vec!["create", file.as_ref(), name_arg.as_str()];
+        let memory_arg = memory_mib.map(|m| format!("memory={m}"));
+        args.extend(memory_arg.as_deref());
+        self.checked(&args, dl)
+    }
+
+    /// The guest domains running on this host (`xl list`).
+    pub fn running_guests(&self, dl: &Deadline) -> Result<Vec<String>, String> {
+        let out = self.run(&["list"], dl)?;
+        if !out.success() {
+            return Err(format!("xl list: {}", out.describe()));
+        }
+        Ok(parse_running(&out.stdout_str()))
+    }
+
+    /// The host's memory in MiB (`xl info`).
+    pub fn total_memory(&self, dl: &Deadline) -> Result<u64, String> {
+        let out = self.run(&["info"], dl)?;
+        if !out.success() {
+            return Err(format!("xl info: {}", out.describe()));
+        }
+        parse_total_memory(&out.stdout_str()).ok_or_else(|| "xl info: no total_memory".into())
+    }
+
+    /// `xl mem-set NAME <MIB>m`: the domain's balloon target.
+    pub fn mem_set(&self, name: &str, mib: u64, dl: &Deadline) -> Result<(), String> {
+        self.checked(&["mem-set", name, &format!("{mib}m")], dl)
     }
 
     /// A graceful shutdown request: `xl shutdown`, or the ACPI power button.
@@ -213,6 +274,17 @@ preserved                                    9   512     1     ---s--       9.0
 crashed                                     10   512     1     ---sc-       9.0
 dying                                       11   512     1     -b---d       9.0
 ";
+
+    #[test]
+    fn running_guests_and_total_memory() {
+        // A dying domain is about to give its memory back: not counted.
+        assert_eq!(parse_running(TABLE), vec!["sentinel", "paused"]);
+        let info = "host                   : node1\n\
+                    total_memory           : 16077\n\
+                    free_memory            : 12001\n";
+        assert_eq!(parse_total_memory(info), Some(16077));
+        assert_eq!(parse_total_memory("free_memory : 1\n"), None);
+    }
 
     #[test]
     fn state_flags_and_rows() {
