@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -642,6 +643,115 @@ fn snapshot_save_config_and_monitor_scripts() {
     );
     assert_eq!(bare.code, 5, "{bare:?}");
     assert!(bare.reason().unwrap().contains("csync2"), "{bare:?}");
+}
+
+/// Does the qcow2 overlay hold data of its own (not read through from its
+/// backing file)? `qemu-img map` lists allocated ranges with their depth.
+fn overlay_holds_data(overlay: &Path) -> bool {
+    let (code, out) = sh(
+        "qemu-img",
+        &["map", "--output=json", "-U", overlay.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{out}");
+    out.lines()
+        .any(|l| l.contains("\"depth\": 0") && l.contains("\"data\": true"))
+}
+
+/// backingfile: the guest runs on a qcow2 overlay made at start next to its
+/// config (the backing image is never written); stateless=false keeps what
+/// the guest wrote across restarts, stateless=true starts from the backing
+/// image every time.
+#[test]
+fn backingfile_overlay_kept_or_renewed_with_stateless() {
+    let uri = system_libvirtd();
+    let a = agent_link("vm");
+    let s = Scratch::new("vm-backing");
+    let d = Domain::new(&s.0, &name("cow"), Guest::Linux, uri);
+    let overlay = d.xml.with_extension("qcow2");
+    let base = s.path("base.raw");
+    let (code, out) = sh(
+        "qemu-img",
+        &["create", "-q", "-f", "raw", base.to_str().unwrap(), "16M"],
+    );
+    assert_eq!(code, 0, "{out}");
+    // The domain's disk is the overlay the agent makes.
+    let xml = std::fs::read_to_string(&d.xml).unwrap().replace(
+        "<memballoon model='none'/>",
+        &format!(
+            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
+             <source file='{}'/><target dev='vda' bus='virtio'/></disk>\
+             <memballoon model='none'/>",
+            overlay.display()
+        ),
+    );
+    std::fs::write(&d.xml, xml).unwrap();
+    let kept = [
+        ("config", d.xml_str()),
+        ("backingfile", base.to_str().unwrap()),
+    ];
+    assert_eq!(act(&a, "start", &kept, 60_000, &[]).code, 0);
+    assert_eq!(d.state(), "running");
+    let (code, info) = sh(
+        "qemu-img",
+        &["info", "--output=json", "-U", overlay.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{info}");
+    assert!(
+        info.contains(&format!("\"backing-filename\": \"{}\"", base.display()))
+            && info.contains("\"backing-filename-format\": \"raw\""),
+        "an overlay on the raw base: {info}"
+    );
+    assert_eq!(act(&a, "stop", &kept, 60_000, &[]).code, 0);
+
+    // What the guest wrote (here: written into the overlay while stopped).
+    let (code, out) = sh(
+        "qemu-io",
+        &[
+            "-f",
+            "qcow2",
+            "-c",
+            "write -P 0xab 0 64k",
+            overlay.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(overlay_holds_data(&overlay));
+    assert_eq!(act(&a, "start", &kept, 60_000, &[]).code, 0);
+    assert_eq!(act(&a, "stop", &kept, 60_000, &[]).code, 0);
+    assert!(overlay_holds_data(&overlay), "stateless=false keeps it");
+
+    let fresh = [
+        ("config", d.xml_str()),
+        ("backingfile", base.to_str().unwrap()),
+        ("stateless", "true"),
+    ];
+    assert_eq!(act(&a, "start", &fresh, 60_000, &[]).code, 0);
+    assert_eq!(d.state(), "running");
+    assert!(
+        !overlay_holds_data(&overlay),
+        "stateless=true starts from the backing image"
+    );
+    assert_eq!(act(&a, "stop", &fresh, 60_000, &[]).code, 0);
+    let (code, out) = sh("qemu-img", &["info", "-U", base.to_str().unwrap()]);
+    assert!(code == 0 && out.contains("file format: raw"), "{out}");
+
+    // The rules: stateless without a backing file is a configuration
+    // error; a backing file missing on this node is node-local.
+    let bad = act(
+        &a,
+        "validate-all",
+        &[("config", d.xml_str()), ("stateless", "true")],
+        10_000,
+        &[],
+    );
+    assert_eq!(bad.code, 6, "{bad:?}");
+    let gone = [
+        ("config", d.xml_str()),
+        ("backingfile", "/nonexistent/base.raw"),
+    ];
+    assert_eq!(act(&a, "start", &gone, 20_000, &[]).code, 5);
+    assert_eq!(act(&a, "stop", &gone, 20_000, &[]).code, 0);
+    let _ = std::fs::remove_file(&overlay);
 }
 
 /// A libvirt storage pool of type dir, removed on drop.

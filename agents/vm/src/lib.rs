@@ -260,6 +260,24 @@ pub static START_RESOURCES: ParamSpec = ParamSpec::new(
 .boolean()
 .default("false");
 
+pub static BACKINGFILE: ParamSpec = ParamSpec::new(
+    "backingfile",
+    "Backing image (copy-on-write mode)",
+    "Run the guest on a qcow2 overlay of this image, which is never written: start creates \
+     the overlay next to the config file (web.xml -> web.qcow2; the domain XML must use it as \
+     its disk) when it is missing, or on every start with stateless=true.",
+)
+.check(checks::absolute_path);
+
+pub static STATELESS: ParamSpec = ParamSpec::new(
+    "stateless",
+    "Start from the backing image every time",
+    "With backingfile: create a fresh overlay on every start, so that nothing the guest \
+     wrote survives a restart. Without backingfile it is a configuration error.",
+)
+.boolean()
+.default("false");
+
 pub static MONITOR_SCRIPTS: ParamSpec = ParamSpec::new(
     "monitor_scripts",
     "Extra monitor programs",
@@ -280,7 +298,7 @@ pub static RESPECT_GUEST_SHUTDOWN: ParamSpec = ParamSpec::new(
 .boolean()
 .default("false");
 
-pub static PARAMS: [ParamSpec; 26] = [
+pub static PARAMS: [ParamSpec; 28] = [
     CONFIG,
     XMFILE,
     HYPERVISOR,
@@ -305,6 +323,8 @@ pub static PARAMS: [ParamSpec; 26] = [
     SNAPSHOT,
     SHUTDOWN_MODE,
     START_RESOURCES,
+    BACKINGFILE,
+    STATELESS,
     MONITOR_SCRIPTS,
     RESPECT_GUEST_SHUTDOWN,
 ];
@@ -479,6 +499,9 @@ pub struct Config {
     pub snapshot: Option<PathBuf>,
     pub shutdown_mode: u32,
     pub start_resources: bool,
+    /// backingfile: the image the qcow2 overlay is based on.
+    pub backing: Option<PathBuf>,
+    pub stateless: bool,
     pub monitor_scripts: Vec<PathBuf>,
     pub respect_guest_shutdown: bool,
     /// Set when `xmfile` selects the native Xen backend: every action goes to it.
@@ -582,6 +605,8 @@ impl ocf::Agent for Vm {
             shutdown_mode: parse_shutdown_mode(p.string(&SHUTDOWN_MODE).unwrap_or(""))
                 .map_err(OcfError::configured)?,
             start_resources: p.boolean(&START_RESOURCES),
+            backing: p.string(&BACKINGFILE).map(PathBuf::from),
+            stateless: p.boolean(&STATELESS),
             monitor_scripts: p
                 .string(&MONITOR_SCRIPTS)
                 .unwrap_or("")
@@ -606,6 +631,11 @@ impl ocf::Agent for Vm {
                 ));
             }
         };
+        if cfg.stateless && cfg.backing.is_none() {
+            return Err(OcfError::configured(
+                "stateless=true needs a backingfile to start from",
+            ));
+        }
         if cfg.force_stop && cfg.snapshot.is_some() {
             return Err(OcfError::configured(
                 "force_stop and snapshot cannot be used together (a snapshot needs a \
@@ -627,6 +657,19 @@ impl ocf::Agent for Vm {
                     "monitor script {} is missing or not executable",
                     s.display()
                 )));
+            }
+        }
+        if let Some(b) = &cfg.backing {
+            if !b.is_file() {
+                return Err(OcfError::installed(format!(
+                    "backingfile {} does not exist on this node",
+                    b.display()
+                )));
+            }
+            if exec::which("qemu-img").is_none() {
+                return Err(OcfError::installed(
+                    "backingfile is set but qemu-img is not installed",
+                ));
             }
         }
         if cfg.sync_config && exec::which("csync2").is_none() {
@@ -825,6 +868,7 @@ fn native_xen(cfg: Config, xmfile: &str) -> OcfResult<Config> {
         (cfg.sync_config, "sync_config_on_stop"),
         (cfg.save_config, "save_config_on_stop"),
         (cfg.start_resources, "start_resources"),
+        (cfg.backing.is_some(), "backingfile"),
         (cfg.respect_guest_shutdown, "respect_guest_shutdown"),
     ];
     if let Some((_, name)) = libvirt_only.iter().find(|(set, _)| *set) {
@@ -955,6 +999,9 @@ fn start_on(hv: &dyn Backend, cfg: &Config, ctx: &Context, dl: &Deadline) -> Ocf
             hv.start_pool(p, &call_dl)
                 .map_err(|e| OcfError::generic(e.to_string()))?;
         }
+    }
+    if let Some(backing) = &cfg.backing {
+        prepare_overlay(backing, &overlay_path(&cfg.config), cfg.stateless, dl)?;
     }
     hv.define(xml, &call_dl).map_err(|e| match e {
         HvError::Failed(m) => OcfError::args(format!(
@@ -1328,6 +1375,97 @@ fn stop_without_hypervisor(
 
 /// save_config_on_stop: write libvirt's persistent XML back to the config
 /// file when it differs, then (sync_config_on_stop) hand the file to csync2.
+/// Where backingfile's overlay lives: next to the config file, named after
+/// it up to its first dot (web.xml -> web.qcow2). VirtualDomain cuts the
+/// whole path at its first dot, so a dot in a directory name breaks it.
+pub fn overlay_path(config: &Path) -> PathBuf {
+    let file = config
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = file.split('.').next().unwrap_or_default();
+    config.with_file_name(format!("{stem}.qcow2"))
+}
+
+/// backingfile: (re)create the qcow2 overlay the domain runs on, when it is
+/// missing or empty, or always with `stateless`. The backing format is read
+/// from the image and passed with -F: qemu-img refuses -b without it since
+/// QEMU 6.1, which breaks VirtualDomain's plain `qemu-img create -b`.
+fn prepare_overlay(
+    backing: &Path,
+    overlay: &Path,
+    stateless: bool,
+    dl: &Deadline,
+) -> OcfResult<()> {
+    let present = fs::metadata(overlay).is_ok_and(|m| m.len() > 0);
+    if present && !stateless {
+        ocf::info!("using the overlay {} (stateless=false)", overlay.display());
+        return Ok(());
+    }
+    ocf::deadline::set_phase("creating the overlay");
+    let step_dl = dl.cap(Duration::from_secs(30));
+    let info = exec::run(
+        &Cmd::new("qemu-img")
+            .args(["info", "--output=json", "-U"])
+            .arg(backing.as_os_str()),
+        &step_dl,
+    )
+    .map_err(|e| OcfError::generic(format!("qemu-img info {}: {e}", backing.display())))?;
+    if !info.success() {
+        return Err(OcfError::generic(format!(
+            "qemu-img info {}: {}",
+            backing.display(),
+            info.describe()
+        )));
+    }
+    let format = image_format(&info.stdout_str()).ok_or_else(|| {
+        OcfError::generic(format!("qemu-img info {}: no format", backing.display()))
+    })?;
+    if present {
+        fs::remove_file(overlay).map_err(|e| {
+            OcfError::generic(format!(
+                "cannot remove the old overlay {}: {e}",
+                overlay.display()
+            ))
+        })?;
+    }
+    let out = exec::run(
+        &Cmd::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2", "-F", &format, "-b"])
+            .arg(backing.as_os_str())
+            .arg(overlay.as_os_str()),
+        &step_dl,
+    )
+    .map_err(|e| OcfError::generic(format!("qemu-img create {}: {e}", overlay.display())))?;
+    if !out.success() {
+        return Err(OcfError::generic(format!(
+            "cannot create the overlay {} on {}: {}",
+            overlay.display(),
+            backing.display(),
+            out.describe()
+        )));
+    }
+    ocf::info!(
+        "created the overlay {} on {} ({format})",
+        overlay.display(),
+        backing.display()
+    );
+    Ok(())
+}
+
+/// The top image's `"format": "..."` in `qemu-img info --output=json`.
+pub fn image_format(json: &str) -> Option<String> {
+    let at = json.find("\"format\"")? + "\"format\"".len();
+    let rest = json[at..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let value = &rest[..rest.find('"')?];
+    value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        .then(|| value.to_string())
+        .filter(|v| !v.is_empty())
+}
+
 fn save_config(hv: &dyn Backend, cfg: &Config, name: &str, dl: &Deadline) {
     if write_config(hv, cfg, name, dl) && cfg.sync_config {
         sync_config(cfg, dl);

@@ -517,3 +517,34 @@ fn systemd_ordering_drop_in_only_on_systemd_nodes() {
     assert!(local_hypervisor("qemu:///system") && local_hypervisor("xen:///system"));
     assert!(!local_hypervisor("qemu+ssh://n1/system"));
 }
+
+#[test]
+fn overlay_path_and_image_format() {
+    assert_eq!(
+        overlay_path(Path::new("/etc/libvirt/qemu/web.xml")),
+        PathBuf::from("/etc/libvirt/qemu/web.qcow2")
+    );
+    // VirtualDomain's ${config%%.*} would give /srv/vm.qcow2 here.
+    assert_eq!(
+        overlay_path(Path::new("/srv/vm.d/web.domain.xml")),
+        PathBuf::from("/srv/vm.d/web.qcow2")
+    );
+    let info = r#"{
+    "backing-filename-format": "raw",
+    "virtual-size": 16777216,
+    "format": "qcow2",
+    "format-specific": { "type": "qcow2" }
+}"#;
+    assert_eq!(image_format(info).as_deref(), Some("qcow2"));
+    assert_eq!(image_format(r#"{"format": "raw"}"#).as_deref(), Some("raw"));
+    assert_eq!(image_format(r#"{"format": "a b"}"#), None);
+    assert_eq!(image_format("{}"), None);
+    assert!(
+        configure(&[
+            ("OCF_RESKEY_config", "/x.xml"),
+            ("OCF_RESKEY_stateless", "true")
+        ])
+        .is_err(),
+        "stateless needs a backing file"
+    );
+}
