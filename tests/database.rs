@@ -375,6 +375,57 @@ fn mysql_native_unix_socket_and_wrong_password() {
     assert_code(&run(&a, "stop", &p, &[]), 0, "stop");
 }
 
+/// reload: the running server re-reads its configuration without a
+/// restart. PostgreSQL applies an ALTER SYSTEM setting; MariaDB reloads its
+/// grant tables, so an account written straight into them can log in. The
+/// server keeps its PID; on a stopped resource reload says 7.
+#[test]
+fn reload_rereads_configuration_without_a_restart() {
+    let a = agent_link("database");
+    let pg = Pg::init("pg-reload", 55608);
+    let p = pg.params();
+    assert_code(&run(&a, "reload", &p, &[]), 7, "reload of a stopped server");
+    assert_code(&run(&a, "start", &p, &[]), 0, "start");
+    let pid = pg.postmaster_pid().unwrap();
+    pg.psql("ALTER SYSTEM SET work_mem = '7MB'").unwrap();
+    assert_eq!(pg.psql("SHOW work_mem").unwrap(), "4MB", "not applied yet");
+    let r = run(&a, "reload", &p, &[]);
+    assert_code(&r, 0, "reload");
+    assert!(r.stderr.contains("SIGHUP"), "{r:?}");
+    assert!(
+        common::wait_for(Duration::from_secs(5), || pg.psql("SHOW work_mem").unwrap()
+            == "7MB"),
+        "work_mem after reload: {:?}",
+        pg.psql("SHOW work_mem")
+    );
+    assert_eq!(pg.postmaster_pid(), Some(pid), "no restart");
+    assert_code(&run(&a, "stop", &p, &[]), 0, "stop");
+
+    let my = My::init("my-reload", 33608);
+    let p = my.params();
+    assert_code(&run(&a, "start", &p, &[]), 0, "start");
+    let pid = my.server_pid().unwrap();
+    let hash = my.sql("SELECT PASSWORD('rl-pw')").unwrap();
+    my.sql(&format!(
+        "INSERT INTO mysql.global_priv (Host, User, Priv) VALUES ('localhost', 'rl', \
+         '{{\"access\": 0, \"plugin\": \"mysql_native_password\", \"authentication_string\": \"{}\"}}')",
+        hash.trim()
+    ))
+    .unwrap();
+    let rl = with(&p, &[("monitor_user", "rl"), ("monitor_password", "rl-pw")]);
+    let o = monitor(&a, &rl);
+    assert_code(&o, 1, "the grant tables are not read yet");
+    assert!(o.reason().unwrap().contains("rejected"), "{o:?}");
+    assert_code(&run(&a, "reload", &p, &[]), 0, "reload");
+    assert!(
+        common::wait_for(Duration::from_secs(5), || monitor(&a, &rl).code == 0),
+        "the new account logs in after reload: {:?}",
+        monitor(&a, &rl)
+    );
+    assert_eq!(my.server_pid(), Some(pid), "no restart");
+    assert_code(&run(&a, "stop", &p, &[]), 0, "stop");
+}
+
 #[test]
 fn mysql_sigstop_silence_and_kill_9() {
     let a = agent_link("database");

@@ -225,10 +225,11 @@ pub static PARAMS: [ParamSpec; 19] = [
     SERVER_PUBLIC_KEY,
 ];
 
-pub static ACTIONS: [ActionSpec; 5] = [
+pub static ACTIONS: [ActionSpec; 6] = [
     ActionSpec::new("start", 120),
     ActionSpec::new("stop", 120),
     ActionSpec::new("monitor", 30).interval(20).depth(0),
+    ActionSpec::new("reload", 30),
     ActionSpec::new("validate-all", 5),
     ActionSpec::new("meta-data", 5),
 ];
@@ -702,6 +703,31 @@ impl ocf::Agent for Database {
             ))),
             Err(e) => Err(OcfError::generic(explain(cfg, pid, &e, started.elapsed()))),
         }
+    }
+
+    /// Make the running server re-read its configuration without a restart:
+    /// SIGHUP, which is what `pg_ctl reload` sends (postgresql.conf,
+    /// pg_hba.conf, ALTER SYSTEM) and what makes MariaDB/MySQL reload their
+    /// grant tables and reopen their logs. Then the monitor's query, so a
+    /// 0 means the server still answers.
+    fn reload(cfg: &Config, _ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+        let id = cfg.identity(cfg.binary.as_deref());
+        let Some(pid) = running_pid(cfg, &id) else {
+            return Err(OcfError::not_running(format!(
+                "nothing to reload: {}",
+                not_running_reason(cfg)
+            )));
+        };
+        process::signal(pid, libc::SIGHUP);
+        ocf::info!(
+            "{} (pid {pid}) told to reload its configuration (SIGHUP)",
+            cfg.label()
+        );
+        let user = service_user(cfg)?;
+        let started = Instant::now();
+        probe(cfg, &user, *dl)
+            .map(drop)
+            .map_err(|e| OcfError::generic(explain(cfg, pid, &e, started.elapsed())))
     }
 
     /// Even when the environment is broken (binary gone in an upgrade, the
