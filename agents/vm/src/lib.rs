@@ -1453,17 +1453,15 @@ fn prepare_overlay(
     Ok(())
 }
 
-/// The top image's `"format": "..."` in `qemu-img info --output=json`.
+/// The top image's `format` in `qemu-img info --output=json` (a plain
+/// word: it goes on qemu-img's argv).
 pub fn image_format(json: &str) -> Option<String> {
-    let at = json.find("\"format\"")? + "\"format\"".len();
-    let rest = json[at..].trim_start().strip_prefix(':')?.trim_start();
-    let rest = rest.strip_prefix('"')?;
-    let value = &rest[..rest.find('"')?];
-    value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        .then(|| value.to_string())
-        .filter(|v| !v.is_empty())
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let f = v["format"].as_str()?;
+    (!f.is_empty()
+        && f.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then(|| f.to_string())
 }
 
 fn save_config(hv: &dyn Backend, cfg: &Config, name: &str, dl: &Deadline) {
