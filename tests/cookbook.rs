@@ -3,6 +3,8 @@
 //! ones. `E2E_BLESS=1 cargo test --test cookbook` rewrites it.
 
 mod common;
+#[path = "common/drbd.rs"]
+mod drbd_sim;
 
 use std::fs;
 
@@ -106,4 +108,43 @@ fn clone_instances_are_read_with_their_roles() {
         ]
     );
     assert!(parse_instances(xml, "r0-clone").is_empty());
+}
+
+/// Nothing a cluster node runs or reads may resolve into the checkout or
+/// `/tmp` (every node of tests/harness/ns-cluster.sh has a private /tmp, and
+/// the checkout may live there): the DRBD simulator's tools as the DRBD
+/// scenario hands them to the nodes pass the guard `NsCluster::pcs` applies
+/// to every argument, and the way they were made before (links into the
+/// checkout) fails it.
+#[test]
+fn no_path_handed_to_a_node_resolves_under_the_checkout_or_tmp() {
+    use common::nscluster::assert_node_visible;
+    use std::path::Path;
+    let dir = format!("/var/tmp/ocf-rs-guard-{}", std::process::id());
+    let sim = drbd_sim::Sim::new_in(Path::new(&dir), &["node1", "node2"], &["--by-hostname"]);
+    for tool in ["drbdadm", "drbdsetup"] {
+        let p = format!("{dir}/by-hostname/bin/{tool}");
+        assert_node_visible(&format!("{tool}={p}"));
+        let target = fs::canonicalize(&p).unwrap();
+        assert!(target.starts_with(&dir), "{p} -> {}", target.display());
+    }
+    assert_node_visible(&format!("drbdconf={}", sim.conf.display()));
+
+    // the guard fails where it must: a link into the checkout, a file under
+    // /tmp, and a file that names one
+    let into_checkout = format!("{dir}/old-style-link");
+    std::os::unix::fs::symlink(drbd_sim::simulator(), &into_checkout).unwrap();
+    let tmp_file = std::env::temp_dir().join(format!("ocf-rs-guard-{}", std::process::id()));
+    fs::write(&tmp_file, "x").unwrap();
+    let naming = format!("{dir}/domain.xml");
+    fs::write(&naming, format!("<kernel>{}</kernel>", tmp_file.display())).unwrap();
+    for bad in [
+        format!("drbdadm={into_checkout}"),
+        tmp_file.display().to_string(),
+        format!("config={naming}"),
+    ] {
+        let refused = std::panic::catch_unwind(|| assert_node_visible(&bad)).is_err();
+        assert!(refused, "the guard let {bad} through");
+    }
+    let _ = fs::remove_file(&tmp_file);
 }

@@ -223,22 +223,107 @@ pub fn ocf_tester(
     sh(script.to_str().unwrap(), &argv)
 }
 
-/// An exclusive flock held until drop.
+/// An exclusive flock held until drop. Whoever holds it writes
+/// "PID COMMAND" into the file, so a waiter can name the holder.
 pub struct FileLock(fs::File);
+
+/// How long a test waits for a machine lock before it fails naming the
+/// holder: `OCF_RS_LOCK_WAIT` seconds, default 600 (nextest already runs the
+/// tests of one lock one at a time, so a long wait means someone else, a
+/// demo cluster or a stuck run, holds it).
+pub fn lock_wait() -> Duration {
+    let s = std::env::var("OCF_RS_LOCK_WAIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600);
+    Duration::from_secs(s)
+}
 
 impl FileLock {
     pub fn take(path: &str) -> FileLock {
+        FileLock::take_within(path, lock_wait())
+    }
+
+    /// Take the lock, waiting at most `limit`; panics with the holder's PID
+    /// and command line when it is still held then.
+    pub fn take_within(path: &str, limit: Duration) -> FileLock {
+        use std::io::Write;
         use std::os::fd::AsRawFd;
-        let f = fs::OpenOptions::new()
+        let mut f = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(path)
             .unwrap();
-        // SAFETY: flock on an fd we own.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(rc, 0, "flock {path}");
+        let start = Instant::now();
+        let mut told = Duration::ZERO;
+        loop {
+            // SAFETY: flock on an fd we own.
+            let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                break;
+            }
+            let waited = start.elapsed();
+            assert!(
+                waited < limit,
+                "{path} is still held after {} s by {}: giving up",
+                limit.as_secs(),
+                lock_holder(path)
+            );
+            if waited >= told + Duration::from_secs(60) || told.is_zero() {
+                eprintln!("waiting for {path}, held by {}", lock_holder(path));
+                told = waited.max(Duration::from_millis(1));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        f.set_len(0).unwrap();
+        let me = fs::read(format!("/proc/{}/cmdline", std::process::id())).unwrap_or_default();
+        let me = String::from_utf8_lossy(&me).replace('\0', " ");
+        let _ = writeln!(f, "{} {}", std::process::id(), me.trim_end());
         FileLock(f)
+    }
+}
+
+/// "pid N (COMMAND)" of the process recorded in the lock file when it is
+/// alive, else of every process that has the file open.
+pub fn lock_holder(path: &str) -> String {
+    let cmdline = |pid: &str| {
+        fs::read(format!("/proc/{pid}/cmdline")).ok().map(|b| {
+            String::from_utf8_lossy(&b)
+                .replace('\0', " ")
+                .trim_end()
+                .to_string()
+        })
+    };
+    let recorded = fs::read_to_string(path).unwrap_or_default();
+    let pid = recorded
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    if let Some(cmd) = (!pid.is_empty()).then(|| cmdline(&pid)).flatten() {
+        return format!("pid {pid} ({cmd})");
+    }
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for proc_dir in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let pid = proc_dir.file_name().to_string_lossy().into_owned();
+        if pid == me || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let open = fs::read_dir(proc_dir.path().join("fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| fs::read_link(fd.path()).is_ok_and(|t| t == Path::new(path)));
+        if open {
+            found.push(format!("pid {pid} ({})", cmdline(&pid).unwrap_or_default()));
+        }
+    }
+    if found.is_empty() {
+        "nobody we can see".into()
+    } else {
+        found.join(", ")
     }
 }
 

@@ -48,8 +48,10 @@ impl NsCluster {
         ] {
             super::require(tool);
         }
-        let lock = FileLock::take(LOCK);
         let script = repo().join("tests/harness/ns-cluster.sh");
+        // a demo cluster's fence daemon whose nodes are all gone holds the lock for nothing
+        let _ = script_output(&script, &["clear-stale-lock"], false);
+        let lock = FileLock::take(LOCK);
         // leftovers of a test that was killed before its Drop ran
         let _ = script_output(&script, &["down", "--kill"], false);
         let n = nodes.to_string();
@@ -95,8 +97,12 @@ impl NsCluster {
             .filter(|s| !s.is_empty())
     }
 
-    /// Run `pcs ARGS` in node `i` as a user would; panics unless it succeeds.
+    /// Run `pcs ARGS` in node `i` as a user would; panics unless it succeeds,
+    /// or when an argument names a path the nodes cannot see.
     pub fn pcs(&self, i: usize, args: &[String]) -> String {
+        for a in args {
+            assert_node_visible(a);
+        }
         let mut argv = vec!["pcs"];
         argv.extend(args.iter().map(String::as_str));
         let (code, out) = self.exec(i, &argv);
@@ -258,6 +264,59 @@ impl Drop for NsCluster {
         let (code, out) = script_output(&self.script, &["down", "--kill"], false);
         if code != 0 {
             eprintln!("ns-cluster.sh down failed:\n{out}");
+        }
+    }
+}
+
+/// Panics when `arg` (a path, or `name=path`) hands a node something it
+/// cannot see: a path that, with every symlink resolved, lies in the
+/// checkout or under `/tmp`. Every node has a private tmpfs on `/tmp` (and
+/// `/run`), so such a path works only where the checkout happens to be
+/// elsewhere, and the agent answers 5 minutes later. A small file it names
+/// (a domain XML, a drbd.conf, a script) is read and every absolute path in
+/// it checked the same way, one level deep.
+pub fn assert_node_visible(arg: &str) {
+    check_node_path(arg, true);
+}
+
+fn check_node_path(arg: &str, look_inside: bool) {
+    let value = arg.split_once('=').map_or(arg, |(_, v)| v);
+    if !value.starts_with('/') {
+        return;
+    }
+    let path = Path::new(value);
+    let Ok(resolved) = std::fs::canonicalize(path) else {
+        return; // not in the root namespaces: made inside a node
+    };
+    let forbidden = [repo(), PathBuf::from("/tmp")];
+    // Inside a file, a word that is the directory itself ("/tmp" in a comment)
+    // names nothing handed over.
+    let hit = |f: &&PathBuf| resolved.starts_with(f) && (look_inside || resolved != **f);
+    if let Some(bad) = forbidden.iter().find(hit) {
+        panic!(
+            "{arg} hands the cluster nodes {}, under {}: a node cannot see it (its /tmp is \
+             private, the checkout may be under /tmp); copy it to the harness's base \
+             directory (/var/tmp/...) first",
+            resolved.display(),
+            bad.display()
+        );
+    }
+    if !look_inside {
+        return;
+    }
+    let Ok(meta) = std::fs::metadata(&resolved) else {
+        return;
+    };
+    if !meta.is_file() || meta.len() > 1 << 20 {
+        return;
+    }
+    let Ok(text) = std::fs::read(&resolved) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&text);
+    for word in text.split(|c: char| c.is_whitespace() || "'\"<>=,;()[]{}".contains(c)) {
+        if word.starts_with('/') && word.len() > 1 {
+            check_node_path(word, false);
         }
     }
 }

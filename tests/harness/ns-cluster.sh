@@ -39,13 +39,17 @@
 # Storage: a loop device is global, mounts are per mount namespace, so the loop device
 # acts like a SAN LUN that every node sees and each mounts on its own.
 #
-# Lock: one multi-node cluster per machine. `up` takes /run/ocf-rs-e2e.lock for the
-# cluster's lifetime (a holder process that `down` ends) unless the caller already holds
-# it and says so with E2E_LOCK_HELD=1 (the Rust wrapper, tests/common/nscluster.rs).
+# Lock: one multi-node cluster per machine. `up` takes /run/ocf-rs-e2e.lock (waiting at
+# most E2E_LOCK_WAIT s, default 600, then naming the holder) for the cluster's lifetime:
+# the cluster's fence daemon holds it, `down` ends it, and a holder whose cluster is gone
+# is cleared. A caller that already holds the lock says so with E2E_LOCK_HELD=1 (the
+# Rust wrapper, tests/common/nscluster.rs). Nothing a node runs comes from the checkout:
+# the node's PID 1 runs a copy of this script in $BASE/bin.
 set -u
 SELF=$(readlink -f "$0")
 BASE=${E2E_BASE:-/var/tmp/e2e-cluster}
-LOCK=/run/ocf-rs-e2e.lock
+NODE_SCRIPT=$BASE/bin/ns-cluster.sh
+LOCK=${E2E_LOCK:-/run/ocf-rs-e2e.lock}   # tests of the lock itself use another
 NET=203.0.113
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 
@@ -179,7 +183,7 @@ start_node() {  # start_node I: (re)start node I in its netns; keeps its CIB
     # setsid + nohup: the node outlives the shell (or test) that launched it
     setsid nohup ip netns exec "$(node_ns "$i")" \
         unshare --mount --uts --ipc --pid --fork --mount-proc --propagation private \
-        "$SELF" init "$i" > "$BASE/node$i/init.out" 2>&1 < /dev/null &
+        "$NODE_SCRIPT" init "$i" > "$BASE/node$i/init.out" 2>&1 < /dev/null 9>&- &
     l=$!
     echo "$l" > "$BASE/node$i/launcher.pid"
     # `ip netns exec` execs unshare, which forks the node's PID 1: a child of $l
@@ -245,28 +249,70 @@ ex() {  # ex I CMD...
     shift
     p=$(init_pid "$i")
     alive "$p" || { log "node$i is not running"; return 125; }
-    nsenter -t "$p" -n -m -u -i -p -- "$@"
+    nsenter -t "$p" -n -m -u -i -p -- "$@" 9>&-
 }
 
-HOLDER=/run/ocf-rs-e2e.holder   # PID of the lock holder of a standalone (demo) cluster
+# ---- the machine lock -----------------------------------------------------
+# Whoever holds $LOCK writes "PID COMMAND" into it. A standalone `up` (the demo)
+# takes it on fd 9 and hands it to the fence daemon it starts (fd 9 is
+# inherited), so the lock lives exactly as long as the cluster's fence daemon:
+# `down` ends that daemon, and nothing else of the cluster keeps fd 9 (every
+# node and every nsenter is started with 9>&-). The wait is bounded.
+LOCK_WAIT=${E2E_LOCK_WAIT:-600}
+
+# "PID (COMMAND)" of the recorded holder, or of every process with the lock open.
+lock_holder() {
+    local p rec l out=""
+    rec=$(cut -d' ' -f1 "$LOCK" 2> /dev/null)
+    if alive "$rec"; then
+        echo "pid $rec ($(tr '\0' ' ' < "/proc/$rec/cmdline" | sed 's/ $//'))"
+        return
+    fi
+    for l in /proc/[0-9]*/fd/*; do
+        [ "$(readlink "$l" 2> /dev/null)" = "$LOCK" ] || continue
+        p=${l#/proc/}; p=${p%%/*}
+        [ "$p" = $$ ] && continue
+        out+="pid $p ($(tr '\0' ' ' < "/proc/$p/cmdline" 2> /dev/null | sed 's/ $//')) "
+    done
+    echo "${out:-nobody we can see}"
+}
+
+# A holder is stale when it is a fence daemon of ours whose cluster is gone:
+# no node of it runs any more. It is ended, which frees the lock.
+clear_stale_holder() {
+    local rec i
+    rec=$(cut -d' ' -f1 "$LOCK" 2> /dev/null)
+    alive "$rec" || return 0
+    tr '\0' ' ' < "/proc/$rec/cmdline" 2> /dev/null | grep -q 'ns-cluster.sh fence-daemon' || return 0
+    for i in 1 2 3; do alive "$(init_pid "$i")" && return 0; done
+    log "clearing a stale lock holder: pid $rec (a fence daemon whose cluster is gone)"
+    kill -TERM "$rec"
+    wait_gone "$rec" 5 || kill -KILL "$rec"
+}
 
 hold_lock() {
     [ "${E2E_LOCK_HELD:-0}" = 1 ] && return 0
-    rm -f "$HOLDER"
-    # The holder keeps fd 9 (the flock) and becomes `sleep`; `down` ends it by PID.
-    ( exec 9>> "$LOCK"; flock 9; echo "$BASHPID" > "$HOLDER.new"; mv "$HOLDER.new" "$HOLDER"
-      exec sleep infinity ) > /dev/null 2>&1 < /dev/null &
-    log "waiting for $LOCK"
-    until [ -s "$HOLDER" ]; do sleep 0.2; done
+    exec 9>> "$LOCK"
+    if ! flock -n 9; then
+        clear_stale_holder
+        if ! flock -n 9; then
+            log "waiting for $LOCK (at most $LOCK_WAIT s), held by $(lock_holder)"
+            if ! flock -w "$LOCK_WAIT" 9; then
+                log "$LOCK is still held after $LOCK_WAIT s by $(lock_holder): giving up" \
+                    "(a cluster started by \`ns-cluster.sh up\` runs until \`ns-cluster.sh down\`)"
+                exit 1
+            fi
+        fi
+    fi
+    echo "$$ ns-cluster.sh up" > "$LOCK"
+    LOCKED=1
 }
 
-release_lock() {
-    local p
+# Standalone: the fence daemon (PID $1) inherited fd 9 and now holds the lock.
+pass_lock() {
     [ "${E2E_LOCK_HELD:-0}" = 1 ] && return 0
-    p=$(cat "$HOLDER" 2> /dev/null)
-    # only our holder (a PID may have been reused since)
-    if alive "$p" && [ "$(tr '\0' ' ' < "/proc/$p/cmdline")" = "sleep infinity " ]; then kill -TERM "$p"; fi
-    rm -f "$HOLDER"
+    echo "$1 ns-cluster.sh fence-daemon $BASE" > "$LOCK"
+    exec 9>&-
 }
 
 up() {
@@ -291,10 +337,14 @@ up() {
         ip -n "$ns" link set e2e0 up
         ip -n "$ns" addr add "$addr/24" dev e2e0
     done
-    mkdir -p "$BASE/fence"
+    mkdir -p "$BASE/fence" "$BASE/bin"
+    # Nodes run nothing from the checkout (it may be under /tmp, which is
+    # private in every node): the script a node's PID 1 runs is a copy.
+    install -m 755 "$SELF" "$NODE_SCRIPT"
     install -m 755 "$(dirname "$SELF")/fence_e2e" /usr/sbin/fence_e2e
     setsid "$SELF" fence-daemon > "$BASE/fence.out" 2>&1 < /dev/null &
     echo $! > "$BASE/fence.pid"
+    pass_lock $!
     truncate -s "${E2E_DISK_MB:-256}M" "$BASE/shared.img"
     losetup -f --show "$BASE/shared.img" > "$BASE/disk"
     for i in $(seq "$n"); do
@@ -348,7 +398,7 @@ teardown() {
     done
     # A node whose init.pid was lost (seen once after a failed `up`) is still
     # found by its command line: this script in init mode, one cluster at a time.
-    for p in $(pgrep -f "^/bin/bash $SELF init [0-9]+\$"); do
+    for p in $(pgrep -f "^/bin/bash ($SELF|$NODE_SCRIPT) init [0-9]+\$"); do
         log "killing a stray node init (PID $p)"
         kill -KILL "$p"
     done
@@ -371,7 +421,6 @@ teardown() {
 
 down() {
     teardown "$@"
-    release_lock
 }
 
 # mkfs.ext4 on the shared disk and a PostgreSQL cluster at DIR/pgdata on it, listening on
@@ -409,7 +458,18 @@ first_live() {
 }
 
 case "${1:-}" in
-    up) up "${2:-2}" ;;
+    up)
+        # a standalone `up` that fails (or is interrupted) leaves nothing behind
+        if [ "${E2E_LOCK_HELD:-0}" = 1 ]; then
+            up "${2:-2}"
+        else
+            LOCKED=0   # interrupted while waiting for the lock: the cluster is someone else's
+            trap '[ $LOCKED = 1 ] && { log "interrupted: tearing down"; teardown --kill; }; exit 130' INT TERM
+            up "${2:-2}" || { log "up failed: tearing down"; teardown --kill; exit 1; }
+        fi
+        ;;
+    clear-stale-lock) clear_stale_holder ;;
+    lock-holder) lock_holder ;;
     init) node_init "$2" ;;
     fence-daemon) fence_daemon ;;
     exec) shift; ex "$@" ;;
