@@ -286,7 +286,7 @@ clear_stale_holder() {
     tr '\0' ' ' < "/proc/$rec/cmdline" 2> /dev/null | grep -q 'ns-cluster.sh fence-daemon' || return 0
     for i in 1 2 3; do alive "$(init_pid "$i")" && return 0; done
     log "clearing a stale lock holder: pid $rec (a fence daemon whose cluster is gone)"
-    kill -TERM "$rec"
+    kill -TERM -- "-$rec" 2> /dev/null || kill -TERM "$rec"
     wait_gone "$rec" 5 || kill -KILL "$rec"
 }
 
@@ -413,7 +413,8 @@ teardown() {
     fi
     rmdir /srv/e2e-* 2> /dev/null
     p=$(cat "$BASE/fence.pid" 2> /dev/null)
-    alive "$p" && kill -TERM "$p"
+    # its own session (setsid): the group takes its `sleep` (which shares fd 9) too
+    if alive "$p"; then kill -TERM -- "-$p" 2> /dev/null || kill -TERM "$p"; wait_gone "$p" 5; fi
     rm -f /usr/sbin/fence_e2e
     rm -rf "$BASE"
     return 0
