@@ -223,6 +223,41 @@ fn watchdog_ends_an_overrunning_action_before_the_timeout() {
     assert!(reason.contains("2.0s timeout"), "{reason}");
 }
 
+/// After its deadline the watchdog does only async-signal-safe work: with
+/// HA_LOGFILE a FIFO nobody reads (as a log file on a hung mount would), the
+/// action blocks in its first log line, and the watchdog still ends it
+/// before the timeout with the exit reason on stderr (the old thread-based
+/// watchdog also logged, and blocked on the same FIFO until SIGKILL).
+#[test]
+fn watchdog_ends_an_action_stuck_in_logging_before_the_timeout() {
+    let a = agent_link("dummy");
+    let s = Scratch::new("dummy-watchdog-fifo");
+    let (_, params) = state_params(&s);
+    let fifo = s.path("log.fifo");
+    let (code, out) = common::sh("mkfifo", &[fifo.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let out = ocf(
+        &a,
+        "start",
+        &p(&params),
+        &[
+            ("OCF_RESKEY_CRM_meta_timeout", "2000"),
+            ("HA_LOGFILE", fifo.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.elapsed < Duration::from_millis(2000),
+        "took {:?}",
+        out.elapsed
+    );
+    let reason = out.reason().unwrap_or_default();
+    assert!(
+        reason.contains("start did not finish within its 2.0s timeout"),
+        "{reason}"
+    );
+}
+
 /// ocf-tester and Pacemaker read our stdout/stderr until EOF: no action may
 /// leave a process behind holding them. run_env reads to EOF, so a leftover
 /// holder would show up as the call taking as long as that holder lives.

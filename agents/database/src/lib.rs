@@ -732,8 +732,9 @@ impl ocf::Agent for Database {
 
     /// Even when the environment is broken (binary gone in an upgrade, the
     /// config file missing), a server we can see is stopped for real.
-    fn stop_invalid(
+    fn stop_unconfigured(
         cfg: Option<&Config>,
+        _rec: Option<&ocf::Record>,
         ctx: &Context,
         why: &OcfError,
         dl: &Deadline,
@@ -751,6 +752,17 @@ impl ocf::Agent for Database {
                 Ok(())
             }
         }
+    }
+
+    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    fn probe_unconfigured(
+        _cfg: Option<&Config>,
+        _rec: Option<&ocf::Record>,
+        _ctx: &Context,
+        _why: &OcfError,
+        _dl: &Deadline,
+    ) -> OcfResult<Status> {
+        Ok(Status::NotRunning)
     }
 }
 

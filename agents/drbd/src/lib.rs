@@ -650,8 +650,9 @@ impl ocf::Agent for Drbd {
         Ok(())
     }
 
-    fn stop_invalid(
+    fn stop_unconfigured(
         cfg: Option<&Config>,
+        _rec: Option<&ocf::Record>,
         ctx: &Context,
         why: &OcfError,
         dl: &Deadline,
@@ -703,6 +704,17 @@ impl ocf::Agent for Drbd {
                 why.reason
             ))),
         }
+    }
+
+    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    fn probe_unconfigured(
+        _cfg: Option<&Config>,
+        _rec: Option<&ocf::Record>,
+        _ctx: &Context,
+        _why: &OcfError,
+        _dl: &Deadline,
+    ) -> OcfResult<Status> {
+        Ok(Status::NotRunning)
     }
 }
 

@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use ocf::params::checks;
 use ocf::{
-    ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Status,
+    ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Record,
+    Status,
 };
 
 pub static STATE: ParamSpec = ParamSpec::new(
@@ -145,6 +146,9 @@ impl ocf::Agent for Dummy {
             let mut f = fs::File::create(&cfg.state)?;
             writeln!(f, "{}", ctx.instance)
         };
+        // Recorded first: a stop whose parameters no longer validate still
+        // finds the state file.
+        Record::new().with("state", &cfg.state).save(ctx);
         write().map_err(|e| {
             OcfError::generic(format!(
                 "cannot write state file {}: {e}",
@@ -206,6 +210,45 @@ impl ocf::Agent for Dummy {
         Ok(Status::Success)
     }
 
+    /// The state file is the resource: remove the one start recorded (or
+    /// the configured one, when only the environment check failed).
+    fn stop_unconfigured(
+        cfg: Option<&Config>,
+        rec: Option<&Record>,
+        ctx: &Context,
+        why: &OcfError,
+        dl: &Deadline,
+    ) -> OcfResult<()> {
+        let Some(state) = state_file(cfg, rec) else {
+            ocf::info!("stop: {}; nothing was started here", why.reason);
+            return Ok(());
+        };
+        ocf::warn!(
+            "stop: {}; removing the state file {} start made",
+            why.reason,
+            state.display()
+        );
+        let cfg = Config {
+            state,
+            default_state: false,
+            op_sleep: Duration::ZERO,
+        };
+        Self::stop(&cfg, ctx, dl)
+    }
+
+    fn probe_unconfigured(
+        cfg: Option<&Config>,
+        rec: Option<&Record>,
+        _ctx: &Context,
+        _why: &OcfError,
+        _dl: &Deadline,
+    ) -> OcfResult<Status> {
+        Ok(match state_file(cfg, rec) {
+            Some(state) if state.is_file() => Status::Success,
+            _ => Status::NotRunning,
+        })
+    }
+
     fn migrate_to(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         ocf::info!(
             "Migrating {} to {}.",
@@ -239,6 +282,14 @@ fn default_state_path(ctx: &Context) -> PathBuf {
         .map(|c| if c == '/' { '_' } else { c })
         .collect();
     ctx.rsc_tmp.join(format!("dummy-{safe}.state"))
+}
+
+/// The state file of an instance whose parameters do not validate: the one
+/// start recorded (what it really made), else the configured one.
+fn state_file(cfg: Option<&Config>, rec: Option<&Record>) -> Option<PathBuf> {
+    rec.and_then(|r| r.get_os("state"))
+        .map(PathBuf::from)
+        .or_else(|| cfg.map(|c| c.state.clone()))
 }
 
 fn running(cfg: &Config) -> bool {

@@ -697,8 +697,9 @@ impl ocf::Agent for Filesystem {
     /// mounted, because a filesystem left mounted here while Pacemaker
     /// believes it stopped can be mounted on a second node. With a usable
     /// device and directory, the stop runs with defaults for the rest.
-    fn stop_invalid(
+    fn stop_unconfigured(
         cfg: Option<&Config>,
+        _rec: Option<&ocf::Record>,
         ctx: &Context,
         why: &OcfError,
         dl: &Deadline,
@@ -720,6 +721,17 @@ impl ocf::Agent for Filesystem {
             cfg.directory.display()
         );
         Self::stop(&cfg, ctx, dl)
+    }
+
+    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    fn probe_unconfigured(
+        _cfg: Option<&Config>,
+        _rec: Option<&ocf::Record>,
+        _ctx: &Context,
+        _why: &OcfError,
+        _dl: &Deadline,
+    ) -> OcfResult<Status> {
+        Ok(Status::NotRunning)
     }
 
     fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {

@@ -803,6 +803,28 @@ impl ocf::Agent for IpAddrAgent {
         Ok(())
     }
 
+    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    fn stop_unconfigured(
+        _cfg: Option<&Config>,
+        _rec: Option<&ocf::Record>,
+        _ctx: &Context,
+        _why: &OcfError,
+        _dl: &Deadline,
+    ) -> OcfResult<()> {
+        Ok(())
+    }
+
+    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    fn probe_unconfigured(
+        _cfg: Option<&Config>,
+        _rec: Option<&ocf::Record>,
+        _ctx: &Context,
+        _why: &OcfError,
+        _dl: &Deadline,
+    ) -> OcfResult<Status> {
+        Ok(Status::NotRunning)
+    }
+
     fn monitor(cfg: &Config, _ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
         let mut nl = open_netlink(dl)?;
         let nic_index =

@@ -728,8 +728,9 @@ impl ocf::Agent for Vm {
     /// or a monitor script missing), yet a VM may still run here: stop it by
     /// the name in the XML, or by the name start recorded when the XML is
     /// gone, rather than answer 0 over a running guest (RA#137, RA#1293).
-    fn stop_invalid(
+    fn stop_unconfigured(
         cfg: Option<&Config>,
+        _rec: Option<&ocf::Record>,
         ctx: &Context,
         why: &OcfError,
         dl: &Deadline,
@@ -745,7 +746,7 @@ impl ocf::Agent for Vm {
             return nothing();
         };
         if let Some(x) = &cfg.xl {
-            return xen::Xen::stop_invalid(Some(x), ctx, why, dl);
+            return xen::Xen::stop_unconfigured(Some(x), _rec, ctx, why, dl);
         }
         if lv::api().is_err() && !local_qemu(&cfg.uri) {
             return nothing(); // no libvirt here: nothing of ours can run
@@ -766,6 +767,17 @@ impl ocf::Agent for Vm {
         };
         ocf::warn!("stop: {}; making sure {name} is stopped", why.reason);
         Self::stop(cfg, ctx, dl)
+    }
+
+    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    fn probe_unconfigured(
+        _cfg: Option<&Config>,
+        _rec: Option<&ocf::Record>,
+        _ctx: &Context,
+        _why: &OcfError,
+        _dl: &Deadline,
+    ) -> OcfResult<Status> {
+        Ok(Status::NotRunning)
     }
 
     fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {

@@ -384,8 +384,9 @@ impl ocf::Agent for Xen {
     /// With a configuration that does not validate here (say the xmfile is
     /// missing on this node), a domain of this name may still run: stop it
     /// if xl can see it, succeed if nothing is there.
-    fn stop_invalid(
+    fn stop_unconfigured(
         cfg: Option<&Config>,
+        _rec: Option<&ocf::Record>,
         ctx: &Context,
         why: &OcfError,
         dl: &Deadline,
@@ -407,6 +408,17 @@ impl ocf::Agent for Xen {
             why.reason
         );
         stop_domain(cfg, ctx, &name, dl)
+    }
+
+    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    fn probe_unconfigured(
+        _cfg: Option<&Config>,
+        _rec: Option<&ocf::Record>,
+        _ctx: &Context,
+        _why: &OcfError,
+        _dl: &Deadline,
+    ) -> OcfResult<Status> {
+        Ok(Status::NotRunning)
     }
 }
 

@@ -4,10 +4,12 @@
 //! Pacemaker SIGKILLs the agent's process group at the timeout with no
 //! warning; a stop killed that way gets the node fenced. So every action has
 //! two ends: the *soft* [`Deadline`] the agent's own code budgets against,
-//! and a *hard* end slightly later at which the watchdog thread kills our
-//! children, prints an exit reason naming the phase, and exits.
+//! and a *hard* end slightly later at which the watchdog (a SIGALRM whose
+//! handler does only async-signal-safe work) kills our children, writes an
+//! exit reason naming the phase, and exits.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -116,12 +118,24 @@ impl Budget {
 
 static PHASE: Mutex<String> = Mutex::new(String::new());
 
+/// The watchdog's exit-reason line for the current phase, formatted ahead
+/// of time: the signal handler only copies bytes and writes them. Two
+/// buffers; [`set_phase`] fills the idle one, then flips `ACTIVE`, so the
+/// handler (which may interrupt set_phase itself) always reads a whole line.
+const LINE_MAX: usize = 512;
+static LINES: [[AtomicU8; LINE_MAX]; 2] = [const { [const { AtomicU8::new(0) }; LINE_MAX] }; 2];
+static LINE_LEN: [AtomicUsize; 2] = [const { AtomicUsize::new(0) }; 2];
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+/// "<action> did not finish within its N s timeout": set when armed.
+static PREFIX: OnceLock<String> = OnceLock::new();
+
 /// Name the phase the action is in; the watchdog's exit reason quotes it.
 pub fn set_phase(name: &str) {
     if let Ok(mut p) = PHASE.lock() {
         p.clear();
         p.push_str(name);
     }
+    prepare_line(name);
     crate::debug!("phase: {name}");
 }
 
@@ -130,39 +144,90 @@ pub fn phase() -> String {
     PHASE.lock().map(|p| p.clone()).unwrap_or_default()
 }
 
-/// Start the watchdog thread for one action. At `hard` it kills every child
-/// process group [`crate::exec`] started, writes
-/// `ocf-exit-reason:<action> timed out ... in phase '<phase>'`, and exits 1
-/// with `_exit` (no destructors, no locks that the stuck main thread holds).
+fn prepare_line(phase: &str) {
+    let Some(prefix) = PREFIX.get() else {
+        return;
+    };
+    let phase = if phase.is_empty() { "startup" } else { phase };
+    let line = format!(
+        "{}\n",
+        crate::exit::exit_reason_line(&format!("{prefix} (stopped in phase '{phase}')"))
+    );
+    let mut bytes = line.into_bytes();
+    if bytes.len() > LINE_MAX {
+        bytes.truncate(LINE_MAX - 1);
+        bytes.push(b'\n');
+    }
+    let idle = 1 - ACTIVE.load(Ordering::SeqCst);
+    for (slot, b) in LINES[idle].iter().zip(&bytes) {
+        slot.store(*b, Ordering::Relaxed);
+    }
+    LINE_LEN[idle].store(bytes.len(), Ordering::SeqCst);
+    ACTIVE.store(idle, Ordering::SeqCst);
+}
+
+/// SIGALRM at the hard end: kill our tools' process groups, one write(2) of
+/// the prepared exit reason to stderr, `_exit(1)`. Nothing here allocates,
+/// locks or logs: the stuck main thread may hold any lock (syslog, a log
+/// file on a hung mount, the allocator).
+extern "C" fn on_deadline(_sig: libc::c_int) {
+    crate::exec::kill_all_children();
+    let which = ACTIVE.load(Ordering::SeqCst);
+    let len = LINE_LEN[which].load(Ordering::SeqCst).min(LINE_MAX);
+    let mut buf = [0u8; LINE_MAX];
+    for (b, slot) in buf.iter_mut().zip(&LINES[which]).take(len) {
+        *b = slot.load(Ordering::Relaxed);
+    }
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; buf is ours.
+    unsafe {
+        libc::write(2, buf.as_ptr().cast(), len);
+        libc::_exit(i32::from(crate::Status::ErrGeneric.code()));
+    }
+}
+
+/// Arm the watchdog for one action: a SIGALRM (setitimer) at `hard` whose
+/// handler kills every child process group [`crate::exec`] started, writes
+/// `ocf-exit-reason:<action> did not finish within its Ns timeout (stopped
+/// in phase '<phase>')` and exits 1. A timer, not a thread: no thread spawn
+/// on every monitor, and nothing after the deadline that can block.
 pub fn arm_watchdog(action: &str, timeout: Duration, hard: Instant) {
-    let action = action.to_string();
-    let spawned = thread::Builder::new()
-        .name("ocf-watchdog".into())
-        .spawn(move || {
-            loop {
-                let left = hard.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                thread::sleep(left);
-            }
-            crate::exec::kill_all_children();
-            let phase = phase();
-            let phase = if phase.is_empty() {
-                "startup".to_string()
-            } else {
-                phase
-            };
-            let reason = format!(
-                "{action} did not finish within its {:.1}s timeout (stopped in phase '{phase}')",
-                timeout.as_secs_f64()
-            );
-            crate::log::exit_reason_raw(&reason);
-            // SAFETY: _exit ends the process without running anything else.
-            unsafe { libc::_exit(i32::from(crate::Status::ErrGeneric.code())) }
-        });
-    if let Err(e) = spawned {
-        crate::warn!("could not start the deadline watchdog: {e}");
+    let _ = PREFIX.set(format!(
+        "{action} did not finish within its {:.1}s timeout",
+        timeout.as_secs_f64()
+    ));
+    prepare_line(&phase());
+    let left = hard
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(1));
+    // SAFETY: installing a handler that only does async-signal-safe work,
+    // unblocking SIGALRM for this thread, and arming the process's real-time
+    // interval timer; all structures are zeroed and owned here.
+    let armed = unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_deadline as *const () as libc::sighandler_t;
+        libc::sigemptyset(&mut sa.sa_mask);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGALRM);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        let timer = libc::itimerval {
+            it_interval: libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            },
+            it_value: libc::timeval {
+                tv_sec: left.as_secs() as libc::time_t,
+                tv_usec: left.subsec_micros() as libc::suseconds_t,
+            },
+        };
+        libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut()) == 0
+            && libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) == 0
+    };
+    if !armed {
+        crate::warn!(
+            "could not arm the deadline watchdog: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 

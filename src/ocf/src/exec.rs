@@ -15,7 +15,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::deadline::Deadline;
@@ -23,29 +23,40 @@ use crate::deadline::Deadline;
 /// Most output kept per stream; the rest is read and dropped.
 const MAX_CAPTURE: usize = 4 << 20;
 
-/// Process groups of children still running, for the watchdog.
-static CHILDREN: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// Process groups of children still running, for the watchdog. Atomic
+/// slots, not a lock: the watchdog reads them from a signal handler.
+static CHILDREN: [AtomicI32; 32] = [const { AtomicI32::new(0) }; 32];
 
-/// SIGKILL every child process group still running (the watchdog's last act).
+/// SIGKILL every child process group still running (the watchdog's last
+/// act). Async-signal-safe: atomic loads and kill(2) only.
 pub fn kill_all_children() {
-    // try_lock: the watchdog must not wait on a thread that may be stuck.
-    if let Ok(groups) = CHILDREN.try_lock() {
-        for &pgid in groups.iter() {
-            // SAFETY: plain syscall on a process group we created.
+    for slot in &CHILDREN {
+        let pgid = slot.load(Ordering::SeqCst);
+        if pgid > 0 {
+            // SAFETY: kill(2) is async-signal-safe; a process group we created.
             unsafe { libc::kill(-pgid, libc::SIGKILL) };
         }
     }
 }
 
 fn register(pgid: i32) {
-    if let Ok(mut g) = CHILDREN.lock() {
-        g.push(pgid);
+    for slot in &CHILDREN {
+        if slot
+            .compare_exchange(0, pgid, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
     }
+    crate::warn!(
+        "more than {} tools at once: the watchdog cannot track pgid {pgid}",
+        CHILDREN.len()
+    );
 }
 
 fn unregister(pgid: i32) {
-    if let Ok(mut g) = CHILDREN.lock() {
-        g.retain(|&p| p != pgid);
+    for slot in &CHILDREN {
+        let _ = slot.compare_exchange(pgid, 0, Ordering::SeqCst, Ordering::SeqCst);
     }
 }
 

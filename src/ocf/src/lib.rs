@@ -10,6 +10,8 @@
 //! | [`exec`] | running tools by argv with a deadline, in their own process group |
 //! | [`log`] | `ocf_log`-compatible logging |
 //! | [`cluster`] | bounded calls to `crm_attribute`/`crm_resource` |
+//! | [`files`] | files as root: a checked directory descriptor, `O_NOFOLLOW`, mode at creation |
+//! | [`record`] | what start started here, for stop and probe when the configuration does not validate |
 //! | [`run`] | the [`Agent`] trait and the driver's rule table |
 
 pub mod cluster;
@@ -17,9 +19,11 @@ pub mod deadline;
 pub mod env;
 pub mod exec;
 pub mod exit;
+pub mod files;
 pub mod log;
 pub mod metadata;
 pub mod params;
+pub mod record;
 pub mod run;
 
 pub use deadline::Deadline;
@@ -27,4 +31,5 @@ pub use env::Context;
 pub use exit::{OcfError, OcfResult, Status};
 pub use metadata::{ActionSpec, AgentInfo};
 pub use params::{ParamSpec, Params};
+pub use record::Record;
 pub use run::Agent;

@@ -6,8 +6,12 @@
 //!   agent's environment check runs (except for `validate-all` at level 0,
 //!   which is syntax only and silent on success).
 //! * An invalid configuration or environment gives: stop -> the agent's
-//!   [`Agent::stop_invalid`] (by default 0: nothing can be running),
-//!   probe -> 7, recurring monitor -> 1, anything else -> the error's code.
+//!   [`Agent::stop_unconfigured`] (it stops what start recorded, or what can
+//!   still be identified; 0 only when nothing of the resource runs here),
+//!   probe -> [`Agent::probe_unconfigured`] (7 only when nothing runs here),
+//!   recurring monitor -> 1, anything else -> the error's code.
+//! * After a stop that succeeded, the record start left ([`Record`]) is
+//!   removed.
 //! * A watchdog ends the process before Pacemaker's timeout, whatever the
 //!   agent is doing, with an exit reason naming the phase.
 
@@ -19,6 +23,7 @@ use crate::env::Context;
 use crate::exit::{OcfError, OcfResult, Status};
 use crate::metadata::{self, AgentInfo};
 use crate::params::Params;
+use crate::record::Record;
 
 /// What an agent implements. Unimplemented optional actions answer 3; the
 /// driver never calls an action the agent does not advertise.
@@ -65,22 +70,32 @@ pub trait Agent {
         Err(OcfError::unimplemented("reload is not supported"))
     }
 
-    /// Stop when the configuration or environment is invalid. A failed stop
-    /// gets the node fenced, so the default is success: with a configuration
-    /// that never validated here, nothing of ours can be running. Agents that
-    /// can still tear something down (drbd) override this.
-    fn stop_invalid(
-        _cfg: Option<&Self::Config>,
-        _ctx: &Context,
+    /// Stop when the configuration or this node's environment does not
+    /// validate. `cfg` is the configuration when it parsed (only the
+    /// environment check failed); `rec` is what start recorded here. Stop
+    /// whatever of the resource still runs on this node, identified by what
+    /// cannot change under us (what `rec` names, or what can still be
+    /// identified safely), and answer 0 only when nothing of it runs here:
+    /// "stopped" over a running resource lets Pacemaker start it twice.
+    fn stop_unconfigured(
+        cfg: Option<&Self::Config>,
+        rec: Option<&Record>,
+        ctx: &Context,
         why: &OcfError,
-        _dl: &Deadline,
-    ) -> OcfResult<()> {
-        crate::info!(
-            "stop: {}; nothing can be running here, so it is stopped",
-            why.reason
-        );
-        Ok(())
-    }
+        dl: &Deadline,
+    ) -> OcfResult<()>;
+
+    /// A probe in the same situation: 7 only when nothing of the resource
+    /// runs here; 0 (8 where promoted) when something does, whatever the
+    /// configuration says. The recurring monitor that follows fails, and
+    /// Pacemaker's stop then takes the path above.
+    fn probe_unconfigured(
+        cfg: Option<&Self::Config>,
+        rec: Option<&Record>,
+        ctx: &Context,
+        why: &OcfError,
+        dl: &Deadline,
+    ) -> OcfResult<Status>;
 }
 
 /// Run `action` for agent `A` in this process and return the exit code.
@@ -168,8 +183,9 @@ pub fn dispatch<A: Agent>(ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
         "start" => done(A::start(&cfg, ctx, dl)),
         "stop" => match A::stop(&cfg, ctx, dl) {
             // Stop never answers 7: "not running" is what stop wanted.
-            Err(e) if e.status == Status::NotRunning => Ok(Status::Success),
-            r => done(r),
+            Ok(()) => stopped(ctx),
+            Err(e) if e.status == Status::NotRunning => stopped(ctx),
+            Err(e) => Err(e),
         },
         "monitor" => A::monitor(&cfg, ctx, dl),
         "migrate_to" => done(A::migrate_to(&cfg, ctx, dl)),
@@ -192,7 +208,15 @@ pub fn dispatch<A: Agent>(ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
     }
 }
 
-/// ocf-rarun's `handle_invalid_env`, with stop delegated to the agent.
+/// A stop succeeded: nothing of the resource runs here, so what start
+/// recorded is history.
+fn stopped(ctx: &Context) -> OcfResult<Status> {
+    Record::forget(ctx);
+    Ok(Status::Success)
+}
+
+/// ocf-rarun's `handle_invalid_env`, made truthful: stop and probe are
+/// delegated to the agent with what start recorded.
 fn invalid_environment<A: Agent>(
     cfg: Option<&A::Config>,
     ctx: &Context,
@@ -200,10 +224,31 @@ fn invalid_environment<A: Agent>(
     dl: &Deadline,
 ) -> OcfResult<Status> {
     match ctx.action.as_str() {
-        "stop" => A::stop_invalid(cfg, ctx, &e, dl).map(|()| Status::Success),
+        "stop" => {
+            deadline::set_phase("stop with an invalid configuration");
+            let rec = Record::load(ctx);
+            A::stop_unconfigured(cfg, rec.as_ref(), ctx, &e, dl)?;
+            stopped(ctx)
+        }
         "monitor" if ctx.is_probe() => {
-            crate::info!("probe: {}; the resource cannot be running here", e.reason);
-            Ok(Status::NotRunning)
+            deadline::set_phase("probe with an invalid configuration");
+            let rec = Record::load(ctx);
+            match A::probe_unconfigured(cfg, rec.as_ref(), ctx, &e, dl) {
+                Ok(Status::NotRunning) => {
+                    crate::info!("probe: {}; nothing of the resource runs here", e.reason);
+                    Ok(Status::NotRunning)
+                }
+                Ok(s) => {
+                    crate::warn!(
+                        "probe: {}; but the resource runs here (answering {})",
+                        e.reason,
+                        s.code()
+                    );
+                    Ok(s)
+                }
+                Err(err) if err.status == Status::NotRunning => Ok(Status::NotRunning),
+                Err(err) => Err(err),
+            }
         }
         "monitor" => Err(OcfError::generic(e.reason)),
         _ => Err(e),
@@ -267,6 +312,32 @@ mod tests {
         fn notify(_: &bool, _: &Context, _: &Deadline) -> OcfResult<()> {
             Err(OcfError::generic("peer unknown"))
         }
+        /// The test agent "runs" when the record says so.
+        fn stop_unconfigured(
+            _: Option<&bool>,
+            rec: Option<&Record>,
+            _: &Context,
+            _: &OcfError,
+            _: &Deadline,
+        ) -> OcfResult<()> {
+            match rec.and_then(|r| r.get("stuck")) {
+                Some(_) => Err(OcfError::generic("cannot stop it")),
+                None => Ok(()),
+            }
+        }
+        fn probe_unconfigured(
+            _: Option<&bool>,
+            rec: Option<&Record>,
+            _: &Context,
+            _: &OcfError,
+            _: &Deadline,
+        ) -> OcfResult<Status> {
+            Ok(if rec.is_some() {
+                Status::Success
+            } else {
+                Status::NotRunning
+            })
+        }
     }
 
     fn run(action: &str, vars: &[(&str, &str)]) -> OcfResult<Status> {
@@ -326,6 +397,32 @@ mod tests {
         assert_eq!(run("stop", &[]), Ok(Status::Success));
         assert_eq!(run("notify", &[]), Ok(Status::Success));
         assert_eq!(run("monitor", &[RECURRING]), Ok(Status::Success));
+    }
+
+    /// With a record, the probe sees the resource and a stuck stop is not
+    /// reported as stopped; a successful stop removes the record.
+    #[test]
+    fn invalid_configuration_consults_the_record() {
+        let dir = std::env::temp_dir().join(format!("ocf-run-rec-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = dir.display().to_string();
+        let rsctmp = ("HA_RSCTMP", tmp.as_str());
+        let c = Context::from_vars("t", "start", [("HA_RSCTMP", tmp.as_str())]);
+        Record::new().with("stuck", "1").save(&c);
+        assert_eq!(run("monitor", &[BAD, rsctmp]), Ok(Status::Success));
+        assert_eq!(
+            run("stop", &[BAD, rsctmp]).unwrap_err().status,
+            Status::ErrGeneric
+        );
+        assert!(Record::load(&c).is_some(), "kept after a failed stop");
+        Record::new().with("started", "1").save(&c);
+        assert_eq!(run("stop", &[BAD, rsctmp]), Ok(Status::Success));
+        assert!(Record::load(&c).is_none(), "removed after the stop");
+        assert_eq!(run("monitor", &[BAD, rsctmp]), Ok(Status::NotRunning));
+        Record::new().with("started", "1").save(&c);
+        assert_eq!(run("stop", &[rsctmp]), Ok(Status::Success));
+        assert!(Record::load(&c).is_none(), "removed after a valid stop");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
