@@ -175,7 +175,8 @@ pub static MONITOR_PASSWORD: ParamSpec = ParamSpec::new(
     "Password of monitor_user, if its authentication needs one (PostgreSQL scram-sha-256, \
      md5 or password; MySQL mysql_native_password or caching_sha2_password). It is never \
      put on a command line and never logged.",
-);
+)
+.secret();
 
 pub static MONITOR_QUERY: ParamSpec = ParamSpec::new(
     "monitor_query",

@@ -17,7 +17,7 @@ const META: &str = "CRM_meta_";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Everything an action needs to know about how it was called.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Context {
     /// The agent's type name (`dummy`, `vm`, ...).
     pub agent: String,
@@ -39,6 +39,37 @@ pub struct Context {
     pub rsc_tmp: PathBuf,
     /// `OCF_TESTER_FAIL_HAVE_BINARY`: ocf-tester's "pretend nothing is installed".
     pub fail_have_binary: bool,
+}
+
+/// Parameters whose names say they hold a secret show as `<hidden>`: the
+/// raw environment has no table to say which are secret.
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let params: BTreeMap<&str, &str> = self
+            .params
+            .iter()
+            .map(|(k, v)| {
+                let shown = if crate::params::looks_secret(k) {
+                    "<hidden>"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("Context")
+            .field("agent", &self.agent)
+            .field("action", &self.action)
+            .field("instance", &self.instance)
+            .field("params", &params)
+            .field("meta", &self.meta)
+            .field("timeout", &self.timeout)
+            .field("interval", &self.interval)
+            .field("check_level", &self.check_level)
+            .field("rsc_tmp", &self.rsc_tmp)
+            .field("fail_have_binary", &self.fail_have_binary)
+            .finish()
+    }
 }
 
 impl Context {
@@ -287,6 +318,23 @@ impl<'a> Notification<'a> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn debug_hides_parameters_named_like_secrets() {
+        let c = Context::from_vars(
+            "database",
+            "monitor",
+            [
+                ("OCF_RESKEY_monitor_password", "hunter2"),
+                ("OCF_RESKEY_test_passwd", "hunter3"),
+                ("OCF_RESKEY_monitor_user", "probe"),
+            ],
+        );
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("hunter"), "{dbg}");
+        assert!(dbg.contains("probe"), "{dbg}");
+    }
+
     use super::*;
 
     fn ctx(action: &str, vars: &[(&str, &str)]) -> Context {

@@ -61,7 +61,7 @@ fn unregister(pgid: i32) {
 }
 
 /// A command line to run: program, arguments, environment, optional stdin.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Cmd {
     program: OsString,
     args: Vec<OsString>,
@@ -119,6 +119,22 @@ impl Cmd {
 }
 
 /// The argv for logs, each word quoted only where needed.
+/// The command line as shown (secrets masked), the environment's names
+/// only, and how much stdin: a password goes there, never into `Debug`.
+impl fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let env: Vec<_> = self.envs.iter().map(|(k, _)| k).collect();
+        f.debug_struct("Cmd")
+            .field("line", &self.to_string())
+            .field("env", &env)
+            .field("stdin_bytes", &self.stdin.as_ref().map(Vec::len))
+            .field("cwd", &self.cwd)
+            .field("uid", &self.uid)
+            .field("gid", &self.gid)
+            .finish()
+    }
+}
+
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let word = |w: &OsStr| {
@@ -132,11 +148,13 @@ impl fmt::Display for Cmd {
                 format!("{s:?}")
             }
         };
-        write!(f, "{}", word(&self.program))?;
+        let mut line = word(&self.program);
         for a in &self.args {
-            write!(f, " {}", word(a))?;
+            line.push(' ');
+            line.push_str(&word(a));
         }
-        Ok(())
+        // never a password in a log line or an exit reason
+        f.write_str(&crate::secret::redact(&line))
     }
 }
 
@@ -490,6 +508,24 @@ pub fn which(program: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A CIFS password in a mount command line never shows: not in the
+    /// line we log, not in an exec timeout's exit reason, not in Debug.
+    #[test]
+    fn secrets_never_show_in_command_lines() {
+        let cmd = Cmd::new("sh")
+            .arg("-c")
+            .arg("sleep 5")
+            .arg("user=bob,password=hunter2")
+            .env("PGPASSWORD", "hunter2")
+            .stdin(b"hunter2".to_vec());
+        assert_eq!(cmd.to_string(), "sh -c \"sleep 5\" user=bob,password=***");
+        let dbg = format!("{cmd:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        let err = run(&cmd, &Deadline::after(Duration::from_millis(100))).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(err.to_string().contains("password=***"), "{err}");
+    }
 
     // Tests may use sh to build awkward children; product code never does.
     fn sh(script: &str) -> Cmd {

@@ -47,23 +47,19 @@ impl TrustedDir {
             }
             r => r.map_err(io_err)?,
         };
-        let st = rustix::fs::fstat(&fd).map_err(io_err)?;
-        let me = rustix::process::geteuid().as_raw();
-        if st.st_uid != me {
-            return Err(refuse(format!(
-                "{} is owned by uid {}, not by us",
-                path.display(),
-                st.st_uid
-            )));
-        }
-        let mode = st.st_mode;
-        if mode & 0o022 != 0 && mode & 0o1000 == 0 {
-            return Err(refuse(format!(
-                "{} is writable by others (mode {:o})",
-                path.display(),
-                mode & 0o7777
-            )));
-        }
+        check_dir_is_ours(&fd, path)?;
+        Ok(TrustedDir {
+            fd,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Open a directory anyone may write into (a mounted filesystem's root),
+    /// only to reach a subdirectory of ours through [`TrustedDir::subdir`]:
+    /// a directory, its last component not a link; no owner check.
+    pub fn open_any(path: &Path) -> io::Result<TrustedDir> {
+        let flags = OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDONLY;
+        let fd = rustix::fs::openat(CWD, path, flags, Mode::empty()).map_err(io_err)?;
         Ok(TrustedDir {
             fd,
             path: path.to_path_buf(),
@@ -72,6 +68,46 @@ impl TrustedDir {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Open the subdirectory `name` (created with `mode` when missing and
+    /// `mode` is given), never through a link, with the same checks as
+    /// [`TrustedDir::open`]: ours, writable by nobody else.
+    pub fn subdir(&self, name: &str, create: Option<u32>) -> io::Result<TrustedDir> {
+        check_name(name)?;
+        let flags = OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDONLY;
+        let fd = match rustix::fs::openat(&self.fd, name, flags, Mode::empty()) {
+            Err(rustix::io::Errno::NOENT) if create.is_some() => {
+                let mode = Mode::from_raw_mode(create.unwrap_or(0o700));
+                match rustix::fs::mkdirat(&self.fd, name, mode) {
+                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                    Err(e) => return Err(io_err(e)),
+                }
+                rustix::fs::openat(&self.fd, name, flags, Mode::empty()).map_err(io_err)?
+            }
+            r => r.map_err(io_err)?,
+        };
+        let path = self.path.join(name);
+        check_dir_is_ours(&fd, &path)?;
+        Ok(TrustedDir { fd, path })
+    }
+
+    /// Open `name` for writing, created with `mode` if missing, never
+    /// through a link, refused unless it is a regular file of ours; then
+    /// emptied through the descriptor (`O_TRUNC` on open would truncate a
+    /// file before we could check whose it is).
+    pub fn open_write(&self, name: &str, mode: u32) -> io::Result<File> {
+        check_name(name)?;
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::from_raw_mode(mode),
+        )
+        .map_err(io_err)?;
+        check_regular_file(&fd, name, rustix::process::geteuid().as_raw())?;
+        rustix::fs::ftruncate(&fd, 0).map_err(io_err)?;
+        Ok(File::from(fd))
     }
 
     /// Replace `name` with `data` atomically: a new file (exclusive
@@ -125,6 +161,81 @@ impl TrustedDir {
             Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
             Err(e) => Err(io_err(e)),
         }
+    }
+}
+
+/// A directory we may write files into: owned by our effective user, not
+/// writable by group or others unless sticky.
+fn check_dir_is_ours(fd: impl AsFd, path: &Path) -> io::Result<()> {
+    let st = rustix::fs::fstat(fd).map_err(io_err)?;
+    let me = rustix::process::geteuid().as_raw();
+    if st.st_uid != me {
+        return Err(refuse(format!(
+            "{} is owned by uid {}, not by us",
+            path.display(),
+            st.st_uid
+        )));
+    }
+    let mode = st.st_mode;
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        return Err(refuse(format!(
+            "{} is writable by others (mode {:o})",
+            path.display(),
+            mode & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+/// Read a small file others may control (a pid file in the service user's
+/// directory): never through a link in its last component, never blocking
+/// on a FIFO or a device (`O_NONBLOCK`, then checked on the descriptor), a
+/// regular file (of `owner` when given), at most `limit` bytes.
+pub fn read_regular(path: &Path, limit: u64, owner: Option<u32>) -> io::Result<Vec<u8>> {
+    let fd = rustix::fs::openat(
+        CWD,
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(io_err)?;
+    let st = rustix::fs::fstat(&fd).map_err(io_err)?;
+    let name = path.display().to_string();
+    check_regular_file(&fd, &name, owner.unwrap_or(st.st_uid))?;
+    let mut out = Vec::new();
+    File::from(fd).take(limit).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Open a file we create as root for another user (a server's log file)
+/// for appending: created new with `mode` and handed to `uid:gid` with
+/// `fchown` on the descriptor; or, when it exists, opened without following
+/// a link and used only if it is a regular file `uid` already owns. So the
+/// service user can never point it at a file of root's and receive it.
+pub fn open_append_for(path: &Path, uid: u32, gid: u32, mode: u32) -> io::Result<File> {
+    let base = OFlags::WRONLY | OFlags::APPEND | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    match rustix::fs::openat(
+        CWD,
+        path,
+        base | OFlags::CREATE | OFlags::EXCL,
+        Mode::from_raw_mode(mode),
+    ) {
+        Ok(fd) => {
+            rustix::fs::fchown(
+                &fd,
+                Some(rustix::fs::Uid::from_raw(uid)),
+                Some(rustix::fs::Gid::from_raw(gid)),
+            )
+            .map_err(io_err)?;
+            Ok(File::from(fd))
+        }
+        Err(rustix::io::Errno::EXIST) => {
+            let fd = rustix::fs::openat(CWD, path, base | OFlags::NONBLOCK, Mode::empty())
+                .map_err(io_err)?;
+            check_regular_file(&fd, &path.display().to_string(), uid)?;
+            Ok(File::from(fd))
+        }
+        Err(e) => Err(io_err(e)),
     }
 }
 
@@ -218,6 +329,74 @@ mod tests {
         symlink(&d, &link).unwrap();
         assert!(TrustedDir::open(&link, None).is_err());
         let _ = std::fs::remove_file(&link);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn subdirs_and_files_inside_a_directory_others_write_to() {
+        let d = scratch("sub");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let root = TrustedDir::open_any(&d).unwrap();
+        let sub = root.subdir(".status", Some(0o700)).unwrap();
+        let mut f = sub.open_write("x", 0o600).unwrap();
+        f.write_all(b"one").unwrap();
+        drop(f);
+        let f = sub.open_write("x", 0o600).unwrap();
+        assert_eq!(f.metadata().unwrap().len(), 0, "emptied through the fd");
+        // a planted link in place of the file, or of the subdirectory
+        let victim = d.join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        symlink(&victim, d.join(".status/y")).unwrap();
+        assert!(sub.open_write("y", 0o600).is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        symlink(&d.join(".status"), d.join(".other")).unwrap();
+        assert!(root.subdir(".other", Some(0o700)).is_err());
+        // a subdirectory someone else made is not ours
+        std::fs::create_dir(d.join(".theirs")).unwrap();
+        std::os::unix::fs::chown(d.join(".theirs"), Some(65534), None).unwrap();
+        assert!(root.subdir(".theirs", None).is_err());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn small_files_of_others_and_files_for_others() {
+        let d = scratch("others");
+        std::fs::create_dir_all(&d).unwrap();
+        let pid = d.join("pid");
+        std::fs::write(&pid, "123\n").unwrap();
+        assert_eq!(read_regular(&pid, 16, None).unwrap(), b"123\n");
+        assert!(read_regular(&pid, 16, Some(65534)).is_err(), "not nobody's");
+        assert_eq!(read_regular(&pid, 2, None).unwrap(), b"12");
+        symlink("/dev/zero", d.join("zero")).unwrap();
+        assert!(read_regular(&d.join("zero"), 16, None).is_err());
+        let fifo = d.join("fifo");
+        rustix::fs::mknodat(CWD, &fifo, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+        assert!(
+            read_regular(&fifo, 16, None).is_err(),
+            "a FIFO never blocks us"
+        );
+        // a log for nobody: created and handed over; a file of root's is refused
+        let log = d.join("log");
+        let f = open_append_for(&log, 65534, 65534, 0o640).unwrap();
+        let st = f.metadata().unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!((st.uid(), st.mode() & 0o777), (65534, 0o640));
+        drop(f);
+        assert!(
+            open_append_for(&log, 65534, 65534, 0o640).is_ok(),
+            "already nobody's"
+        );
+        let roots = d.join("roots");
+        std::fs::write(&roots, "secret").unwrap();
+        assert!(open_append_for(&roots, 65534, 65534, 0o640).is_err());
+        symlink(&roots, d.join("link")).unwrap();
+        assert!(open_append_for(&d.join("link"), 65534, 65534, 0o640).is_err());
+        assert_eq!(
+            std::fs::metadata(&roots).unwrap().uid(),
+            0,
+            "never given away"
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -9,10 +9,12 @@
 //! | [`deadline`] | deadlines from `CRM_meta_timeout`, phase budgets, the watchdog |
 //! | [`exec`] | running tools by argv with a deadline, in their own process group |
 //! | [`log`] | `ocf_log`-compatible logging |
+//! | [`net`] | name resolution under a deadline |
 //! | [`cluster`] | bounded calls to `crm_attribute`/`crm_resource` |
 //! | [`files`] | files as root: a checked directory descriptor, `O_NOFOLLOW`, mode at creation |
 //! | [`record`] | what start started here, for stop and probe when the configuration does not validate |
 //! | [`run`] | the [`Agent`] trait and the driver's rule table |
+//! | [`secret`] | masking secrets (`password=`, ...) in every line we show |
 
 pub mod cluster;
 pub mod deadline;
@@ -22,9 +24,11 @@ pub mod exit;
 pub mod files;
 pub mod log;
 pub mod metadata;
+pub mod net;
 pub mod params;
 pub mod record;
 pub mod run;
+pub mod secret;
 
 pub use deadline::Deadline;
 pub use env::Context;

@@ -196,7 +196,8 @@ fn emit(level: Level, msg: &str, ignore_stderr: bool) {
     if level == Level::Debug && !s.debug {
         return;
     }
-    let r = s.render(level, msg, ignore_stderr, &date(&s.datefmt));
+    let msg = crate::secret::redact(msg);
+    let r = s.render(level, &msg, ignore_stderr, &date(&s.datefmt));
     if let Some(line) = r.stderr {
         write_fd2(&format!("{line}\n"));
     }
@@ -230,8 +231,9 @@ fn write_fd2(s: &str) {
 /// `ocf_exit_reason`: the `ocf-exit-reason:` line on stderr, and the same
 /// text as an ERROR to every other sink (not to stderr again).
 pub fn exit_reason_raw(reason: &str) {
-    write_fd2(&format!("{}\n", crate::exit::exit_reason_line(reason)));
-    emit(Level::Err, reason, true);
+    let reason = crate::secret::redact(reason);
+    write_fd2(&format!("{}\n", crate::exit::exit_reason_line(&reason)));
+    emit(Level::Err, &reason, true);
 }
 
 fn date(fmt: &str) -> String {

@@ -39,6 +39,9 @@ pub struct ParamSpec {
     pub shortdesc: &'static str,
     pub longdesc: &'static str,
     pub check: Option<Check>,
+    /// A password or key: its value is never shown (exit reasons, logs,
+    /// `Debug`); a value that fails validation is reported without it.
+    pub secret: bool,
 }
 
 impl ParamSpec {
@@ -53,6 +56,7 @@ impl ParamSpec {
             shortdesc,
             longdesc,
             check: None,
+            secret: false,
         }
     }
     pub const fn kind(mut self, kind: Kind) -> Self {
@@ -84,10 +88,17 @@ impl ParamSpec {
         self.check = Some(check);
         self
     }
+    pub const fn secret(mut self) -> Self {
+        self.secret = true;
+        self
+    }
 
     /// Check one value against this spec (syntax only, no environment).
     pub fn validate(&self, value: &str) -> Result<(), String> {
         if let Some(c) = value.chars().find(|c| c.is_control()) {
+            if self.secret {
+                return Err("contains a control character".into());
+            }
             return Err(format!("contains the control character {:?}", c));
         }
         match self.kind {
@@ -108,6 +119,10 @@ impl ParamSpec {
             }
         }
         match self.check {
+            // A check's own words may quote the value: not for a secret.
+            Some(check) if self.secret => {
+                check(value).map_err(|_| "is not a valid value (not shown: it is secret)".into())
+            }
             Some(check) => check(value),
             None => Ok(()),
         }
@@ -124,10 +139,34 @@ pub fn parse_bool(value: &str) -> Option<bool> {
 }
 
 /// Parsed, validated parameter values of one agent.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Params {
     specs: &'static [ParamSpec],
     values: BTreeMap<&'static str, String>,
+}
+
+/// Secret values show as `<hidden>`.
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut m = f.debug_map();
+        for (k, v) in &self.values {
+            let secret = self.specs.iter().any(|s| s.name == *k && s.secret);
+            m.entry(k, &if secret { "<hidden>" } else { v.as_str() });
+        }
+        m.finish()
+    }
+}
+
+/// Does a parameter's name say it holds a secret (`password`, `passwd`,
+/// `secret`, `credentials`, `token`, `key` on its own)? Used where no table
+/// is at hand (the raw environment), and to check that every such parameter
+/// of a table is marked [`ParamSpec::secret`].
+pub fn looks_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["pass", "secret", "credential", "token"]
+        .iter()
+        .any(|w| n.contains(w))
+        || (n.split('_').any(|w| w == "key") && !n.contains("public"))
 }
 
 impl Params {
@@ -142,10 +181,11 @@ impl Params {
             match raw.get(spec.name).filter(|v| !v.is_empty()) {
                 Some(v) => {
                     spec.validate(v).map_err(|why| {
-                        OcfError::configured(format!(
-                            "parameter '{}' {why} (got {:?})",
-                            spec.name, v
-                        ))
+                        OcfError::configured(if spec.secret {
+                            format!("parameter '{}' {why}", spec.name)
+                        } else {
+                            format!("parameter '{}' {why} (got {:?})", spec.name, v)
+                        })
                     })?;
                     values.insert(spec.name, v.clone());
                 }
@@ -220,6 +260,12 @@ pub fn check_table(specs: &[ParamSpec]) -> Result<(), String> {
         if let Some(d) = s.default {
             s.validate(d)
                 .map_err(|why| format!("default of {} {why}", s.name))?;
+        }
+        if looks_secret(s.name) && !s.secret {
+            return Err(format!(
+                "parameter {} looks like a secret: mark it .secret()",
+                s.name
+            ));
         }
         if s.required && s.default.is_some() {
             return Err(format!(
@@ -316,6 +362,45 @@ mod tests {
                 err.reason
             );
         }
+    }
+
+    static S: ParamSpec = ParamSpec::new("monitor_password", "pw", "A password.")
+        .secret()
+        .check(|v| Err(format!("{v} is wrong")));
+
+    #[test]
+    fn a_secret_value_is_never_shown() {
+        static T: [ParamSpec; 1] = [S];
+        let raw = [("monitor_password".to_string(), "hunter2\tx".to_string())]
+            .into_iter()
+            .collect();
+        let err = Params::parse(&T, &raw).unwrap_err();
+        assert!(!err.reason.contains("hunter2"), "{}", err.reason);
+        assert!(!err.reason.contains("\\t"), "{}", err.reason);
+        let raw = [("monitor_password".to_string(), "hunter2".to_string())]
+            .into_iter()
+            .collect();
+        let err = Params::parse(&T, &raw).unwrap_err();
+        assert!(
+            err.reason
+                .contains("'monitor_password' is not a valid value"),
+            "{}",
+            err.reason
+        );
+        assert!(!err.reason.contains("hunter2"), "{}", err.reason);
+        static U: [ParamSpec; 1] =
+            [ParamSpec::new("monitor_password", "pw", "A password.").secret()];
+        let p = Params::parse(&U, &raw).unwrap();
+        let dbg = format!("{p:?}");
+        assert!(
+            dbg.contains("<hidden>") && !dbg.contains("hunter2"),
+            "{dbg}"
+        );
+        assert!(looks_secret("test_passwd") && looks_secret("monitor_password"));
+        assert!(!looks_secret("monitor_user") && !looks_secret("keyboard"));
+        assert!(looks_secret("api_key") && !looks_secret("server_public_key"));
+        let unmarked = ParamSpec::new("password", "pw", "A password.");
+        assert!(check_table(&[unmarked]).unwrap_err().contains("secret"));
     }
 
     #[test]

@@ -144,7 +144,10 @@ fn finish(ctx: &Context, result: OcfResult<Status>) -> i32 {
         Err(e) if e.status == Status::NotRunning => {
             // Not an error: the reason shows next to "not running" in crm_mon.
             crate::info!("{}", e.reason);
-            eprintln!("{}", crate::exit::exit_reason_line(&e.reason));
+            eprintln!(
+                "{}",
+                crate::exit::exit_reason_line(&crate::secret::redact(&e.reason))
+            );
             e.status
         }
         Err(e) => {
