@@ -350,7 +350,7 @@ mod tests {
         symlink(&victim, d.join(".status/y")).unwrap();
         assert!(sub.open_write("y", 0o600).is_err());
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
-        symlink(&d.join(".status"), d.join(".other")).unwrap();
+        symlink(d.join(".status"), d.join(".other")).unwrap();
         assert!(root.subdir(".other", Some(0o700)).is_err());
         // a subdirectory someone else made is not ours
         std::fs::create_dir(d.join(".theirs")).unwrap();
