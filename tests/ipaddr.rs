@@ -245,6 +245,11 @@ fn monitor_is_7_after_deletion_behind_our_back_and_when_the_link_is_down() {
         7,
         "no carrier"
     );
+    let probe = run(&pair, &a.path, "monitor", &p, &[]);
+    assert_eq!(
+        probe.code, 1,
+        "a probe never says stopped over an address still configured here: {probe:?}"
+    );
     pair.peer_ip(&["link", "set", PEER_NIC, "up"]);
     assert!(common::wait_for(Duration::from_secs(5), || run(
         &pair,

@@ -554,6 +554,35 @@ fn nic_changed_to_a_missing_one() -> Case<Net> {
     )
 }
 
+/// No carrier under a started address: IPaddr2 (4.12, without
+/// check_link_status) sees nothing wrong; ours' recurring monitor answers 7
+/// (RA#2047) and its probe 1, never 7, since the address is still here.
+fn no_carrier_while_running() -> Case<Net> {
+    Case::new(
+        "ipaddr/no-carrier-while-running",
+        "started, then the peer's end of the veth goes down (no carrier): probe, monitor, stop, probe",
+        AGENTS,
+        v4,
+        vec![
+            run("start"),
+            Step::Do("the peer's end goes down", |n| {
+                n.pair.peer_ip(&["link", "set", "ipa0p", "down"]);
+            }),
+            probe(),
+            run("monitor"),
+            run("stop"),
+            probe(),
+        ],
+    )
+    .deviation(
+        "with check_link_status (the default; Debian 12's IPaddr2 has no such check) an address \
+         on a link without carrier is not reachable: the recurring monitor answers 7 so Pacemaker \
+         moves it, and a probe answers 1, not 7, because the address is still configured here \
+         and would answer again with the carrier",
+        &[0, 0, 1, 7, 0, 7],
+    )
+}
+
 fn ip_changed_while_running() -> Case<Net> {
     Case::new(
         "ipaddr/ip-changed-while-running",
@@ -836,6 +865,7 @@ cases!(
     nic_removed_while_running,
     nic_changed_to_a_missing_one,
     ip_changed_while_running,
+    no_carrier_while_running,
     lvs_stop_where_never_started,
     lvs_start_and_stop_with_lo,
     load_sharing_clone,

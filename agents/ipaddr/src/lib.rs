@@ -8,11 +8,17 @@
 //!
 //! Decisions where IPaddr2 was unclear or hurt users:
 //! * the interface and prefix are looked up in the routing table only in
-//!   start (and validate-all at level 10); monitor and stop only look at
+//!   start (and validate-all at level 10, and in monitor and stop without
+//!   `nic` and without a record); monitor and stop otherwise only look at
 //!   addresses on interfaces, so a route change never fails them (RA#328);
-//! * an interface that is down (not up, or no carrier) makes monitor return
-//!   7 when `check_link_status` is on, and start fail with 1, never 5, which
-//!   would ban the node until a cleanup (RA#2047);
+//! * an interface that is down (not up, or no carrier) makes a recurring
+//!   monitor return 7 when `check_link_status` is on (a probe 1: the address
+//!   is still here), and start fail with 1, never 5, which would ban the
+//!   node until a cleanup (RA#2047);
+//! * never lie about state: start records what it adds ([`state`]), and
+//!   stop and a probe find it through that record whatever the parameters
+//!   say now; an address of the same value on another interface is not
+//!   ours.
 //! * the announcement is synchronous, its result is logged, and a start
 //!   whose announcement cannot be sent fails (RA#958); request, reply or
 //!   both forms (RA#977).
@@ -230,8 +236,9 @@ pub static NETWORK_NAMESPACE: ParamSpec = ParamSpec::new(
 pub static CHECK_LINK_STATUS: ParamSpec = ParamSpec::new(
     "check_link_status",
     "Treat a down interface as not running",
-    "When true, monitor returns 7 (not running) if the interface is administratively down \
-     or has no carrier, and start fails (exit 1) if it stays so after being set up.",
+    "When true, a recurring monitor returns 7 (not running) if the interface is \
+     administratively down or has no carrier (a probe returns 1: the address is still \
+     configured here), and start fails (exit 1) if it stays so after being set up.",
 )
 .boolean()
 .default("true");
@@ -957,7 +964,7 @@ impl ocf::Agent for IpAddrAgent {
                 .as_ref()
                 .and_then(|_| cfg.label_for(&netlink::name_of(i)));
             match served(cfg.ip, &addrs, i, cfg.prefix.unwrap_or(0), label.as_deref()) {
-                Served::Yes(a) => return healthy(cfg, &mut nl, &a, dl),
+                Served::Yes(a) => return healthy(cfg, ctx, &mut nl, &a, dl),
                 Served::Mismatch(why) => return Err(OcfError::generic(why)),
                 Served::No => {}
             }
@@ -986,7 +993,13 @@ impl ocf::Agent for IpAddrAgent {
 }
 
 /// Monitor of an address that is where the configuration says: is it usable?
-fn healthy(cfg: &Config, nl: &mut Netlink, a: &Addr, dl: &Deadline) -> OcfResult<Status> {
+fn healthy(
+    cfg: &Config,
+    ctx: &Context,
+    nl: &mut Netlink,
+    a: &Addr,
+    dl: &Deadline,
+) -> OcfResult<Status> {
     if a.flags & netlink::IFA_F_DADFAILED != 0 {
         return Err(OcfError::generic(format!(
             "{} failed duplicate address detection on {}",
@@ -998,11 +1011,20 @@ fn healthy(cfg: &Config, nl: &mut Netlink, a: &Addr, dl: &Deadline) -> OcfResult
     if need_link {
         let link = nl.link(a.index).map_err(|e| nl_err("read link", e))?;
         if cfg.check_link_status && !link.is_usable() {
-            return Err(OcfError::not_running(format!(
+            let why = format!(
                 "{} is down or has no carrier, so {} is not reachable",
                 netlink::name_of(a.index),
                 cfg.ip
-            )));
+            );
+            // A recurring monitor's 7 is followed by a stop here; a probe's
+            // is believed: the address would stay, and answer from this
+            // node too once the link is back. So a probe says "failed".
+            if ctx.is_probe() {
+                return Err(OcfError::generic(format!(
+                    "{why}, but it is configured here"
+                )));
+            }
+            return Err(OcfError::not_running(why));
         }
         if cfg.arp_count_refresh > 0 {
             let t = Target {
