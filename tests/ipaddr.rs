@@ -927,6 +927,19 @@ fn without_nic_monitor_and_stop_follow_the_interface_start_chose() {
     );
     let o = run(&pair, &a.path, "monitor", &p, &[]);
     assert_eq!(o.code, 7, "the copy on ipa1 is not ours: {o:?}");
+
+    // Started again (on ipa8, which still has its address), then ipa8 is
+    // deleted and the route to the address now leads to ipa1, which holds
+    // a copy: what start added went with ipa8, and the copy is not ours.
+    pair.ns_ip(&["route", "add", "198.51.100.0/24", "dev", "ipa8"]);
+    ok(&run(&pair, &a.path, "start", &p, &[]), "start again");
+    assert_eq!(everywhere(&pair, "198.51.100.21"), ["ipa8/24", "ipa1/32"]);
+    pair.ns_ip(&["link", "del", "ipa8"]);
+    pair.ns_ip(&["route", "add", "198.51.100.0/24", "dev", "ipa1"]);
+    let o = run(&pair, &a.path, "monitor", &p, &[]);
+    assert_eq!(o.code, 7, "{o:?}");
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
+    assert_eq!(everywhere(&pair, "198.51.100.21"), ["ipa1/32"]);
 }
 
 /// A start that failed after adding the address (no carrier) leaves its

@@ -1046,9 +1046,9 @@ fn healthy(
 
 /// The interface the configuration leads to in this namespace: `nic`; or
 /// without it, the interface start chose for this address (the record, by
-/// index: a rename does not hide it), or the one findif picks now. None:
-/// no such interface here. An address of the same value on any other
-/// interface is not ours.
+/// index: a rename does not hide it, and once it is gone nothing is ours),
+/// or without a record the one findif picks now. None: no such interface
+/// here. An address of the same value on any other interface is not ours.
 fn configured_iface(
     ip: IpAddr,
     prefix: Option<u8>,
@@ -1063,12 +1063,21 @@ fn configured_iface(
     if let Some(s) = rec
         && s.ip == ip
         && s.is_here(here)
-        && let Ok(link) = nl.link(s.index)
     {
-        if !s.ifname.is_empty() && link.name != s.ifname {
-            ocf::debug!("{} is now called {}", s.ifname, link.name);
-        }
-        return Ok(Some(s.index));
+        return Ok(match nl.link(s.index) {
+            Ok(link) => {
+                if !s.ifname.is_empty() && link.name != s.ifname {
+                    ocf::debug!("{} is now called {}", s.ifname, link.name);
+                }
+                Some(s.index)
+            }
+            // Gone, and the address with it; a device made since under
+            // the same name or holding the route is another one.
+            Err(_) => {
+                ocf::debug!("{} (index {}) no longer exists", s.ifname, s.index);
+                None
+            }
+        });
     }
     let fam = if ip.is_ipv4() {
         libc::AF_INET as u8
