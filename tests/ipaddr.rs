@@ -33,6 +33,7 @@ fn run(
     all.push(("OCF_ROOT", "/usr/lib/ocf"));
     all.push(("OCF_RESOURCE_INSTANCE", "vip"));
     all.push(("OCF_RESKEY_CRM_meta_timeout", "20000"));
+    all.push(pair.rsc_env());
     all.extend_from_slice(env);
     let path = a.to_str().unwrap();
     run_env(
@@ -243,6 +244,11 @@ fn monitor_is_7_after_deletion_behind_our_back_and_when_the_link_is_down() {
         run(&pair, &a.path, "monitor", &p, &[RECURRING]).code,
         7,
         "no carrier"
+    );
+    let probe = run(&pair, &a.path, "monitor", &p, &[]);
+    assert_eq!(
+        probe.code, 1,
+        "a probe never says stopped over an address still configured here: {probe:?}"
     );
     pair.peer_ip(&["link", "set", PEER_NIC, "up"]);
     assert!(common::wait_for(Duration::from_secs(5), || run(
@@ -569,6 +575,7 @@ fn network_namespace_parameter_enters_with_setns() {
     let pair = NetPair::new("ns");
     pair.addresses("198.51.100.1/24", "198.51.100.2/24");
     let a = agent_link("ipaddr");
+    let rsc = [pair.rsc_env(), ("OCF_RESOURCE_INSTANCE", "vip")];
     let p = [
         ("ip", "198.51.100.17"),
         ("cidr_netmask", "24"),
@@ -576,12 +583,15 @@ fn network_namespace_parameter_enters_with_setns() {
         ("network_namespace", pair.ns.as_str()),
     ];
     // Run from the root namespace: the agent enters the namespace itself.
-    let o = common::ocf(&a, "start", &p, &[]);
+    let o = common::ocf(&a, "start", &p, &rsc);
     ok(&o, "start");
     assert_eq!(shown(Some(&pair.ns), NIC, "198.51.100.17").len(), 1);
     assert!(pair.peer_pings("198.51.100.17"));
-    ok(&common::ocf(&a, "monitor", &p, &[RECURRING]), "monitor");
-    ok(&common::ocf(&a, "stop", &p, &[]), "stop");
+    ok(
+        &common::ocf(&a, "monitor", &p, &[RECURRING, rsc[0], rsc[1]]),
+        "monitor",
+    );
+    ok(&common::ocf(&a, "stop", &p, &rsc), "stop");
     assert!(shown(Some(&pair.ns), NIC, "198.51.100.17").is_empty());
 
     // A namespace missing on this node: start 5, stop 0, probe 7.
@@ -591,20 +601,22 @@ fn network_namespace_parameter_enters_with_setns() {
         p[2],
         ("network_namespace", "ipa-does-not-exist"),
     ];
-    let o = common::ocf(&a, "start", &gone, &[]);
+    let o = common::ocf(&a, "start", &gone, &rsc);
     assert_eq!(o.code, 5, "{o:?}");
     assert!(
         o.reason()
             .unwrap()
             .contains("network namespace ipa-does-not-exist")
     );
-    assert_eq!(common::ocf(&a, "stop", &gone, &[]).code, 0);
-    assert_eq!(common::ocf(&a, "monitor", &gone, &[]).code, 7);
+    assert_eq!(common::ocf(&a, "stop", &gone, &rsc).code, 0);
+    assert_eq!(common::ocf(&a, "monitor", &gone, &rsc).code, 7);
 }
 
 #[test]
 fn bad_input_gives_the_right_code_and_one_clear_line() {
     let a = agent_link("ipaddr");
+    let tmp = common::Scratch::new("ipaddr-bad-input");
+    let rsc = [("HA_RSCTMP", tmp.0.to_str().unwrap())];
     let cases: [(&[(&str, &str)], &str); 6] = [
         (
             &[("ip", "1.2.3.4; rm -rf /")],
@@ -637,7 +649,7 @@ fn bad_input_gives_the_right_code_and_one_clear_line() {
     ];
     for (params, needle) in cases {
         for action in ["validate-all", "start"] {
-            let o = common::ocf(&a, action, params, &[]);
+            let o = common::ocf(&a, action, params, &rsc);
             assert_eq!(o.code, 6, "{action} {params:?}: {o:?}");
             let lines: Vec<&str> = o.stderr.lines().collect();
             assert_eq!(lines.len(), 1, "one line: {lines:?}");
@@ -648,12 +660,12 @@ fn bad_input_gives_the_right_code_and_one_clear_line() {
             );
         }
         assert_eq!(
-            common::ocf(&a, "stop", params, &[]).code,
+            common::ocf(&a, "stop", params, &rsc).code,
             0,
             "stop with a bad config: nothing can run"
         );
         assert_eq!(
-            common::ocf(&a, "monitor", params, &[]).code,
+            common::ocf(&a, "monitor", params, &rsc).code,
             7,
             "probe with a bad config"
         );
@@ -663,7 +675,7 @@ fn bad_input_gives_the_right_code_and_one_clear_line() {
         &a,
         "validate-all",
         &[("ip", "198.51.100.10"), ("nic", "ipa0")],
-        &[],
+        &rsc,
     );
     assert_eq!((o.code, o.stderr.as_str()), (0, ""));
 }
@@ -863,4 +875,211 @@ fn a_missing_interface_is_local_not_fatal() {
         0,
         "level 0: syntax only"
     );
+}
+
+/// The addresses equal to `addr` on every interface of the pair's first
+/// namespace, as "dev/prefix".
+fn everywhere(pair: &NetPair, addr: &str) -> Vec<String> {
+    let out = pair.ns_ip(&["-o", "addr", "show"]);
+    out.lines()
+        .filter_map(|l| {
+            let t: Vec<&str> = l.split_whitespace().collect();
+            let (a, p) = t.get(3)?.split_once('/')?;
+            (a == addr).then(|| format!("{}/{p}", t[1]))
+        })
+        .collect()
+}
+
+/// Without `nic`, monitor and stop look where start put the address (the
+/// interface index it recorded), not on every interface: a rename and a
+/// lost route do not hide it, and a copy of the same value on another
+/// interface is someone else's and stays.
+#[test]
+fn without_nic_monitor_and_stop_follow_the_interface_start_chose() {
+    let pair = NetPair::new("rec");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    pair.ns_ip(&[
+        "link", "add", "ipa1", "type", "veth", "peer", "name", "ipa1p", "netns", &pair.peer,
+    ]);
+    pair.ns_ip(&["link", "set", "ipa1", "up"]);
+    pair.peer_ip(&["link", "set", "ipa1p", "up"]);
+    pair.ns_ip(&["addr", "add", "203.0.113.1/24", "dev", "ipa1"]);
+    let a = agent_link("ipaddr");
+    let p = [("ip", "198.51.100.21"), ("arp_count", "1")];
+    ok(&run(&pair, &a.path, "start", &p, &[]), "start");
+    assert_eq!(everywhere(&pair, "198.51.100.21"), ["ipa0/24"]);
+
+    pair.ns_ip(&["addr", "add", "198.51.100.21/32", "dev", "ipa1"]);
+    pair.ns_ip(&["link", "set", NIC, "down"]);
+    pair.ns_ip(&["link", "set", NIC, "name", "ipa8"]);
+    pair.ns_ip(&["link", "set", "ipa8", "up"]);
+    pair.ns_ip(&["route", "flush", "dev", "ipa8"]);
+    ok(
+        &run(&pair, &a.path, "monitor", &p, &[RECURRING]),
+        "monitor after a rename, with no route left",
+    );
+    ok(&run(&pair, &a.path, "monitor", &p, &[]), "probe");
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
+    assert_eq!(
+        everywhere(&pair, "198.51.100.21"),
+        ["ipa1/32"],
+        "ours removed, the other interface's copy left alone"
+    );
+    let o = run(&pair, &a.path, "monitor", &p, &[]);
+    assert_eq!(o.code, 7, "the copy on ipa1 is not ours: {o:?}");
+
+    // Started again (on ipa8, which still has its address), then ipa8 is
+    // deleted and the route to the address now leads to ipa1, which holds
+    // a copy: what start added went with ipa8, and the copy is not ours.
+    pair.ns_ip(&["route", "add", "198.51.100.0/24", "dev", "ipa8"]);
+    ok(&run(&pair, &a.path, "start", &p, &[]), "start again");
+    assert_eq!(everywhere(&pair, "198.51.100.21"), ["ipa8/24", "ipa1/32"]);
+    pair.ns_ip(&["link", "del", "ipa8"]);
+    pair.ns_ip(&["route", "add", "198.51.100.0/24", "dev", "ipa1"]);
+    let o = run(&pair, &a.path, "monitor", &p, &[]);
+    assert_eq!(o.code, 7, "{o:?}");
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
+    assert_eq!(everywhere(&pair, "198.51.100.21"), ["ipa1/32"]);
+}
+
+/// A start that failed after adding the address (no carrier) leaves its
+/// record; with parameters that then stop validating, a probe still sees
+/// the address and stop removes it.
+#[test]
+fn a_start_that_failed_half_way_is_seen_and_stopped_through_its_record() {
+    let pair = NetPair::new("half");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.22"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("arp_count", "1"),
+    ];
+    pair.peer_ip(&["link", "set", PEER_NIC, "down"]);
+    let o = run(&pair, &a.path, "start", &p, &[]);
+    assert_eq!(o.code, 1, "no carrier: {o:?}");
+    assert_eq!(shown(Some(&pair.ns), NIC, "198.51.100.22").len(), 1);
+    let record = std::fs::read_to_string(pair.rsctmp.path("ocf-rs-ipaddr-vip.record")).unwrap();
+    for key in [
+        "ip=198.51.100.22",
+        "prefix=24",
+        "ifname=ipa0",
+        "ifindex=",
+        "netns_ino=",
+    ] {
+        assert!(record.contains(key), "{key} in {record}");
+    }
+
+    let bad = [p[0], p[1], p[2], ("arp_mode", "loud")];
+    let o = run(&pair, &a.path, "monitor", &bad, &[]);
+    assert_eq!(o.code, 0, "the probe sees what start added: {o:?}");
+    ok(&run(&pair, &a.path, "stop", &bad, &[]), "stop");
+    assert!(shown(Some(&pair.ns), NIC, "198.51.100.22").is_empty());
+    assert!(
+        !pair.rsctmp.path("ocf-rs-ipaddr-vip.record").exists(),
+        "the record goes with a stop that answered 0"
+    );
+    assert_eq!(run(&pair, &a.path, "monitor", &bad, &[]).code, 7);
+}
+
+/// Start again with another address and no stop in between (a forced
+/// start by hand): the first address goes, so one record names all.
+#[test]
+fn a_second_start_with_another_address_removes_the_first() {
+    let pair = NetPair::new("twice");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    let a = agent_link("ipaddr");
+    let first = [
+        ("ip", "198.51.100.23"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("arp_count", "1"),
+    ];
+    let second = [("ip", "198.51.100.24"), first[1], first[2], first[3]];
+    ok(&run(&pair, &a.path, "start", &first, &[]), "start");
+    ok(&run(&pair, &a.path, "start", &second, &[]), "start again");
+    assert!(shown(Some(&pair.ns), NIC, "198.51.100.23").is_empty());
+    assert_eq!(shown(Some(&pair.ns), NIC, "198.51.100.24").len(), 1);
+    ok(&run(&pair, &a.path, "stop", &second, &[]), "stop");
+    assert!(shown(Some(&pair.ns), NIC, "198.51.100.24").is_empty());
+}
+
+/// clone-max > 1: refused (6) with the reason on one line, nothing added;
+/// an address that is there anyway is seen by the probe and removed by stop.
+#[test]
+fn a_load_sharing_clone_is_refused_and_its_address_still_stopped() {
+    let pair = NetPair::new("clone");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.25"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("CRM_meta_clone_max", "2"),
+        ("CRM_meta_clone", "1"),
+    ];
+    for action in ["validate-all", "start"] {
+        let o = run(&pair, &a.path, action, &p, &[]);
+        assert_eq!(o.code, 6, "{action}: {o:?}");
+        let reason = o.reason().unwrap();
+        assert!(
+            reason.contains("clone-max=2") && reason.contains("CLUSTERIP"),
+            "{reason}"
+        );
+        assert_eq!(o.stderr.lines().count(), 1, "{o:?}");
+    }
+    assert!(shown(Some(&pair.ns), NIC, "198.51.100.25").is_empty());
+    pair.ns_ip(&["addr", "add", "198.51.100.25/24", "dev", NIC]);
+    assert_eq!(run(&pair, &a.path, "monitor", &p, &[]).code, 0, "probe");
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
+    assert!(shown(Some(&pair.ns), NIC, "198.51.100.25").is_empty());
+    assert_eq!(run(&pair, &a.path, "monitor", &p, &[]).code, 7);
+}
+
+/// lvs_support: stop moves the address to lo only from an interface that
+/// had it; a stop where it never ran adds nothing.
+#[test]
+fn lvs_stop_adds_nothing_where_the_address_never_was() {
+    let pair = NetPair::new("lvs");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.26"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("lvs_support", "true"),
+        ("arp_count", "1"),
+    ];
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
+    assert!(everywhere(&pair, "198.51.100.26").is_empty());
+    ok(&run(&pair, &a.path, "start", &p, &[]), "start");
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
+    assert_eq!(everywhere(&pair, "198.51.100.26"), ["lo/32"]);
+}
+
+/// IPv6: an address already there that failed DAD is not "already
+/// started": start adds it again, DAD fails again, start says so and
+/// leaves nothing.
+#[test]
+fn start_over_a_dadfailed_address_fails_with_the_reason() {
+    let pair = NetPair::new("dadf");
+    pair.addresses("2001:db8:5::1/64", "2001:db8:5::2/64");
+    let a = agent_link("ipaddr");
+    pair.ns_ip(&["-6", "addr", "add", "2001:db8:5::2/64", "dev", NIC]);
+    assert!(common::wait_for(Duration::from_secs(10), || {
+        shown(Some(&pair.ns), NIC, "2001:db8:5::2")
+            .iter()
+            .any(|s| s.flags.contains(&"dadfailed".to_string()))
+    }));
+    let p = [
+        ("ip", "2001:db8:5::2"),
+        ("cidr_netmask", "64"),
+        ("nic", NIC),
+    ];
+    assert_eq!(run(&pair, &a.path, "monitor", &p, &[]).code, 1, "probe");
+    let o = run(&pair, &a.path, "start", &p, &[]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.reason().unwrap().contains("dadfailed"), "{o:?}");
+    assert!(shown(Some(&pair.ns), NIC, "2001:db8:5::2").is_empty());
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::sh;
+use super::{Scratch, sh};
 
 /// `ip` with arguments; panics with the output unless it succeeds.
 pub fn ip(args: &[&str]) -> String {
@@ -21,10 +21,13 @@ pub fn ip(args: &[&str]) -> String {
 }
 
 /// Two namespaces `<ns>` and `<ns>p` joined by veth `ipa0` <-> `ipa0p`,
-/// both up. Addresses are added by the test.
+/// both up. Addresses are added by the test. `rsctmp` is the pair's own
+/// `HA_RSCTMP`: what start records there belongs to this pair's agent runs
+/// only, whatever runs beside it.
 pub struct NetPair {
     pub ns: String,
     pub peer: String,
+    pub rsctmp: Scratch,
 }
 
 pub const NIC: &str = "ipa0";
@@ -38,7 +41,8 @@ impl NetPair {
             let _ = sh("ip", &["netns", "del", n]);
         }
         // Built before anything can fail, so drop cleans up a half-made pair.
-        let pair = NetPair { ns, peer };
+        let rsctmp = Scratch::new(&format!("rsc-{ns}"));
+        let pair = NetPair { ns, peer, rsctmp };
         ip(&["netns", "add", &pair.ns]);
         ip(&["netns", "add", &pair.peer]);
         ip(&[
@@ -85,6 +89,11 @@ impl NetPair {
             .output()
             .unwrap();
         out.status.success()
+    }
+
+    /// `HA_RSCTMP` for the agent runs of this pair.
+    pub fn rsc_env(&self) -> (&'static str, &str) {
+        ("HA_RSCTMP", self.rsctmp.0.to_str().unwrap())
     }
 
     /// Run a program inside the agent's namespace: `ip netns exec <ns> ...`.

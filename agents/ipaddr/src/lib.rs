@@ -8,17 +8,24 @@
 //!
 //! Decisions where IPaddr2 was unclear or hurt users:
 //! * the interface and prefix are looked up in the routing table only in
-//!   start (and validate-all at level 10); monitor and stop only look at
+//!   start (and validate-all at level 10, and in monitor and stop without
+//!   `nic` and without a record); monitor and stop otherwise only look at
 //!   addresses on interfaces, so a route change never fails them (RA#328);
-//! * an interface that is down (not up, or no carrier) makes monitor return
-//!   7 when `check_link_status` is on, and start fail with 1, never 5, which
-//!   would ban the node until a cleanup (RA#2047);
+//! * an interface that is down (not up, or no carrier) makes a recurring
+//!   monitor return 7 when `check_link_status` is on (a probe 1: the address
+//!   is still here), and start fail with 1, never 5, which would ban the
+//!   node until a cleanup (RA#2047);
+//! * never lie about state: start records what it adds ([`state`]), and
+//!   stop and a probe find it through that record whatever the parameters
+//!   say now; an address of the same value on another interface is not
+//!   ours.
 //! * the announcement is synchronous, its result is logged, and a start
 //!   whose announcement cannot be sent fails (RA#958); request, reply or
 //!   both forms (RA#977).
 
 pub mod announce;
 pub mod netlink;
+pub mod state;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
@@ -31,6 +38,7 @@ use ocf::{
 
 use announce::ArpMode;
 use netlink::{Addr, Netlink, NewAddr, Route};
+use state::Started;
 
 pub static IP: ParamSpec = ParamSpec::new(
     "ip",
@@ -228,8 +236,9 @@ pub static NETWORK_NAMESPACE: ParamSpec = ParamSpec::new(
 pub static CHECK_LINK_STATUS: ParamSpec = ParamSpec::new(
     "check_link_status",
     "Treat a down interface as not running",
-    "When true, monitor returns 7 (not running) if the interface is administratively down \
-     or has no carrier, and start fails (exit 1) if it stays so after being set up.",
+    "When true, a recurring monitor returns 7 (not running) if the interface is \
+     administratively down or has no carrier (a probe returns 1: the address is still \
+     configured here), and start fails (exit 1) if it stays so after being set up.",
 )
 .boolean()
 .default("true");
@@ -276,7 +285,8 @@ pub static INFO: AgentInfo = AgentInfo {
         the agent's own process; gratuitous ARP (request or reply) and IPv6 unsolicited \
         neighbour advertisements are sent from raw sockets, synchronously, and logged; IPv6 \
         start waits for duplicate address detection. Monitor forks nothing and never looks \
-        at routes. Load-sharing clone mode (CLUSTERIP) is not supported.",
+        at routes. Load-sharing clone mode (CLUSTERIP) is not supported: a clone with \
+        clone-max above 1 is refused (exit 6).",
     params: &PARAMS,
     actions: &ACTIONS,
 };
@@ -462,8 +472,18 @@ impl ocf::Agent for IpAddrAgent {
         &INFO
     }
 
-    fn configure(p: &Params, _ctx: &Context) -> OcfResult<Config> {
+    fn configure(p: &Params, ctx: &Context) -> OcfResult<Config> {
         let bad = |m: String| OcfError::configured(m);
+        // IPaddr2 turns such a clone into a load-sharing address (iptables
+        // CLUSTERIP, which recent kernels no longer have); added as a plain
+        // address by every instance, it would answer from every node at once.
+        if let Some(max) = ctx.clone_info().and_then(|c| c.max).filter(|m| *m > 1) {
+            return Err(bad(format!(
+                "clone-max={max}: a load-sharing clone (IPaddr2's CLUSTERIP mode) is not supported, \
+                 and every instance would hold the same address on its node; run the address as a \
+                 primitive resource (or a clone with clone-max=1)"
+            )));
+        }
         let ip: IpAddr = p
             .string(&IP)
             .unwrap_or_default()
@@ -637,22 +657,65 @@ impl ocf::Agent for IpAddrAgent {
         Ok(())
     }
 
-    fn start(cfg: &Config, _ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+    fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         require_root("start")?;
         let mut nl = open_netlink(dl)?;
         let t = resolve_target(cfg, &mut nl)?;
+        let here = state::current_ns();
+        let label = cfg.label_for(&t.nic);
+
+        // One record per instance: an earlier start's address that is still
+        // there (someone started it again with other parameters, without a
+        // stop) goes first, or nothing would know of it any more.
+        if let Some(prev) = Started::load(ctx)
+            && !(prev.is_here(here) && prev.index == t.index && prev.ip == cfg.ip)
+        {
+            let n = remove_started(&prev, dl)?;
+            if n > 0 {
+                ocf::warn!(
+                    "removed {}, which an earlier start of {} added, before adding {} to {}",
+                    prev.describe(),
+                    ctx.instance,
+                    cfg.ip,
+                    t.nic
+                );
+            }
+        }
+        // Recorded before the address is added: a start that fails half-way
+        // still leaves what stop and a probe need to find it.
+        Started {
+            ip: cfg.ip,
+            prefix: t.prefix,
+            index: t.index,
+            ifname: t.nic.clone(),
+            label: label.clone(),
+            netns: cfg.netns.clone(),
+            ns: here,
+            addrlabel: cfg.addrlabel,
+        }
+        .to_record()
+        .save(ctx);
+
         let fam = cfg.family();
         let addrs = nl.addresses(fam).map_err(|e| nl_err("read addresses", e))?;
-        let present = match served(
-            cfg,
-            &addrs,
-            Some(t.index),
-            t.prefix,
-            cfg.label_for(&t.nic).as_deref(),
-        ) {
-            Served::Yes(_) => {
+        let present = match served(cfg.ip, &addrs, t.index, t.prefix, label.as_deref()) {
+            // Failed DAD: there but unusable; add it again, and DAD says why.
+            Served::Yes(a) if a.flags & netlink::IFA_F_DADFAILED != 0 => {
+                ocf::warn!(
+                    "{} failed duplicate address detection on {}; adding it again",
+                    cfg.ip,
+                    t.nic
+                );
+                remove_from(&mut nl, cfg.ip, &addrs, |a| a.index == t.index)?;
+                false
+            }
+            Served::Yes(a) => {
                 let usable = nl.link(t.index).is_ok_and(|l| l.is_usable());
                 if usable || !cfg.check_link_status {
+                    if a.flags & netlink::IFA_F_TENTATIVE != 0 && !cfg.nodad {
+                        // Not usable before DAD ends: wait as a fresh start would.
+                        wait_for_dad(cfg, &mut nl, &t, dl)?;
+                    }
                     ocf::info!("{} is already on {}", cfg.ip, t.nic);
                     return Ok(());
                 }
@@ -716,13 +779,7 @@ impl ocf::Agent for IpAddrAgent {
         }
 
         let addrs = nl.addresses(fam).map_err(|e| nl_err("read addresses", e))?;
-        match served(
-            cfg,
-            &addrs,
-            Some(t.index),
-            t.prefix,
-            cfg.label_for(&t.nic).as_deref(),
-        ) {
+        match served(cfg.ip, &addrs, t.index, t.prefix, label.as_deref()) {
             Served::Yes(_) => Ok(()),
             Served::No => Err(OcfError::generic(format!(
                 "{} vanished from {} during start",
@@ -732,32 +789,50 @@ impl ocf::Agent for IpAddrAgent {
         }
     }
 
+    /// Removes the address from the interface the configuration leads to
+    /// and, when the configuration no longer leads there (nic, ip or the
+    /// namespace changed, the interface was renamed), from where start put
+    /// it. 0 only when neither holds it any more.
     fn stop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         require_root("stop")?;
         let mut nl = open_netlink(dl)?;
-        let nic_index = match &cfg.nic {
-            Some(n) => match netlink::index_of(n) {
-                Some(i) => Some(i),
-                None => {
-                    ocf::info!("{} does not exist, so {} cannot be on it", n, cfg.ip);
-                    return Ok(());
-                }
-            },
-            None => None,
-        };
-        let lo = netlink::index_of("lo");
+        let here = state::current_ns();
+        let rec = Started::load(ctx);
+        let iface = configured_iface(
+            cfg.ip,
+            cfg.prefix,
+            cfg.nic.as_deref(),
+            rec.as_ref(),
+            here,
+            &mut nl,
+        )?;
         let fam = cfg.family();
-        let addrs = nl.addresses(fam).map_err(|e| nl_err("read addresses", e))?;
-        let ours = |a: &Addr| match nic_index {
-            Some(i) => a.index == i,
-            None => Some(a.index) != lo,
+        let removed = match iface {
+            Some(i) => {
+                let addrs = nl.addresses(fam).map_err(|e| nl_err("read addresses", e))?;
+                remove_from(&mut nl, cfg.ip, &addrs, |a| a.index == i)?
+            }
+            None => 0,
         };
-        let n = remove_from(&mut nl, cfg.ip, &addrs, ours)?;
-        if n == 0 {
+        let mut from_record = 0;
+        if let Some(s) = &rec
+            && !(s.is_here(here) && Some(s.index) == iface && s.ip == cfg.ip)
+        {
+            from_record = remove_started(s, dl)?;
+            if from_record > 0 {
+                ocf::warn!(
+                    "removed {}, which start added: the configuration no longer leads there",
+                    s.describe()
+                );
+            }
+        }
+        if removed == 0 && from_record == 0 {
             ocf::info!("{} was not configured: {} is stopped", cfg.ip, ctx.instance);
         }
+        // LVS: the address moves to lo only from an interface that had it.
         if cfg.lvs_support
-            && let Some(lo) = lo
+            && removed > 0
+            && let Some(lo) = netlink::index_of("lo")
         {
             ocf::info!("lvs_support: keeping {}/32 on lo", cfg.ip);
             let keep = NewAddr {
@@ -776,13 +851,14 @@ impl ocf::Agent for IpAddrAgent {
             }
         }
         if let (Some(label), IpAddr::V6(ip6)) = (cfg.addrlabel, cfg.ip) {
-            match nl.del_addrlabel(ip6, label) {
-                Ok(()) => ocf::info!("lvs_ipv6_addrlabel: removed label {label} of {ip6}/128"),
-                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
-                Err(e) => ocf::warn!("lvs_ipv6_addrlabel: cannot remove label of {ip6}: {e}"),
-            }
+            del_addrlabel(&mut nl, ip6, label);
         }
-        if cfg.flush_routes {
+        if let Some(s) = &rec
+            && let (Some(label), IpAddr::V6(ip6), true) = (s.addrlabel, s.ip, s.is_here(here))
+        {
+            del_addrlabel(&mut nl, ip6, label);
+        }
+        if cfg.flush_routes && removed > 0 {
             let file = if cfg.v4() {
                 "/proc/sys/net/ipv4/route/flush"
             } else {
@@ -792,100 +868,430 @@ impl ocf::Agent for IpAddrAgent {
                 ocf::warn!("flush_routes: cannot write {file}: {e}");
             }
         }
-        let left = nl.addresses(fam).map_err(|e| nl_err("read addresses", e))?;
-        if let Some(a) = left.iter().find(|a| a.address == cfg.ip && ours(a)) {
-            return Err(OcfError::generic(format!(
-                "{} is still on {} after removal",
-                cfg.ip,
-                netlink::name_of(a.index)
-            )));
+        if let Some(i) = iface {
+            let left = nl.addresses(fam).map_err(|e| nl_err("read addresses", e))?;
+            if left.iter().any(|a| a.address == cfg.ip && a.index == i) {
+                return Err(OcfError::generic(format!(
+                    "{} is still on {} after removal",
+                    cfg.ip,
+                    netlink::name_of(i)
+                )));
+            }
         }
         Ok(())
     }
 
-    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    /// The parameters do not validate (or their namespace is missing): stop
+    /// what start recorded, wherever it is now, and what the parameters that
+    /// still read name; 0 only when neither is left.
     fn stop_unconfigured(
-        _cfg: Option<&Config>,
-        _rec: Option<&ocf::Record>,
-        _ctx: &Context,
-        _why: &OcfError,
-        _dl: &Deadline,
+        cfg: Option<&Config>,
+        rec: Option<&ocf::Record>,
+        ctx: &Context,
+        why: &OcfError,
+        dl: &Deadline,
     ) -> OcfResult<()> {
+        require_root("stop")?;
+        let started = rec.and_then(Started::from_record);
+        let mut n = 0;
+        if let Some(s) = &started {
+            n += remove_started(s, dl)?;
+        }
+        if let Some(raw) = Raw::read(cfg, ctx) {
+            n += raw.remove(started.as_ref(), dl)?;
+        }
+        if n > 0 {
+            ocf::info!(
+                "stop: {}; removed the address start added, so {} is stopped",
+                why.reason,
+                ctx.instance
+            );
+        } else {
+            ocf::info!(
+                "stop: {}; the address is on none of the interfaces start or the parameters name, so {} is stopped",
+                why.reason,
+                ctx.instance
+            );
+        }
         Ok(())
     }
 
-    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    /// The same places as [`stop_unconfigured`](Self::stop_unconfigured):
+    /// 0 when the address is on one of them, 7 when on none.
     fn probe_unconfigured(
-        _cfg: Option<&Config>,
-        _rec: Option<&ocf::Record>,
-        _ctx: &Context,
+        cfg: Option<&Config>,
+        rec: Option<&ocf::Record>,
+        ctx: &Context,
         _why: &OcfError,
-        _dl: &Deadline,
+        dl: &Deadline,
     ) -> OcfResult<Status> {
+        let started = rec.and_then(Started::from_record);
+        if let Some(s) = &started
+            && let Some(found) = started_present(s, dl)?
+        {
+            ocf::warn!("{found}, where start added it");
+            return Ok(Status::Success);
+        }
+        if let Some(raw) = Raw::read(cfg, ctx)
+            && let Some(found) = raw.present(started.as_ref(), dl)?
+        {
+            ocf::warn!("{found}, where the parameters name it");
+            return Ok(Status::Success);
+        }
         Ok(Status::NotRunning)
     }
 
-    fn monitor(cfg: &Config, _ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
+    fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
         let mut nl = open_netlink(dl)?;
-        let nic_index =
-            match &cfg.nic {
-                Some(n) => Some(netlink::index_of(n).ok_or_else(|| {
-                    OcfError::not_running(format!("interface {n} does not exist"))
-                })?),
-                None => None,
-            };
+        let here = state::current_ns();
+        // The record is read only when the parameters alone cannot say.
+        let rec = std::cell::OnceCell::new();
+        let rec = || rec.get_or_init(|| Started::load(ctx)).as_ref();
+        let iface = configured_iface(
+            cfg.ip,
+            cfg.prefix,
+            cfg.nic.as_deref(),
+            if cfg.nic.is_none() { rec() } else { None },
+            here,
+            &mut nl,
+        )?;
         let addrs = nl
             .addresses(cfg.family())
             .map_err(|e| nl_err("read addresses", e))?;
-        let label = cfg.nic.as_deref().and_then(|n| cfg.label_for(n));
-        let a = match served(
-            cfg,
-            &addrs,
-            nic_index,
-            cfg.prefix.unwrap_or(0),
-            label.as_deref(),
-        ) {
-            Served::Yes(a) => a,
-            Served::No => {
-                let where_ = cfg.nic.as_deref().unwrap_or("any interface");
-                return Err(OcfError::not_running(format!(
-                    "{} is not on {where_}",
-                    cfg.ip
-                )));
+        if let Some(i) = iface {
+            let label = cfg
+                .iflabel
+                .as_ref()
+                .and_then(|_| cfg.label_for(&netlink::name_of(i)));
+            match served(cfg.ip, &addrs, i, cfg.prefix.unwrap_or(0), label.as_deref()) {
+                Served::Yes(a) => return healthy(cfg, ctx, &mut nl, &a, dl),
+                Served::Mismatch(why) => return Err(OcfError::generic(why)),
+                Served::No => {}
             }
-            Served::Mismatch(why) => return Err(OcfError::generic(why)),
+        }
+        let where_ = match (&cfg.nic, iface) {
+            (Some(n), Some(_)) => n.clone(),
+            (Some(n), None) => format!("{n} (no such interface)"),
+            (None, Some(i)) => netlink::name_of(i),
+            (None, None) => "any interface with a route to it".to_string(),
         };
-        if a.flags & netlink::IFA_F_DADFAILED != 0 {
+        // Not where the configuration leads: is what start added still there?
+        if let Some(s) = rec()
+            && !(s.is_here(here) && Some(s.index) == iface && s.ip == cfg.ip)
+            && let Some(found) = started_present(s, dl)?
+        {
             return Err(OcfError::generic(format!(
-                "{} failed duplicate address detection on {}",
-                cfg.ip,
-                netlink::name_of(a.index)
+                "{} is not on {where_}, but {found}, where start added it: the configuration changed while it ran",
+                cfg.ip
             )));
         }
-        let need_link = cfg.check_link_status || cfg.arp_count_refresh > 0;
-        if need_link {
-            let link = nl.link(a.index).map_err(|e| nl_err("read link", e))?;
-            if cfg.check_link_status && !link.is_usable() {
-                return Err(OcfError::not_running(format!(
-                    "{} is down or has no carrier, so {} is not reachable",
-                    netlink::name_of(a.index),
-                    cfg.ip
+        Err(OcfError::not_running(format!(
+            "{} is not on {where_}",
+            cfg.ip
+        )))
+    }
+}
+
+/// Monitor of an address that is where the configuration says: is it usable?
+fn healthy(
+    cfg: &Config,
+    ctx: &Context,
+    nl: &mut Netlink,
+    a: &Addr,
+    dl: &Deadline,
+) -> OcfResult<Status> {
+    if a.flags & netlink::IFA_F_DADFAILED != 0 {
+        return Err(OcfError::generic(format!(
+            "{} failed duplicate address detection on {}",
+            cfg.ip,
+            netlink::name_of(a.index)
+        )));
+    }
+    let need_link = cfg.check_link_status || cfg.arp_count_refresh > 0;
+    if need_link {
+        let link = nl.link(a.index).map_err(|e| nl_err("read link", e))?;
+        if cfg.check_link_status && !link.is_usable() {
+            let why = format!(
+                "{} is down or has no carrier, so {} is not reachable",
+                netlink::name_of(a.index),
+                cfg.ip
+            );
+            // A recurring monitor's 7 is followed by a stop here; a probe's
+            // is believed: the address would stay, and answer from this
+            // node too once the link is back. So a probe says "failed".
+            if ctx.is_probe() {
+                return Err(OcfError::generic(format!(
+                    "{why}, but it is configured here"
                 )));
             }
-            if cfg.arp_count_refresh > 0 {
-                let t = Target {
-                    index: a.index,
-                    nic: netlink::name_of(a.index),
-                    prefix: a.prefix,
-                    broadcast: None,
-                };
-                match announce_address(cfg, &t, &link, cfg.arp_count_refresh, &dl.share(0.5)) {
-                    Ok(msg) => ocf::debug!("refresh: {msg}"),
-                    Err(e) => ocf::warn!("refresh: {e}"),
-                }
+            return Err(OcfError::not_running(why));
+        }
+        if cfg.arp_count_refresh > 0 {
+            let t = Target {
+                index: a.index,
+                nic: netlink::name_of(a.index),
+                prefix: a.prefix,
+                broadcast: None,
+            };
+            match announce_address(cfg, &t, &link, cfg.arp_count_refresh, &dl.share(0.5)) {
+                Ok(msg) => ocf::debug!("refresh: {msg}"),
+                Err(e) => ocf::warn!("refresh: {e}"),
             }
         }
-        Ok(Status::Success)
+    }
+    Ok(Status::Success)
+}
+
+// ---------------------------------------------------------------- what is ours
+
+/// The interface the configuration leads to in this namespace: `nic`; or
+/// without it, the interface start chose for this address (the record, by
+/// index: a rename does not hide it, and once it is gone nothing is ours),
+/// or without a record the one findif picks now. None: no such interface
+/// here. An address of the same value on any other interface is not ours.
+fn configured_iface(
+    ip: IpAddr,
+    prefix: Option<u8>,
+    nic: Option<&str>,
+    rec: Option<&Started>,
+    here: Option<state::NsId>,
+    nl: &mut Netlink,
+) -> OcfResult<Option<u32>> {
+    if let Some(n) = nic {
+        return Ok(netlink::index_of(n));
+    }
+    if let Some(s) = rec
+        && s.ip == ip
+        && s.is_here(here)
+    {
+        return Ok(match nl.link(s.index) {
+            Ok(link) => {
+                if !s.ifname.is_empty() && link.name != s.ifname {
+                    ocf::debug!("{} is now called {}", s.ifname, link.name);
+                }
+                Some(s.index)
+            }
+            // Gone, and the address with it; a device made since under
+            // the same name or holding the route is another one.
+            Err(_) => {
+                ocf::debug!("{} (index {}) no longer exists", s.ifname, s.index);
+                None
+            }
+        });
+    }
+    let fam = if ip.is_ipv4() {
+        libc::AF_INET as u8
+    } else {
+        libc::AF_INET6 as u8
+    };
+    let routes = nl.routes(fam).map_err(|e| nl_err("read routes", e))?;
+    Ok(find_route(&routes, ip, prefix, None).and_then(|r| r.oif))
+}
+
+/// Into the namespace of what start added: None when it no longer exists
+/// (and with it every address that was in it).
+fn visit_started(s: &Started) -> OcfResult<Option<state::Visit>> {
+    match s.ns {
+        None => Ok(Some(state::Visit::here())),
+        Some(ns) => state::visit(ns, s.netns.as_deref()).map_err(|e| {
+            OcfError::generic(format!(
+                "cannot enter the network namespace of {}: {e}",
+                s.describe()
+            ))
+        }),
+    }
+}
+
+fn family_of(ip: IpAddr) -> u8 {
+    if ip.is_ipv4() {
+        libc::AF_INET as u8
+    } else {
+        libc::AF_INET6 as u8
+    }
+}
+
+/// Where what start added is now ("198.51.100.10/24 is on eth1"), if anywhere.
+fn started_present(s: &Started, dl: &Deadline) -> OcfResult<Option<String>> {
+    let Some(_visit) = visit_started(s)? else {
+        return Ok(None);
+    };
+    let mut nl = open_netlink(dl)?;
+    let addrs = nl
+        .addresses(family_of(s.ip))
+        .map_err(|e| nl_err("read addresses", e))?;
+    Ok(addrs
+        .iter()
+        .find(|a| a.address == s.ip && a.index == s.index)
+        .map(|a| {
+            format!(
+                "{}/{} is on {}{}",
+                s.ip,
+                a.prefix,
+                netlink::name_of(a.index),
+                s.netns
+                    .as_ref()
+                    .map(|n| format!(" in network namespace {n}"))
+                    .unwrap_or_default()
+            )
+        }))
+}
+
+/// Remove what start added, with any prefix, from the interface start put
+/// it on, wherever that is now; an error when it stays.
+fn remove_started(s: &Started, dl: &Deadline) -> OcfResult<usize> {
+    let Some(_visit) = visit_started(s)? else {
+        ocf::info!(
+            "the network namespace of {} is gone, and the address with it",
+            s.describe()
+        );
+        return Ok(0);
+    };
+    let mut nl = open_netlink(dl)?;
+    let fam = family_of(s.ip);
+    let addrs = nl.addresses(fam).map_err(|e| nl_err("read addresses", e))?;
+    let n = remove_from(&mut nl, s.ip, &addrs, |a| a.index == s.index)?;
+    if let (Some(label), IpAddr::V6(ip6)) = (s.addrlabel, s.ip) {
+        del_addrlabel(&mut nl, ip6, label);
+    }
+    let left = nl.addresses(fam).map_err(|e| nl_err("read addresses", e))?;
+    if left.iter().any(|a| a.address == s.ip && a.index == s.index) {
+        return Err(OcfError::generic(format!(
+            "{} is still there after removal",
+            s.describe()
+        )));
+    }
+    Ok(n)
+}
+
+fn del_addrlabel(nl: &mut Netlink, ip6: std::net::Ipv6Addr, label: u32) {
+    match nl.del_addrlabel(ip6, label) {
+        Ok(()) => ocf::info!("lvs_ipv6_addrlabel: removed label {label} of {ip6}/128"),
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+        Err(e) => ocf::warn!("lvs_ipv6_addrlabel: cannot remove label of {ip6}: {e}"),
+    }
+}
+
+/// What the parameters still name when they do not all validate: each one
+/// read on its own, and only when it reads safely. The whole configuration
+/// when it parsed (only its namespace is missing).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Raw {
+    pub ip: IpAddr,
+    pub prefix: Option<u8>,
+    pub nic: Option<String>,
+    pub netns: Option<String>,
+}
+
+impl Raw {
+    /// None when the address cannot be read, or the interface or namespace
+    /// is given but not as a name: then the parameters name no place.
+    pub fn read(cfg: Option<&Config>, ctx: &Context) -> Option<Raw> {
+        if let Some(c) = cfg {
+            return Some(Raw {
+                ip: c.ip,
+                prefix: c.prefix,
+                nic: c.nic.clone(),
+                netns: c.netns.clone(),
+            });
+        }
+        let p = |k: &str| {
+            ctx.params
+                .get(k)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+        };
+        let ip_text = p("ip")?;
+        check_ip(ip_text).ok()?;
+        let ip: IpAddr = ip_text.parse().ok()?;
+        let nic = match p("nic") {
+            None => None,
+            Some(n) => {
+                let base = n.split_once(':').map_or(n, |(b, _)| b);
+                valid_ifname(base).ok()?;
+                Some(base.to_string())
+            }
+        };
+        let netns = match p("network_namespace") {
+            None => None,
+            Some(n) => {
+                check_netns(n).ok()?;
+                Some(n.to_string())
+            }
+        };
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        let prefix = p("cidr_netmask")
+            .or_else(|| p("netmask"))
+            .and_then(|m| parse_mask(m).ok())
+            .map(|(n, _)| n)
+            .filter(|n| (1..=max).contains(n));
+        Some(Raw {
+            ip,
+            prefix,
+            nic,
+            netns,
+        })
+    }
+
+    /// Into the namespace and onto the interface these name, if they exist.
+    fn locate(
+        &self,
+        rec: Option<&Started>,
+        dl: &Deadline,
+    ) -> OcfResult<Option<(u32, Netlink, state::Visit)>> {
+        let visit = match &self.netns {
+            None => state::Visit::here(),
+            Some(n) => match state::visit_named(n) {
+                Ok(Some(v)) => v,
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    return Err(OcfError::generic(format!(
+                        "cannot enter network namespace {n}: {e}"
+                    )));
+                }
+            },
+        };
+        let mut nl = open_netlink(dl)?;
+        let here = state::current_ns();
+        let iface = configured_iface(
+            self.ip,
+            self.prefix,
+            self.nic.as_deref(),
+            rec,
+            here,
+            &mut nl,
+        )?;
+        Ok(iface.map(|i| (i, nl, visit)))
+    }
+
+    fn present(&self, rec: Option<&Started>, dl: &Deadline) -> OcfResult<Option<String>> {
+        let Some((i, mut nl, _visit)) = self.locate(rec, dl)? else {
+            return Ok(None);
+        };
+        let addrs = nl
+            .addresses(family_of(self.ip))
+            .map_err(|e| nl_err("read addresses", e))?;
+        Ok(addrs
+            .iter()
+            .find(|a| a.address == self.ip && a.index == i)
+            .map(|a| format!("{}/{} is on {}", self.ip, a.prefix, netlink::name_of(i))))
+    }
+
+    fn remove(&self, rec: Option<&Started>, dl: &Deadline) -> OcfResult<usize> {
+        let Some((i, mut nl, _visit)) = self.locate(rec, dl)? else {
+            return Ok(0);
+        };
+        let fam = family_of(self.ip);
+        let addrs = nl.addresses(fam).map_err(|e| nl_err("read addresses", e))?;
+        let n = remove_from(&mut nl, self.ip, &addrs, |a| a.index == i)?;
+        let left = nl.addresses(fam).map_err(|e| nl_err("read addresses", e))?;
+        if left.iter().any(|a| a.address == self.ip && a.index == i) {
+            return Err(OcfError::generic(format!(
+                "{} is still on {} after removal",
+                self.ip,
+                netlink::name_of(i)
+            )));
+        }
+        Ok(n)
     }
 }
 
@@ -1069,28 +1475,12 @@ pub enum Served {
     Mismatch(String),
 }
 
-/// Look for `cfg.ip` on `nic` (or on any interface but lo). `prefix` 0
-/// means any prefix (monitor without cidr_netmask).
-pub fn served(
-    cfg: &Config,
-    addrs: &[Addr],
-    nic: Option<u32>,
-    prefix: u8,
-    label: Option<&str>,
-) -> Served {
-    // Only needed without a nic: skip the lookup on the usual monitor path.
-    let lo = if nic.is_none() {
-        netlink::index_of("lo")
-    } else {
-        None
-    };
+/// Look for `ip` on interface `index`. `prefix` 0 means any prefix
+/// (monitor without cidr_netmask); `label` None means any label.
+pub fn served(ip: IpAddr, addrs: &[Addr], index: u32, prefix: u8, label: Option<&str>) -> Served {
     let candidates: Vec<&Addr> = addrs
         .iter()
-        .filter(|a| a.address == cfg.ip)
-        .filter(|a| match nic {
-            Some(i) => a.index == i,
-            None => Some(a.index) != lo,
-        })
+        .filter(|a| a.address == ip && a.index == index)
         .collect();
     if candidates.is_empty() {
         return Served::No;
@@ -1104,13 +1494,12 @@ pub fn served(
     let name = netlink::name_of(a.index);
     if prefix != 0 && a.prefix != prefix {
         Served::Mismatch(format!(
-            "{} is on {name} with prefix /{}, not /{prefix}",
-            cfg.ip, a.prefix
+            "{ip} is on {name} with prefix /{}, not /{prefix}",
+            a.prefix
         ))
     } else {
         Served::Mismatch(format!(
-            "{} is on {name} with label {}, not {}",
-            cfg.ip,
+            "{ip} is on {name} with label {}, not {}",
             a.label.as_deref().unwrap_or("(none)"),
             label.unwrap_or("(none)")
         ))

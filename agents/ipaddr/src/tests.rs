@@ -271,12 +271,7 @@ fn addr(ip: &str, index: u32, prefix: u8, label: Option<&str>) -> Addr {
 
 #[test]
 fn served_checks_interface_prefix_and_label() {
-    let c = configure(&[
-        ("ip", "198.51.100.10"),
-        ("cidr_netmask", "24"),
-        ("iflabel", "vip"),
-    ])
-    .unwrap();
+    let ip: IpAddr = "198.51.100.10".parse().unwrap();
     let on = |i, p, l| {
         vec![
             addr("198.51.100.1", 100, 24, None),
@@ -284,53 +279,144 @@ fn served_checks_interface_prefix_and_label() {
         ]
     };
     assert!(matches!(
-        served(
-            &c,
-            &on(100, 24, Some("v0:vip")),
-            Some(100),
-            24,
-            Some("v0:vip")
-        ),
+        served(ip, &on(100, 24, Some("v0:vip")), 100, 24, Some("v0:vip")),
         Served::Yes(_)
     ));
     assert_eq!(
-        served(
-            &c,
-            &on(101, 24, Some("v1:vip")),
-            Some(100),
-            24,
-            Some("v0:vip")
-        ),
-        Served::No
+        served(ip, &on(101, 24, Some("v1:vip")), 100, 24, Some("v0:vip")),
+        Served::No,
+        "the same address on another interface is not ours"
     );
     assert!(
-        matches!(served(&c, &on(100, 25, Some("v0:vip")), Some(100), 24, Some("v0:vip")), Served::Mismatch(m) if m.contains("/25, not /24"))
+        matches!(served(ip, &on(100, 25, Some("v0:vip")), 100, 24, Some("v0:vip")), Served::Mismatch(m) if m.contains("/25, not /24"))
     );
     assert!(
-        matches!(served(&c, &on(100, 24, Some("v0")), Some(100), 24, Some("v0:vip")), Served::Mismatch(m) if m.contains("label"))
+        matches!(served(ip, &on(100, 24, Some("v0")), 100, 24, Some("v0:vip")), Served::Mismatch(m) if m.contains("label"))
     );
     assert!(
-        matches!(
-            served(&c, &on(100, 27, None), Some(100), 0, None),
-            Served::Yes(_)
-        ),
+        matches!(served(ip, &on(100, 27, None), 100, 0, None), Served::Yes(_)),
         "prefix 0 = any"
     );
-    assert!(
-        matches!(
-            served(&c, &on(100, 24, None), None, 24, None),
-            Served::Yes(_)
-        ),
-        "no nic: any interface"
-    );
     assert_eq!(
-        served(
-            &c,
-            &[addr("198.51.100.1", 100, 24, None)],
-            Some(100),
-            24,
-            None
-        ),
+        served(ip, &[addr("198.51.100.1", 100, 24, None)], 100, 24, None),
         Served::No
     );
+}
+
+fn ctx_with(kv: &[(&str, &str)]) -> Context {
+    Context::from_vars(
+        "ipaddr",
+        "stop",
+        kv.iter()
+            .map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())),
+    )
+}
+
+/// A clone of more than one instance would put the same plain address on
+/// every node: refused as a configuration error (6), which stop and a
+/// probe then handle through what can still be read.
+#[test]
+fn a_load_sharing_clone_is_refused() {
+    for (max, unique) in [("2", "false"), ("3", "true")] {
+        let ctx = ctx_with(&[
+            ("ip", "198.51.100.10"),
+            ("CRM_meta_clone_max", max),
+            ("CRM_meta_clone", "0"),
+            ("CRM_meta_globally_unique", unique),
+        ]);
+        let p = Params::parse(&PARAMS, &ctx.params).unwrap();
+        let e = IpAddrAgent::configure(&p, &ctx).unwrap_err();
+        assert_eq!(e.status, Status::ErrConfigured);
+        assert!(e.reason.contains("CLUSTERIP"), "{e:?}");
+        assert!(!e.reason.contains('\n'));
+    }
+    let ctx = ctx_with(&[
+        ("ip", "198.51.100.10"),
+        ("CRM_meta_clone_max", "1"),
+        ("CRM_meta_clone", "0"),
+    ]);
+    let p = Params::parse(&PARAMS, &ctx.params).unwrap();
+    assert!(
+        IpAddrAgent::configure(&p, &ctx).is_ok(),
+        "one instance is a plain address"
+    );
+}
+
+/// The record keeps every part of the identity, and a record that does not
+/// name an address and an interface is no record.
+#[test]
+fn record_round_trip() {
+    let s = Started {
+        ip: "2001:db8::10".parse().unwrap(),
+        prefix: 64,
+        index: 7,
+        ifname: "eth1".into(),
+        label: None,
+        netns: Some("web".into()),
+        ns: Some(state::NsId {
+            dev: 4,
+            ino: 4026532281,
+        }),
+        addrlabel: Some(99),
+    };
+    let text = s.to_record().to_text();
+    let back = Started::from_record(&ocf::Record::from_text(&text)).unwrap();
+    assert_eq!(back, s);
+    let v4 = Started {
+        ip: "198.51.100.10".parse().unwrap(),
+        prefix: 24,
+        index: 2,
+        ifname: "eth0".into(),
+        label: Some("eth0:vip".into()),
+        netns: None,
+        ns: None,
+        addrlabel: None,
+    };
+    assert_eq!(Started::from_record(&v4.to_record()).unwrap(), v4);
+    for junk in [
+        "ip=198.51.100.10\n",
+        "ip=x\nprefix=24\nifindex=2\n",
+        "ip=198.51.100.10\nprefix=24\nifindex=0\n",
+    ] {
+        assert_eq!(
+            Started::from_record(&ocf::Record::from_text(junk)),
+            None,
+            "{junk}"
+        );
+    }
+}
+
+/// What stop and a probe still read from parameters that do not validate:
+/// each one alone, and nothing when the address or a given name is unusable.
+#[test]
+fn raw_parameters_read_one_by_one() {
+    let raw = |kv: &[(&str, &str)]| Raw::read(None, &ctx_with(kv));
+    assert_eq!(
+        raw(&[
+            ("ip", "198.51.100.10"),
+            ("nic", "eth0:vip"),
+            ("cidr_netmask", "33"),
+            ("arp_mode", "loud"),
+        ]),
+        Some(Raw {
+            ip: "198.51.100.10".parse().unwrap(),
+            prefix: None,
+            nic: Some("eth0".into()),
+            netns: None,
+        }),
+        "a bad mask is dropped, the nic's label too"
+    );
+    assert_eq!(
+        raw(&[("ip", "198.51.100.10"), ("netmask", "255.255.255.0")])
+            .unwrap()
+            .prefix,
+        Some(24)
+    );
+    assert_eq!(raw(&[("ip", "198.51.100.10/24")]), None);
+    assert_eq!(raw(&[("ip", "198.51.100.10"), ("nic", "eth 0")]), None);
+    assert_eq!(
+        raw(&[("ip", "198.51.100.10"), ("network_namespace", "../x")]),
+        None
+    );
+    assert_eq!(raw(&[]), None);
 }
