@@ -13,10 +13,35 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Outcome, Scratch, agent_link, ocf, require};
+use common::{AgentLink, Outcome, Scratch, agent_link, require};
 use fsa::{LoopDev, MountPoint, is_mounted};
 
 const RECURRING: (&str, &str) = ("OCF_RESKEY_CRM_meta_interval", "20000");
+
+thread_local! {
+    /// Each test's own HA_RSCTMP: what start records there is per
+    /// resource instance, and tests running side by side must not read
+    /// each other's records (Pacemaker's instance names are unique; these
+    /// tests mostly use the default one).
+    static RSCTMP: Scratch = Scratch::new(&format!(
+        "fsa-rsc-{}",
+        std::thread::current()
+            .name()
+            .unwrap_or("t")
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    ));
+}
+
+/// `common::ocf` with this test's HA_RSCTMP unless `env` names one.
+fn ocf(a: &AgentLink, action: &str, params: &[(&str, &str)], env: &[(&str, &str)]) -> Outcome {
+    let dir = RSCTMP.with(|s| s.0.display().to_string());
+    let mut all: Vec<(&str, &str)> = Vec::new();
+    if !env.iter().any(|(k, _)| *k == "HA_RSCTMP") {
+        all.push(("HA_RSCTMP", dir.as_str()));
+    }
+    all.extend_from_slice(env);
+    common::ocf(a, action, params, &all)
+}
 
 fn params<'a>(dev: &'a str, dir: &'a str, fstype: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![("device", dev), ("directory", dir), ("fstype", fstype)]
