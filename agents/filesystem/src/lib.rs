@@ -940,6 +940,7 @@ fn stop_found(cfg: &Config, rec: Option<&Recorded>, ctx: &Context, dl: &Deadline
     }
     // The status file of depth 20 goes first; a failure is only a warning.
     let mut places: Vec<&Path> = roots.iter().map(|m| m.mount_point.as_path()).collect();
+    places.sort();
     places.dedup();
     for place in places {
         let (_, sfile) = status_paths(cfg, ctx, place);
@@ -1035,6 +1036,16 @@ fn by_config<'a>(
     };
     // What start resolved the same device text to (no fork on the hot path).
     let same = rec.filter(|r| r.device == cfg.device_text);
+    // The filesystem start mounted from this same device text, on this
+    // directory: ours, however the table spells it (and no stat for it).
+    if !cfg.bind
+        && let Some(rm) = same.and_then(|r| r.mount.as_ref())
+    {
+        let hit = keep(&|m| identity::same_filesystem(rm, m));
+        if !hit.is_empty() {
+            return hit;
+        }
+    }
     match &cfg.device {
         _ if cfg.bind => {
             let Device::Path(src) = &cfg.device else {
@@ -1120,10 +1131,13 @@ fn record_existing(cfg: &Config, ctx: &Context, rec: Option<&Recorded>, dir: &Pa
 }
 
 /// The identity of a mount start just made or found. `st_dev` comes from a
-/// stat of the mounted root, except on network filesystems (no stat that
-/// can hang on a server).
+/// stat of the mounted root, only for a filesystem on a block device (where
+/// a btrfs subvolume's differs from the table's): never a stat that can
+/// hang on a server or a FUSE daemon.
 fn recorded_mount(cfg: &Config, m: &Mount) -> RecordedMount {
-    let st_dev = (!cfg.is_network() && !NETWORK.contains(&m.fstype.as_str()))
+    let on_block =
+        m.major != 0 || (m.source.starts_with("/dev/") && is_block(Path::new(&m.source)));
+    let st_dev = (on_block && !cfg.bind && !NETWORK.contains(&m.fstype.as_str()))
         .then(|| fs::metadata(&m.mount_point).ok())
         .flatten()
         .map(|md| (libc::major(md.dev()), libc::minor(md.dev())));
