@@ -20,7 +20,6 @@ use crate::common;
 use crate::runner::{Case, Fixture, Side, Step, probe, run, run_with};
 
 #[path = "../common/filesystem.rs"]
-#[allow(dead_code)]
 mod fsa;
 
 use fsa::LoopDev;
