@@ -1858,6 +1858,51 @@ mod tests {
         assert_eq!(f, PathBuf::from("/mnt/x/.Filesystem_status/fs1_2_n1"));
     }
 
+    /// A CIFS share configured as `\\SRV\Share` is the one the kernel lists
+    /// as `//srv/share`; an NFS export with a trailing slash is the one
+    /// listed without; another share on the directory is not ours.
+    #[test]
+    fn network_sources_match_as_the_kernel_lists_them() {
+        let t = mountinfo::parse(
+            "1 0 8:1 / / rw - ext4 /dev/vda rw\n\
+             40 1 0:60 / /mnt/c rw - cifs //srv/share rw\n\
+             41 1 0:61 / /mnt/n rw - nfs4 srv:/export/a rw\n\
+             42 1 0:62 / /mnt/o rw - cifs //srv/other rw\n",
+        );
+        let dl = Deadline::after(Duration::from_secs(5));
+        let at = |dev: &str, dir: &str, fstype: &str| -> Vec<u32> {
+            let mut p = vec![("device", dev), ("directory", dir), ("fstype", fstype)];
+            p.retain(|(_, v)| !v.is_empty());
+            let c = configure(&p, &[]).unwrap();
+            by_config(&c, None, &t, Path::new(dir), &dl)
+                .iter()
+                .map(|m| m.id)
+                .collect()
+        };
+        assert_eq!(at("\\\\SRV\\Share", "/mnt/c", "cifs"), [40]);
+        assert_eq!(at("srv:/export//a/", "/mnt/n", "nfs4"), [41]);
+        assert!(at("\\\\srv\\share", "/mnt/o", "cifs").is_empty());
+    }
+
+    /// btrfs lists an anonymous `0:NN` device: the mount is on our block
+    /// device when the node the table names as its source is.
+    #[test]
+    fn an_anonymous_entry_matches_through_its_source_node() {
+        let node = fs::read_dir("/dev")
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| rdev_of(p).is_some())
+            .expect("a block device node in /dev");
+        let d = rdev_of(&node).unwrap();
+        let line = format!("50 1 0:77 / /mnt/b rw - btrfs {} rw\n", node.display());
+        let m = &mountinfo::parse(&line)[0];
+        assert!(on_device(m, d));
+        assert!(!on_device(m, (d.0, d.1 + 1)));
+        let not_anon = format!("50 1 9:9 / /mnt/b rw - btrfs {} rw\n", node.display());
+        assert!(!on_device(&mountinfo::parse(&not_anon)[0], d));
+    }
+
     #[test]
     fn bind_origin_from_the_table() {
         let t = mountinfo::parse(
