@@ -13,10 +13,35 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Outcome, Scratch, agent_link, ocf, require};
+use common::{AgentLink, Outcome, Scratch, agent_link, require};
 use fsa::{LoopDev, MountPoint, is_mounted};
 
 const RECURRING: (&str, &str) = ("OCF_RESKEY_CRM_meta_interval", "20000");
+
+thread_local! {
+    /// Each test's own HA_RSCTMP: what start records there is per
+    /// resource instance, and tests running side by side must not read
+    /// each other's records (Pacemaker's instance names are unique; these
+    /// tests mostly use the default one).
+    static RSCTMP: Scratch = Scratch::new(&format!(
+        "fsa-rsc-{}",
+        std::thread::current()
+            .name()
+            .unwrap_or("t")
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    ));
+}
+
+/// `common::ocf` with this test's HA_RSCTMP unless `env` names one.
+fn ocf(a: &AgentLink, action: &str, params: &[(&str, &str)], env: &[(&str, &str)]) -> Outcome {
+    let dir = RSCTMP.with(|s| s.0.display().to_string());
+    let mut all: Vec<(&str, &str)> = Vec::new();
+    if !env.iter().any(|(k, _)| *k == "HA_RSCTMP") {
+        all.push(("HA_RSCTMP", dir.as_str()));
+    }
+    all.extend_from_slice(env);
+    common::ocf(a, action, params, &all)
+}
 
 fn params<'a>(dev: &'a str, dir: &'a str, fstype: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![("device", dev), ("directory", dir), ("fstype", fstype)]
@@ -1054,4 +1079,386 @@ fn a_directory_behind_a_symlink() {
     ok(&ocf(&a, "stop", &p, &[]), "stop");
     assert!(!is_mounted(&real.0));
     let _ = fs::remove_file(&link.0);
+}
+
+// ------------------------------------------------ issue 13: truthful state
+
+/// This test's own HA_RSCTMP (where start records what it mounted).
+fn rsctmp() -> String {
+    RSCTMP.with(|s| s.0.display().to_string())
+}
+
+/// A probe (monitor, interval 0) and a recurring monitor.
+fn probe(a: &AgentLink, p: &[(&str, &str)]) -> Outcome {
+    ocf(a, "monitor", p, &[])
+}
+
+fn recurring(a: &AgentLink, p: &[(&str, &str)], level: &str) -> Outcome {
+    ocf(a, "monitor", p, &[RECURRING, ("OCF_CHECK_LEVEL", level)])
+}
+
+/// `params` with one parameter replaced (an empty value removes it).
+fn with<'a>(p: &[(&'a str, &'a str)], k: &'a str, v: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut out: Vec<(&str, &str)> = p.iter().copied().filter(|(n, _)| *n != k).collect();
+    if !v.is_empty() {
+        out.push((k, v));
+    }
+    out
+}
+
+/// A symlink removed on drop.
+struct Link(std::path::PathBuf);
+
+impl Link {
+    fn new(tag: &str, target: &Path) -> Link {
+        let l = Link(std::path::PathBuf::from(format!(
+            "/var/tmp/{}",
+            fsa::name(tag)
+        )));
+        let _ = fs::remove_file(&l.0);
+        std::os::unix::fs::symlink(target, &l.0).unwrap();
+        l
+    }
+    fn s(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// The device is given through a symlink (as a /dev/disk/by-id link is),
+/// which is then removed, as udev removes such links: the mount is still
+/// ours. Probe and monitor answer 0, depth 10 reads the device through
+/// what start recorded, stop unmounts it and answers 0. Before the record,
+/// the probe answered 7 and stop 0 "not mounted" with it still mounted.
+#[test]
+fn a_device_link_that_vanishes_does_not_hide_the_mount() {
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("link", "ext4", 64, None);
+    let mp = MountPoint::new("link");
+    let link = Link::new("link-dev", Path::new(&lo.dev));
+    let p = params(link.s(), mp.s(), "ext4");
+    ok(&ocf(&a, "start", &p, &[]), "start through the link");
+    fs::remove_file(&link.0).unwrap();
+    ok(&probe(&a, &p), "probe once the link is gone");
+    ok(&recurring(&a, &p, "0"), "monitor once the link is gone");
+    ok(&recurring(&a, &p, "10"), "depth 10 reads the device itself");
+    let stop = ocf(&a, "stop", &p, &[]);
+    ok(&stop, "stop");
+    assert!(!is_mounted(&mp.0), "stop unmounted it: {}", stop.stderr);
+    assert_eq!(probe(&a, &p).code, 7);
+}
+
+/// A filesystem whose table entry never matches the configuration: a
+/// FUSE mount (bindfs) carries an anonymous 0:NN device, its type is listed
+/// as "fuse" and its source as the resolved directory, not the symlink the
+/// configuration names (the same class as btrfs's anonymous device and
+/// CIFS's `//srv/share` for `\\srv\share`, whose modules or servers this
+/// machine lacks). Start answers 0 (it answered 1 with the filesystem left
+/// mounted), monitor 0; once the link is removed the probe still sees it
+/// and stop unmounts it.
+#[test]
+fn a_fuse_mount_the_table_lists_otherwise() {
+    require("bindfs");
+    let a = agent_link("filesystem");
+    let src = Scratch::new("fsa-fuse-src");
+    let link = Link::new("fuse-src", &src.0);
+    let mp = MountPoint::new("fuse");
+    let p = params(link.s(), mp.s(), "fuse.bindfs");
+    let start = ocf(&a, "start", &p, &[]);
+    ok(&start, "start");
+    let table = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = table.lines().find(|l| l.contains(mp.s())).unwrap();
+    assert!(
+        line.contains(" 0:") && !line.contains(link.s()),
+        "an anonymous device and a source other than the configured one: {line}"
+    );
+    ok(&recurring(&a, &p, "0"), "monitor");
+    ok(
+        &recurring(&a, &p, "10"),
+        "depth 10: no block device to read",
+    );
+    fs::remove_file(&link.0).unwrap();
+    ok(&probe(&a, &p), "probe once the link is gone");
+    ok(&ocf(&a, "stop", &p, &[]), "stop");
+    assert!(!is_mounted(&mp.0));
+    assert_eq!(probe(&a, &p).code, 7);
+}
+
+/// Copies of our device stacked on the same directory: a bind of the
+/// directory onto itself, then a tmpfs, then the device mounted again on
+/// top. Stop unmounts all of them. It used to unmount the top copy and
+/// what it could see above it, and answer 0 with the lowest still mounted.
+#[test]
+fn stacked_copies_of_our_device_all_go_at_stop() {
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("stack2", "ext4", 64, None);
+    let mp = MountPoint::new("stack2");
+    let p = params(&lo.dev, mp.s(), "ext4");
+    ok(&ocf(&a, "start", &p, &[]), "start");
+    let name = fsa::name("between");
+    for argv in [
+        vec!["--bind", mp.s(), mp.s()],
+        vec!["-t", "tmpfs", name.as_str(), mp.s()],
+        vec!["-i", "-t", "ext4", lo.dev.as_str(), mp.s()],
+    ] {
+        let (code, out) = common::sh("mount", &argv);
+        assert_eq!(code, 0, "mount {argv:?}: {out}");
+    }
+    assert_eq!(
+        fsa::mounts_of_source(&lo.dev).len(),
+        3,
+        "three copies stacked"
+    );
+    ok(&recurring(&a, &p, "0"), "monitor");
+    let stop = ocf(&a, "stop", &p, &[]);
+    ok(&stop, "stop");
+    assert!(
+        fsa::mounts_of_source(&lo.dev).is_empty(),
+        "every copy unmounted: {}",
+        stop.stderr
+    );
+    assert!(!is_mounted(&mp.0), "and what sat between them");
+    assert_eq!(probe(&a, &p).code, 7);
+}
+
+/// A device node that went away while mounted, as a dead disk's does:
+/// depth 0 still answers 0 (the table lists the mount), depth 10 answers 1
+/// naming the device (it used to pass silently), and stop still unmounts.
+/// The node is our own loop device's, removed from devtmpfs and made again
+/// (mknod) by the guard.
+#[test]
+fn depth_10_fails_once_the_device_node_is_gone() {
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("gone", "ext4", 64, None);
+    let node = fsa::RemovedNode::remove(&lo.dev);
+    node.restore();
+    let mp = MountPoint::new("gone");
+    let p = params(&lo.dev, mp.s(), "ext4");
+    ok(&ocf(&a, "start", &p, &[]), "start");
+    ok(&recurring(&a, &p, "10"), "depth 10 with the device there");
+    let node = fsa::RemovedNode::remove(&lo.dev);
+    ok(&recurring(&a, &p, "0"), "depth 0");
+    ok(&probe(&a, &p), "probe");
+    let d10 = recurring(&a, &p, "10");
+    assert_eq!(d10.code, 1, "{d10:?}");
+    assert!(d10.reason().unwrap().contains("gone"), "{d10:?}");
+    let d20 = recurring(&a, &p, "20");
+    assert_eq!(d20.code, 1, "depth 20 includes 10: {d20:?}");
+    let stop = ocf(&a, "stop", &p, &[]);
+    ok(&stop, "stop without the node");
+    assert!(!is_mounted(&mp.0));
+    node.restore();
+}
+
+/// Parameters that stopped validating while mounted, or were removed: the
+/// probe answers 0 (it answered 7) and stop unmounts through the record
+/// (it answered 0 "nothing of ours" when the device or directory was
+/// unusable, with the filesystem still mounted). Once stopped, the same
+/// probe answers 7.
+#[test]
+fn probe_and_stop_with_parameters_that_no_longer_validate_use_the_record() {
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("inval", "ext4", 64, None);
+    let mp = MountPoint::new("inval");
+    let p = params(&lo.dev, mp.s(), "ext4");
+    ok(&ocf(&a, "start", &p, &[]), "start");
+    for (k, v) in [
+        ("force_unmount", "maybe"),
+        ("device", ""),
+        ("directory", "relative/dir"),
+        ("fstype", "ext4;x"),
+    ] {
+        let o = probe(&a, &with(&p, k, v));
+        assert_eq!(o.code, 0, "probe with {k}={v:?}: {o:?}");
+        let m = recurring(&a, &with(&p, k, v), "0");
+        assert_eq!(m.code, 1, "recurring monitor with {k}={v:?}: {m:?}");
+    }
+    let h = fsa::hold_cwd(&mp.0);
+    let stop = ocf(&a, "stop", &with(&p, "directory", "relative/dir"), &[]);
+    ok(&stop, "stop with a relative directory");
+    assert!(!is_mounted(&mp.0), "unmounted: {}", stop.stderr);
+    drop(h);
+    assert_eq!(probe(&a, &with(&p, "device", "")).code, 7, "nothing runs");
+    let gone = ocf(&a, "stop", &with(&p, "device", ""), &[]);
+    ok(&gone, "stop again");
+}
+
+/// The mount point's parent directory renamed, and a directory given
+/// through a symlink that is then pointed elsewhere: the probe answers 0
+/// (it answered 7), a recurring monitor 1 (the filesystem is no longer
+/// where the configuration says), and stop unmounts it where it is now.
+#[test]
+fn a_renamed_directory_or_a_retargeted_symlink_still_finds_the_mount() {
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("renamed", "ext4", 64, None);
+    let parent = MountPoint::new("ren");
+    let moved = MountPoint::new("ren-moved");
+    let dir = parent.0.join("inner");
+    let p = params(&lo.dev, dir.to_str().unwrap(), "ext4");
+    ok(&ocf(&a, "start", &p, &[]), "start");
+    fs::rename(&parent.0, &moved.0).unwrap();
+    assert!(is_mounted(&moved.0.join("inner")));
+    ok(&probe(&a, &p), "probe after the rename");
+    assert_eq!(recurring(&a, &p, "0").code, 1, "not where configured");
+    ok(&ocf(&a, "stop", &p, &[]), "stop after the rename");
+    assert!(
+        !is_mounted(&moved.0.join("inner")),
+        "unmounted where it is now"
+    );
+
+    let lo2 = LoopDev::new("retarget", "ext4", 64, None);
+    let real1 = MountPoint::new("retarget-1");
+    let real2 = MountPoint::new("retarget-2");
+    fs::create_dir_all(&real1.0).unwrap();
+    fs::create_dir_all(&real2.0).unwrap();
+    let link = Link::new("retarget-link", &real1.0);
+    let p = params(&lo2.dev, link.s(), "ext4");
+    ok(&ocf(&a, "start", &p, &[]), "start through the link");
+    assert!(is_mounted(&real1.0));
+    fs::remove_file(&link.0).unwrap();
+    std::os::unix::fs::symlink(&real2.0, &link.0).unwrap();
+    ok(&probe(&a, &p), "probe after the link moved");
+    assert_eq!(recurring(&a, &p, "0").code, 1);
+    ok(&ocf(&a, "stop", &p, &[]), "stop after the link moved");
+    assert!(!is_mounted(&real1.0), "the first directory is unmounted");
+}
+
+/// A bind mount whose source directory was removed (the table then lists
+/// its root as `/data//deleted`): still ours for the probe, the monitor
+/// and stop; the filesystem that held the source stays mounted.
+#[test]
+fn a_bind_whose_source_was_removed() {
+    let a = agent_link("filesystem");
+    let host = MountPoint::new("bind-host");
+    fs::create_dir_all(&host.0).unwrap();
+    let name = fsa::name("bindhost");
+    assert_eq!(common::sh("mount", &["-t", "tmpfs", &name, host.s()]).0, 0);
+    let src = host.0.join("data");
+    fs::create_dir(&src).unwrap();
+    let mp = MountPoint::new("bind-gone");
+    let mut p = params(src.to_str().unwrap(), mp.s(), "none");
+    p.push(("options", "bind"));
+    ok(&ocf(&a, "start", &p, &[]), "start");
+    fs::remove_dir(&src).unwrap();
+    let table = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(table.contains("/data//deleted"), "{table}");
+    ok(&probe(&a, &p), "probe");
+    ok(&recurring(&a, &p, "0"), "monitor");
+    ok(&ocf(&a, "stop", &p, &[]), "stop");
+    assert!(!is_mounted(&mp.0));
+    assert!(is_mounted(&host.0), "the source's filesystem is left alone");
+}
+
+/// An image mounted with `options=loop`, then removed (its loop device's
+/// backing file reads "... (deleted)"): the probe answers 0 (it answered
+/// 7), depth 10 reads the loop device, stop unmounts and the loop device
+/// is released.
+#[test]
+fn a_loop_image_removed_while_mounted() {
+    let a = agent_link("filesystem");
+    let img = std::path::PathBuf::from(format!("/var/tmp/{}.img", fsa::name("gone-image")));
+    fs::File::create(&img).unwrap().set_len(64 << 20).unwrap();
+    assert_eq!(
+        common::sh("mkfs.ext4", &["-q", "-F", img.to_str().unwrap()]).0,
+        0
+    );
+    let mp = MountPoint::new("gone-image");
+    let mut p = params(img.to_str().unwrap(), mp.s(), "ext4");
+    p.push(("options", "loop"));
+    ok(&ocf(&a, "start", &p, &[]), "start");
+    let table = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = table.lines().find(|l| l.contains(mp.s())).unwrap();
+    let loopdev = line.split(" - ").nth(1).unwrap().split(' ').nth(1).unwrap();
+    let loopname = loopdev.strip_prefix("/dev/").unwrap().to_string();
+    fs::remove_file(&img).unwrap();
+    ok(&probe(&a, &p), "probe once the image is gone");
+    ok(&recurring(&a, &p, "10"), "depth 10 reads the loop device");
+    ok(&ocf(&a, "stop", &p, &[]), "stop");
+    assert!(!is_mounted(&mp.0));
+    let backing = format!("/sys/block/{loopname}/loop/backing_file");
+    assert!(
+        common::wait_for(Duration::from_secs(5), || !Path::new(&backing).exists()),
+        "{loopname} released"
+    );
+}
+
+/// Parameters changed to other *valid* values while mounted (what `pcs
+/// resource update` does): another device, another type, a label the
+/// filesystem no longer carries. A probe still sees what start mounted; a
+/// recurring monitor fails where the configuration names something else;
+/// a start refuses while the old mount is there; stop unmounts it.
+#[test]
+fn parameters_changed_to_other_valid_values_while_mounted() {
+    require("e2label");
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("chg-a", "ext4", 64, Some("fsachga"));
+    let other = LoopDev::new("chg-b", "ext4", 64, None);
+    let mp = MountPoint::new("chg");
+    let p = params(&lo.dev, mp.s(), "ext4");
+    ok(&ocf(&a, "start", &p, &[]), "start");
+    let moved = with(&p, "device", &other.dev);
+    ok(&probe(&a, &moved), "probe with another device");
+    assert_eq!(recurring(&a, &moved, "0").code, 1, "monitor: not ours");
+    let s = ocf(&a, "start", &moved, &[]);
+    assert_eq!(s.code, 1, "start of the other device on top: {s:?}");
+    assert!(
+        fsa::mounts_of_source(&other.dev).is_empty(),
+        "nothing mounted on top"
+    );
+    ok(
+        &probe(&a, &with(&p, "fstype", "xfs")),
+        "probe with another fstype",
+    );
+    ok(&ocf(&a, "stop", &moved, &[]), "stop with another device");
+    assert!(
+        fsa::mounts_of_source(&lo.dev).is_empty(),
+        "what start mounted is unmounted"
+    );
+
+    let p = params("LABEL=fsachga", mp.s(), "ext4");
+    ok(&ocf(&a, "start", &p, &[]), "start by label");
+    assert_eq!(common::sh("e2label", &[&lo.dev, "fsachgz"]).0, 0);
+    ok(&probe(&a, &p), "probe after the label changed");
+    ok(&recurring(&a, &p, "10"), "depth 10 after the label changed");
+    ok(&ocf(&a, "stop", &p, &[]), "stop after the label changed");
+    assert!(fsa::mounts_of_source(&lo.dev).is_empty());
+}
+
+/// Start records what it mounted before and after mounting (the mount ID
+/// the kernel lists, the device number), in the record and nowhere else;
+/// stop removes it.
+#[test]
+fn start_records_the_mount_and_stop_forgets_it() {
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("rec", "ext4", 64, None);
+    let mp = MountPoint::new("rec");
+    let p = params(&lo.dev, mp.s(), "ext4");
+    let env = [("OCF_RESOURCE_INSTANCE", "fs-rec")];
+    ok(&ocf(&a, "start", &p, &env), "start");
+    let dir = std::path::PathBuf::from(rsctmp());
+    let names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["ocf-rs-filesystem-fs-rec.record"], "no other memo");
+    let text = fs::read_to_string(dir.join(&names[0])).unwrap();
+    let table = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = table.lines().find(|l| l.contains(mp.s())).unwrap();
+    let id = line.split(' ').next().unwrap();
+    let devno = line.split(' ').nth(2).unwrap();
+    assert!(text.contains(&format!("\nmount_id={id}\n")), "{text}");
+    assert!(text.contains(&format!("\nmnt_dev={devno}\n")), "{text}");
+    assert!(text.contains(&format!("\nrdev={devno}\n")), "{text}");
+    assert!(text.contains(&format!("\nsource={}\n", lo.dev)), "{text}");
+    ok(&ocf(&a, "stop", &p, &env), "stop");
+    assert!(
+        fs::read_dir(&dir).unwrap().next().is_none(),
+        "record removed"
+    );
 }

@@ -432,3 +432,46 @@ pub fn bounded(cmd: &mut Command, limit: Duration) -> Bounded {
         elapsed,
     }
 }
+
+/// A block device node removed from /dev (as a dead disk's node goes),
+/// made again with its number on drop, before the loop device is detached.
+pub struct RemovedNode {
+    path: PathBuf,
+    rdev: libc::dev_t,
+    mode: u32,
+    gid: u32,
+}
+
+impl RemovedNode {
+    pub fn remove(path: &str) -> RemovedNode {
+        use std::os::unix::fs::MetadataExt;
+        let md = fs::metadata(path).unwrap();
+        let n = RemovedNode {
+            path: PathBuf::from(path),
+            rdev: md.rdev(),
+            mode: md.mode() & 0o7777,
+            gid: md.gid(),
+        };
+        fs::remove_file(path).unwrap();
+        n
+    }
+
+    /// Make the node again (now, instead of on drop).
+    pub fn restore(&self) {
+        if self.path.exists() {
+            return;
+        }
+        let c = std::ffi::CString::new(self.path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: mknod and chown with a valid path.
+        unsafe {
+            libc::mknod(c.as_ptr(), libc::S_IFBLK | self.mode, self.rdev);
+            libc::chown(c.as_ptr(), 0, self.gid);
+        }
+    }
+}
+
+impl Drop for RemovedNode {
+    fn drop(&mut self) {
+        self.restore();
+    }
+}

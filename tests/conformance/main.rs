@@ -10,6 +10,7 @@ mod common;
 mod runner;
 
 mod dummy;
+mod filesystem;
 mod ipaddr;
 
 /// (case id, deviation reason) of one module's cases.
@@ -17,7 +18,11 @@ type CaseList = Vec<(&'static str, Option<&'static str>)>;
 
 /// Every module's cases, by agent.
 fn every_case() -> Vec<(&'static str, CaseList)> {
-    vec![("dummy", dummy::all()), ("ipaddr", ipaddr::all())]
+    vec![
+        ("dummy", dummy::all()),
+        ("ipaddr", ipaddr::all()),
+        ("filesystem", filesystem::all()),
+    ]
 }
 
 /// Every deviation a case lists is written, with its id, in

@@ -14,6 +14,7 @@
 
 pub mod bounded_io;
 pub mod holders;
+pub mod identity;
 pub mod mountinfo;
 
 use std::ffi::CString;
@@ -29,6 +30,7 @@ use ocf::{
     ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Status,
 };
 
+use identity::{DevNo, Recorded, RecordedMount};
 use mountinfo::Mount;
 
 pub static DEVICE: ParamSpec = ParamSpec::new(
@@ -495,15 +497,36 @@ impl ocf::Agent for Filesystem {
 
     fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         let mounts = read_mounts()?;
+        let rec = load_record(ctx);
         let dir = mount_dir(cfg, &mounts);
-        if let Some(m) = find_ours(cfg, ctx, &mounts, &dir, dl) {
+        let ours = find(cfg, rec.as_ref(), ctx, &mounts, &dir, dl);
+        if let Some(m) = ours.config.last() {
             ocf::info!(
                 "{} is already mounted on {} ({})",
                 cfg.device_text,
                 dir.display(),
                 m.source
             );
+            record_existing(cfg, ctx, rec.as_ref(), &dir, m);
             return Ok(());
+        }
+        if let (Some(r), Some(m)) = (rec.as_ref(), ours.record.last()) {
+            if m.mount_point == dir && r.device == cfg.device_text {
+                ocf::info!(
+                    "{} is already mounted on {} (the mount start made, listed as {})",
+                    cfg.device_text,
+                    dir.display(),
+                    m.source
+                );
+                return Ok(());
+            }
+            return Err(OcfError::generic(format!(
+                "what this resource mounted before ({} on {}) is still mounted, and the configuration now names {} on {}; stop the resource first",
+                m.source,
+                m.mount_point.display(),
+                cfg.device_text,
+                dir.display()
+            )));
         }
         if let Some(other) = mountinfo::at(&mounts, &dir).last() {
             return Err(OcfError::generic(format!(
@@ -561,6 +584,21 @@ impl ocf::Agent for Filesystem {
                 ))
             })?;
         }
+        // Before mounting, what we are about to mount and where, so a start
+        // cut short (mount hung, the watchdog fired) leaves what stop needs.
+        let block = resolved.as_deref().filter(|d| is_block(d));
+        let mut intent = Recorded {
+            device: cfg.device_text.clone(),
+            directory: cfg.directory.clone(),
+            fstype: cfg.fstype.clone(),
+            options: cfg.options.clone(),
+            dir: dir.clone(),
+            rdev: block.and_then(rdev_of),
+            devpath: block.map(|d| fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf())),
+            mount: None,
+        };
+        intent.to_record().save(ctx);
+        let before: Vec<u32> = mountinfo::at(&mounts, &dir).iter().map(|m| m.id).collect();
         let mut cmd = Cmd::new(&mount_bin);
         if !cfg.fstype.is_empty() {
             cmd = cmd.args(["-t", cfg.fstype.as_str()]);
@@ -581,13 +619,36 @@ impl ocf::Agent for Filesystem {
         ocf::deadline::set_phase("mount");
         ocf::info!("mounting: {cmd}");
         let out = exec::run(&cmd, dl);
-        if let Some(dev) = &resolved {
-            remember_device(ctx, dev);
+        let after = read_mounts()?;
+        // Ours is the mount that appeared on the directory: the table may
+        // list it in a form the configuration never matches (btrfs's
+        // anonymous device, CIFS's `//srv/share` for `\\srv\share`), but it
+        // is what we mounted, and what stop must unmount.
+        let new = mountinfo::at(&after, &dir)
+            .into_iter()
+            .rfind(|m| !before.contains(&m.id));
+        let matches = new.is_some_and(|n| {
+            by_config(cfg, Some(&intent), &after, &dir, dl)
+                .iter()
+                .any(|m| m.id == n.id)
+        });
+        if let Some(m) = new {
+            intent.mount = Some(recorded_mount(cfg, m));
+            intent.to_record().save(ctx);
+            if !matches {
+                ocf::info!(
+                    "the kernel lists {} on {} as {} ({}, {}); recorded as mount ID {}",
+                    cfg.device_text,
+                    dir.display(),
+                    m.source,
+                    m.fstype,
+                    identity::fmt_dev((m.major, m.minor)),
+                    m.id
+                );
+            }
         }
-        let mounts = read_mounts()?;
-        let ours = find_ours(cfg, ctx, &mounts, &dir, dl).is_some();
         match out {
-            Ok(o) if o.success() && ours => {
+            Ok(o) if o.success() && new.is_some() => {
                 ocf::info!("{} mounted on {}", cfg.device_text, dir.display());
                 Ok(())
             }
@@ -596,13 +657,21 @@ impl ocf::Agent for Filesystem {
                 cfg.device_text,
                 dir.display()
             ))),
+            Ok(o) if matches => {
+                ocf::warn!(
+                    "mount failed ({}); but {} is mounted",
+                    o.describe(),
+                    dir.display()
+                );
+                Ok(())
+            }
             Ok(o) => Err(OcfError::generic(format!(
                 "cannot mount {} on {}: {}",
                 cfg.device_text,
                 dir.display(),
                 o.describe()
             ))),
-            Err(e) if ours => {
+            Err(e) if matches => {
                 ocf::warn!("{e}; but {} is mounted", dir.display());
                 Ok(())
             }
@@ -614,92 +683,22 @@ impl ocf::Agent for Filesystem {
         }
     }
 
+    /// Stop what the configuration names on its directory and what start
+    /// recorded, wherever that is now (a parameter changed to another valid
+    /// value, a directory renamed, a device link gone).
     fn stop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
-        let dl = if cfg.fast_stop {
-            dl.cap(Duration::from_secs(6))
-        } else {
-            *dl
-        };
-        let mounts = read_mounts()?;
-        let dir = mount_dir(cfg, &mounts);
-        let Some(ours) = find_ours(cfg, ctx, &mounts, &dir, &dl).cloned() else {
-            if let Some(other) = mountinfo::at(&mounts, &dir).last() {
-                ocf::info!(
-                    "{} is not mounted on {} ({} is, and is left alone)",
-                    cfg.device_text,
-                    dir.display(),
-                    other.source
-                );
-            } else {
-                ocf::info!("{} is not mounted on {}", cfg.device_text, dir.display());
-            }
-            return Ok(());
-        };
-        // The status file of depth 20 goes first; a failure is only a warning.
-        let (_, sfile) = status_paths(cfg, ctx, &dir);
-        if let Err(e) = bounded_io::remove(&sfile, &dl.cap(Duration::from_secs(2))) {
-            ocf::warn!("cannot remove the status file {}: {e}", sfile.display());
-        }
-        let mut targets: Vec<Mount> = mountinfo::descendants(&mounts, ours.id)
-            .into_iter()
-            .cloned()
-            .collect();
-        // Other mounts of the same filesystem (binds of its subdirectories
-        // elsewhere) keep the device in use after ours is gone.
-        // Never one at or above our directory: that would be unmounting
-        // (and signalling the holders of) a parent.
-        if cfg.is_block_kind() && ours.major != 0 {
-            for m in mounts.iter().rev() {
-                if m.id != ours.id
-                    && (m.major, m.minor) == (ours.major, ours.minor)
-                    && !targets.iter().any(|t| t.id == m.id)
-                    && !mountinfo::is_within(&dir, &m.mount_point)
-                {
-                    ocf::info!(
-                        "{} is also mounted on {}; unmounting that too",
-                        cfg.device_text,
-                        m.mount_point.display()
-                    );
-                    for d in mountinfo::descendants(&mounts, m.id) {
-                        if !targets.iter().any(|t| t.id == d.id) {
-                            targets.push(d.clone());
-                        }
-                    }
-                    targets.push(m.clone());
-                }
-            }
-        }
-        targets.push(ours.clone());
-        targets.retain(|t| t.mount_point != Path::new("/"));
-        let started = Instant::now();
-        let term_until = started + dl.remaining() / 2;
-        for t in &targets {
-            unmount_one(cfg, t, &dl, term_until)?;
-        }
-        let after = read_mounts()?;
-        if after.iter().any(|m| m.id == ours.id) {
-            return Err(OcfError::generic(format!(
-                "{} is still mounted on {}",
-                cfg.device_text,
-                dir.display()
-            )));
-        }
-        ocf::info!(
-            "{} unmounted from {} in {:.2}s",
-            cfg.device_text,
-            dir.display(),
-            started.elapsed().as_secs_f64()
-        );
-        Ok(())
+        let rec = load_record(ctx);
+        stop_found(cfg, rec.as_ref(), ctx, dl)
     }
 
-    /// Stop with parameters that do not validate: 0 only when nothing is
-    /// mounted, because a filesystem left mounted here while Pacemaker
-    /// believes it stopped can be mounted on a second node. With a usable
-    /// device and directory, the stop runs with defaults for the rest.
+    /// Stop with parameters that do not validate: unmount what the record
+    /// names and what the raw device and directory still identify (with
+    /// the valid values and defaults for the rest); 0 only when nothing of
+    /// ours is left mounted, because a filesystem left mounted here while
+    /// Pacemaker believes it stopped can be mounted on a second node.
     fn stop_unconfigured(
         cfg: Option<&Config>,
-        _rec: Option<&ocf::Record>,
+        rec: Option<&ocf::Record>,
         ctx: &Context,
         why: &OcfError,
         dl: &Deadline,
@@ -707,60 +706,129 @@ impl ocf::Agent for Filesystem {
         if let Some(cfg) = cfg {
             return Self::stop(cfg, ctx, dl);
         }
-        let Some(cfg) = lenient_config(ctx) else {
+        let rec = rec.and_then(Recorded::from_record);
+        let Some(cfg) =
+            lenient_config(ctx).or_else(|| rec.as_ref().and_then(|r| recorded_config(r, ctx)))
+        else {
             ocf::info!(
-                "stop: {}; no usable directory, so nothing of ours can be mounted",
+                "stop: {}; no record of a start here and no usable device and directory, so nothing of ours can be mounted",
                 why.reason
             );
             return Ok(());
         };
         ocf::warn!(
-            "stop: {}; unmounting {} from {} with default settings if it is mounted",
+            "stop: {}; unmounting {} from {}{} with default settings where they do not validate",
             why.reason,
             cfg.device_text,
-            cfg.directory.display()
+            cfg.directory.display(),
+            if rec.is_some() {
+                " and what start recorded"
+            } else {
+                ""
+            }
         );
-        Self::stop(&cfg, ctx, dl)
+        stop_found(&cfg, rec.as_ref(), ctx, dl)
     }
 
-    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    /// A probe with parameters that do not validate: 0 when what the
+    /// record names, or what the raw device and directory identify, is
+    /// mounted; 7 only when nothing of ours is.
     fn probe_unconfigured(
-        _cfg: Option<&Config>,
-        _rec: Option<&ocf::Record>,
-        _ctx: &Context,
+        cfg: Option<&Config>,
+        rec: Option<&ocf::Record>,
+        ctx: &Context,
         _why: &OcfError,
-        _dl: &Deadline,
+        dl: &Deadline,
     ) -> OcfResult<Status> {
-        Ok(Status::NotRunning)
+        let rec = rec.and_then(Recorded::from_record);
+        let cfg = cfg
+            .cloned()
+            .or_else(|| lenient_config(ctx))
+            .or_else(|| rec.as_ref().and_then(|r| recorded_config(r, ctx)));
+        let Some(cfg) = cfg else {
+            return Ok(Status::NotRunning);
+        };
+        let mounts = read_mounts()?;
+        let dir = mount_dir(&cfg, &mounts);
+        let ours = find(&cfg, rec.as_ref(), ctx, &mounts, &dir, dl);
+        match ours.all().last() {
+            Some(m) => {
+                ocf::warn!(
+                    "{} is mounted on {} (mount ID {})",
+                    m.source,
+                    m.mount_point.display(),
+                    m.id
+                );
+                Ok(Status::Success)
+            }
+            None => Ok(Status::NotRunning),
+        }
     }
 
     fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
         let mounts = read_mounts()?;
+        let rec = load_record(ctx);
         let dir = mount_dir(cfg, &mounts);
-        let Some(ours) = find_ours(cfg, ctx, &mounts, &dir, dl) else {
-            if let Some(other) = mountinfo::at(&mounts, &dir).last() {
+        let ours = find(cfg, rec.as_ref(), ctx, &mounts, &dir, dl);
+        let m = match (ours.config.last(), ours.record.last(), rec.as_ref()) {
+            (Some(m), _, _) => {
+                if let Some(old) = ours.record.iter().find(|r| !ours.config.contains(r)) {
+                    ocf::warn!(
+                        "what start mounted before ({} on {}) is mounted too; a stop unmounts it",
+                        old.source,
+                        old.mount_point.display()
+                    );
+                }
+                *m
+            }
+            // The mount start made, on the configured directory, from the
+            // configured device, that the device path no longer names (a
+            // link removed, a node gone): still ours and still running.
+            (None, Some(m), Some(r)) if m.mount_point == dir && r.device == cfg.device_text => {
                 ocf::warn!(
-                    "{} is not mounted on {}; {} ({}) is",
+                    "{} no longer names what is mounted on {}; checking the mount start made ({}, mount ID {})",
                     cfg.device_text,
                     dir.display(),
-                    other.source,
-                    other.fstype
+                    m.source,
+                    m.id
                 );
+                *m
             }
-            return Err(OcfError::not_running(format!(
-                "{} is not mounted on {}",
-                cfg.device_text,
-                dir.display()
-            )));
+            (None, Some(m), _) => {
+                let what = format!(
+                    "the configuration names {} on {}, but what start mounted ({} on {}) is still mounted",
+                    cfg.device_text,
+                    dir.display(),
+                    m.source,
+                    m.mount_point.display()
+                );
+                if ctx.is_probe() {
+                    ocf::warn!("{what}: running");
+                    return Ok(Status::Success);
+                }
+                return Err(OcfError::generic(format!("{what}; a stop unmounts it")));
+            }
+            (None, None, _) => {
+                if let Some(other) = mountinfo::at(&mounts, &dir).last() {
+                    ocf::warn!(
+                        "{} is not mounted on {}; {} ({}) is",
+                        cfg.device_text,
+                        dir.display(),
+                        other.source,
+                        other.fstype
+                    );
+                }
+                return Err(OcfError::not_running(format!(
+                    "{} is not mounted on {}",
+                    cfg.device_text,
+                    dir.display()
+                )));
+            }
         };
         let level = ctx.effective_check_level(&[0, 10, 20]);
         if level >= 10 && cfg.is_block_kind() {
             ocf::deadline::set_phase("reading the device (depth 10)");
-            let dev = match &cfg.device {
-                Device::Path(p) => p.clone(),
-                _ => PathBuf::from(&ours.source),
-            };
-            if is_block(&dev) {
+            if let Some(dev) = device_to_read(cfg, rec.as_ref(), m).map_err(OcfError::generic)? {
                 bounded_io::read_device(&dev, dl).map_err(|e| {
                     OcfError::generic(format!("cannot read {} with O_DIRECT: {e}", dev.display()))
                 })?;
@@ -768,7 +836,7 @@ impl ocf::Agent for Filesystem {
         }
         if level >= 20 {
             ocf::deadline::set_phase("status file (depth 20)");
-            let (sdir, sfile) = status_paths(cfg, ctx, &dir);
+            let (sdir, sfile) = status_paths(cfg, ctx, &m.mount_point);
             bounded_io::write_read_status(
                 &sdir,
                 &sfile,
@@ -779,7 +847,7 @@ impl ocf::Agent for Filesystem {
                 OcfError::generic(format!(
                     "status file {} on {}: {e}",
                     sfile.display(),
-                    dir.display()
+                    m.mount_point.display()
                 ))
             })?;
         }
@@ -787,21 +855,426 @@ impl ocf::Agent for Filesystem {
     }
 }
 
+// ---------------------------------------------------------------- ours
+
+/// Everything of ours mounted now.
+struct Ours<'a> {
+    /// What the configuration names, on its directory, bottom first.
+    config: Vec<&'a Mount>,
+    /// What the record names: the mount start made wherever it is now and
+    /// copies stacked with it; or, when start was cut short before it saw
+    /// its mount, the recorded configuration on the recorded directory.
+    record: Vec<&'a Mount>,
+}
+
+impl<'a> Ours<'a> {
+    /// Both, each mount once, in table order.
+    fn all(&self) -> Vec<&'a Mount> {
+        let mut out: Vec<&'a Mount> = self.config.clone();
+        for m in &self.record {
+            if !out.iter().any(|o| o.id == m.id) {
+                out.push(m);
+            }
+        }
+        out
+    }
+}
+
+fn find<'a>(
+    cfg: &Config,
+    rec: Option<&Recorded>,
+    ctx: &Context,
+    mounts: &'a [Mount],
+    dir: &Path,
+    dl: &Deadline,
+) -> Ours<'a> {
+    let config = by_config(cfg, rec, mounts, dir, dl);
+    let record = match rec {
+        Some(r) if r.mount.is_some() => identity::by_record(r, mounts),
+        Some(r) => recorded_config(r, ctx)
+            .map(|rc| by_config(&rc, Some(r), mounts, &r.dir, dl))
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Ours { config, record }
+}
+
+/// Stop everything of ours `cfg` and `rec` find: each mount with what sits
+/// on it (submounts, mounts stacked on top), every copy stacked on the
+/// same place, and other mounts of the same block device (binds of it
+/// elsewhere keep the device busy), all inside one budget.
+fn stop_found(cfg: &Config, rec: Option<&Recorded>, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+    let dl = if cfg.fast_stop {
+        dl.cap(Duration::from_secs(6))
+    } else {
+        *dl
+    };
+    let mounts = read_mounts()?;
+    let dir = mount_dir(cfg, &mounts);
+    let ours = find(cfg, rec, ctx, &mounts, &dir, &dl);
+    let roots = ours.all();
+    if roots.is_empty() {
+        if let Some(other) = mountinfo::at(&mounts, &dir).last() {
+            ocf::info!(
+                "{} is not mounted on {} ({} is, and is left alone)",
+                cfg.device_text,
+                dir.display(),
+                other.source
+            );
+        } else {
+            ocf::info!("{} is not mounted on {}", cfg.device_text, dir.display());
+        }
+        return Ok(());
+    }
+    if ours.config.is_empty()
+        && let Some(m) = ours.record.last()
+    {
+        ocf::warn!(
+            "{} is not mounted on {}, but what start mounted ({} on {}, mount ID {}) is: unmounting that",
+            cfg.device_text,
+            dir.display(),
+            m.source,
+            m.mount_point.display(),
+            m.id
+        );
+    }
+    // The status file of depth 20 goes first; a failure is only a warning.
+    let mut places: Vec<&Path> = roots.iter().map(|m| m.mount_point.as_path()).collect();
+    places.sort();
+    places.dedup();
+    for place in places {
+        let (_, sfile) = status_paths(cfg, ctx, place);
+        if let Err(e) = bounded_io::remove(&sfile, &dl.cap(Duration::from_secs(2))) {
+            ocf::warn!("cannot remove the status file {}: {e}", sfile.display());
+        }
+    }
+    let mut ids: Vec<u32> = roots.iter().map(|m| m.id).collect();
+    // Other mounts of the same filesystem (binds of its subdirectories
+    // elsewhere) keep the device in use after ours is gone. Never one above
+    // our directory: that would be unmounting (and signalling the holders
+    // of) a parent. Not for a bind: its device is the source's.
+    let bind_root = |m: &Mount| {
+        (ours.config.iter().any(|c| c.id == m.id) && (cfg.bind || !cfg.is_block_kind()))
+            || (ours.record.iter().any(|r| r.id == m.id)
+                && rec.is_some_and(|r| r.is_bind() || !recorded_block_kind(r)))
+    };
+    for root in &roots {
+        if root.major == 0 || bind_root(root) {
+            continue;
+        }
+        for m in mounts.iter().rev() {
+            let above = m.mount_point != root.mount_point
+                && mountinfo::is_within(&root.mount_point, &m.mount_point);
+            if !ids.contains(&m.id)
+                && (m.major, m.minor) == (root.major, root.minor)
+                && !above
+                && m.mount_point != Path::new("/")
+            {
+                ocf::info!(
+                    "{} is also mounted on {}; unmounting that too",
+                    root.source,
+                    m.mount_point.display()
+                );
+                ids.push(m.id);
+            }
+        }
+    }
+    let mut targets: Vec<Mount> = mountinfo::unmount_order(&mounts, &ids)
+        .into_iter()
+        .cloned()
+        .collect();
+    targets.retain(|t| t.mount_point != Path::new("/"));
+    let started = Instant::now();
+    let term_until = started + dl.remaining() / 2;
+    for t in &targets {
+        unmount_one(cfg, t, &dl, term_until)?;
+    }
+    let after = read_mounts()?;
+    let left: Vec<&Mount> = roots
+        .iter()
+        .filter(|r| {
+            after
+                .iter()
+                .any(|m| m.id == r.id && (m.major, m.minor) == (r.major, r.minor))
+        })
+        .copied()
+        .collect();
+    if let Some(l) = left.first() {
+        return Err(OcfError::generic(format!(
+            "{} is still mounted on {}",
+            l.source,
+            l.mount_point.display()
+        )));
+    }
+    ocf::info!(
+        "{} unmounted from {} in {:.2}s",
+        cfg.device_text,
+        roots
+            .iter()
+            .map(|m| m.mount_point.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The mounts on `dir` that the configuration names, bottom first.
+fn by_config<'a>(
+    cfg: &Config,
+    rec: Option<&Recorded>,
+    mounts: &'a [Mount],
+    dir: &Path,
+    dl: &Deadline,
+) -> Vec<&'a Mount> {
+    let here = mountinfo::at(mounts, dir);
+    if here.is_empty() {
+        return Vec::new();
+    }
+    let keep = |f: &dyn Fn(&Mount) -> bool| -> Vec<&'a Mount> {
+        here.iter().copied().filter(|m| f(m)).collect()
+    };
+    // What start resolved the same device text to (no fork on the hot path).
+    let same = rec.filter(|r| r.device == cfg.device_text);
+    // The filesystem start mounted from this same device text, on this
+    // directory: ours, however the table spells it (and no stat for it).
+    if !cfg.bind
+        && let Some(rm) = same.and_then(|r| r.mount.as_ref())
+    {
+        let hit = keep(&|m| identity::same_filesystem(rm, m));
+        if !hit.is_empty() {
+            return hit;
+        }
+    }
+    match &cfg.device {
+        _ if cfg.bind => {
+            let Device::Path(src) = &cfg.device else {
+                return Vec::new();
+            };
+            let Some((dev, root)) = bind_origin(mounts, src, dir) else {
+                return Vec::new();
+            };
+            keep(&|m| (m.major, m.minor) == dev && identity::live_root(&m.root) == root)
+        }
+        Device::Path(p) => {
+            let want = rdev_of(p).or_else(|| same.and_then(|r| r.rdev));
+            let cheap = keep(&|m| {
+                want.is_some_and(|d| on_device(m, d)) || Path::new(&m.source) == p.as_path()
+            });
+            if !cheap.is_empty() {
+                return cheap;
+            }
+            // A source behind a symlink (a FUSE or bind-like directory), a
+            // loop image (the table lists /dev/loopN), even once removed.
+            let canon = fs::canonicalize(p).ok();
+            keep(&|m| {
+                canon.as_deref().is_some_and(|c| Path::new(&m.source) == c)
+                    || (want.is_none()
+                        && loop_backing_file(&m.source)
+                            .is_some_and(|f| f == *p || canon.as_deref() == Some(f.as_path())))
+            })
+        }
+        Device::Uuid(_) | Device::Label(_) => {
+            // /dev/disk/by-*, then what start recorded, and only then blkid.
+            let on = |d: Option<DevNo>| -> Vec<&'a Mount> {
+                d.map(|d| keep(&|m| on_device(m, d))).unwrap_or_default()
+            };
+            let by_link = on(tag_link(&cfg.device).and_then(|p| rdev_of(&p)));
+            if !by_link.is_empty() {
+                return by_link;
+            }
+            let remembered =
+                on(same.and_then(|r| r.rdev.or_else(|| r.devpath.as_deref().and_then(rdev_of))));
+            if !remembered.is_empty() {
+                return remembered;
+            }
+            on(blkid_lookup(&cfg.device, dl).and_then(|p| rdev_of(&p)))
+        }
+        Device::Source(s) => keep(&|m| identity::same_source(s, &m.source, &cfg.fstype)),
+    }
+}
+
+/// Is `m` a filesystem on the block device `d`? By the table's device
+/// number, or, for an anonymous `0:NN` entry (btrfs), by the device node
+/// the table lists as its source.
+fn on_device(m: &Mount, d: DevNo) -> bool {
+    (m.major, m.minor) == d
+        || (m.major == 0
+            && m.source.starts_with("/dev/")
+            && rdev_of(Path::new(&m.source)) == Some(d))
+}
+
+/// Start found its filesystem already mounted: make sure the record names
+/// that mount (a start of an older version, or a mount made by hand).
+fn record_existing(cfg: &Config, ctx: &Context, rec: Option<&Recorded>, dir: &Path, m: &Mount) {
+    if rec.is_some_and(|r| {
+        r.mount
+            .as_ref()
+            .is_some_and(|x| identity::is_recorded(x, m))
+    }) {
+        return;
+    }
+    let same = rec.filter(|r| r.device == cfg.device_text);
+    let block = cfg.is_block_kind() && m.major != 0;
+    Recorded {
+        device: cfg.device_text.clone(),
+        directory: cfg.directory.clone(),
+        fstype: cfg.fstype.clone(),
+        options: cfg.options.clone(),
+        dir: dir.to_path_buf(),
+        rdev: block.then_some((m.major, m.minor)),
+        devpath: same.and_then(|r| r.devpath.clone()),
+        mount: Some(recorded_mount(cfg, m)),
+    }
+    .to_record()
+    .save(ctx);
+}
+
+/// The identity of a mount start just made or found. `st_dev` comes from a
+/// stat of the mounted root, only for a filesystem on a block device (where
+/// a btrfs subvolume's differs from the table's): never a stat that can
+/// hang on a server or a FUSE daemon.
+fn recorded_mount(cfg: &Config, m: &Mount) -> RecordedMount {
+    let on_block =
+        m.major != 0 || (m.source.starts_with("/dev/") && is_block(Path::new(&m.source)));
+    let st_dev = (on_block && !cfg.bind && !NETWORK.contains(&m.fstype.as_str()))
+        .then(|| fs::metadata(&m.mount_point).ok())
+        .flatten()
+        .map(|md| (libc::major(md.dev()), libc::minor(md.dev())));
+    RecordedMount {
+        id: m.id,
+        dev: (m.major, m.minor),
+        st_dev,
+        fstype: m.fstype.clone(),
+        source: m.source.clone(),
+        mount_point: m.mount_point.clone(),
+    }
+}
+
+fn load_record(ctx: &Context) -> Option<Recorded> {
+    ocf::Record::load(ctx)
+        .as_ref()
+        .and_then(Recorded::from_record)
+}
+
+fn recorded_block_kind(r: &Recorded) -> bool {
+    !r.is_bind()
+        && matches!(
+            parse_device(&r.device),
+            Device::Path(_) | Device::Uuid(_) | Device::Label(_)
+        )
+}
+
+/// The block device node depth 10 reads for `m`: one whose device number
+/// is the mount's (the table's, or for an anonymous entry what start
+/// resolved), found through the configured path, what start resolved, the
+/// table's source or the kernel's own name in sysfs. `Ok(None)` when the
+/// mount is not on a block device; an error when it is and no node for it
+/// is left: a disk that went away must fail the check, not pass it.
+fn device_to_read(
+    cfg: &Config,
+    rec: Option<&Recorded>,
+    m: &Mount,
+) -> Result<Option<PathBuf>, String> {
+    let same = rec.filter(|r| {
+        r.device == cfg.device_text
+            || r.mount
+                .as_ref()
+                .is_some_and(|x| identity::is_recorded(x, m))
+    });
+    let want = if m.major != 0 {
+        Some((m.major, m.minor))
+    } else {
+        same.and_then(|r| r.rdev)
+            .or_else(|| match &cfg.device {
+                Device::Path(p) => rdev_of(p),
+                _ => None,
+            })
+            .or_else(|| {
+                m.source
+                    .starts_with("/dev/")
+                    .then(|| rdev_of(Path::new(&m.source)))
+                    .flatten()
+            })
+    };
+    let Some(want) = want else {
+        return Ok(None);
+    };
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Device::Path(p) = &cfg.device {
+        candidates.push(p.clone());
+    }
+    if let Some(p) = same.and_then(|r| r.devpath.clone()) {
+        candidates.push(p);
+    }
+    if m.source.starts_with('/') {
+        candidates.push(PathBuf::from(&m.source));
+    }
+    if let Some(p) = sysfs_node(want) {
+        candidates.push(p);
+    }
+    candidates
+        .into_iter()
+        .find(|c| rdev_of(c) == Some(want))
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "the device {} of {} on {} is gone: no device node for it is left",
+                identity::fmt_dev(want),
+                m.source,
+                m.mount_point.display()
+            )
+        })
+}
+
+/// `/dev/<name>` for a device number, from the kernel's own name in sysfs.
+fn sysfs_node((ma, mi): DevNo) -> Option<PathBuf> {
+    let text = fs::read_to_string(format!("/sys/dev/block/{ma}:{mi}/uevent")).ok()?;
+    let name = text.lines().find_map(|l| l.strip_prefix("DEVNAME="))?;
+    (!name.is_empty() && !name.contains("..")).then(|| Path::new("/dev").join(name))
+}
+
 // ---------------------------------------------------------------- helpers
 
-/// The configuration a stop can still act on when validation failed: the
-/// raw device and directory (trimmed), defaults for everything else.
-/// `None` when the directory cannot name a mount of ours.
+/// The configuration a stop or probe can still act on when validation
+/// failed: the raw device and directory (trimmed), defaults for whatever
+/// does not validate. `None` when they cannot name a mount of ours.
 fn lenient_config(ctx: &Context) -> Option<Config> {
     let raw = |name: &str| ctx.params.get(name).map(|v| v.trim().to_string());
     let directory = raw("directory").filter(|d| d.starts_with('/'))?;
-    let directory = normalize(Path::new(&directory));
     let device_text = raw("device").filter(|d| !d.is_empty())?;
+    config_from(
+        ctx,
+        device_text,
+        normalize(Path::new(&directory)),
+        raw("fstype").unwrap_or_default(),
+        raw("options").unwrap_or_default(),
+    )
+}
+
+/// The configuration start ran with, on the directory it resolved then.
+fn recorded_config(r: &Recorded, ctx: &Context) -> Option<Config> {
+    config_from(
+        ctx,
+        r.device.clone(),
+        r.dir.clone(),
+        r.fstype.clone(),
+        r.options.clone(),
+    )
+}
+
+fn config_from(
+    ctx: &Context,
+    device_text: String,
+    directory: PathBuf,
+    fstype: String,
+    options: String,
+) -> Option<Config> {
+    let raw = |name: &str| ctx.params.get(name).map(|v| v.trim().to_string());
     if directory == Path::new("/") {
         return None;
     }
-    let options = raw("options").unwrap_or_default();
-    let bind = options.split(',').any(|o| o == "bind" || o == "rbind");
+    let bind = identity::is_bind(&options);
     let device = parse_device(&device_text);
     if bind && !matches!(device, Device::Path(_)) {
         return None;
@@ -810,7 +1283,7 @@ fn lenient_config(ctx: &Context) -> Option<Config> {
         device,
         device_text,
         directory,
-        fstype: raw("fstype").unwrap_or_default(),
+        fstype,
         options,
         bind,
         run_fsck: "no".into(),
@@ -866,74 +1339,24 @@ fn is_block(p: &Path) -> bool {
 }
 
 /// The image file behind a loop device (`mount -o loop image dir`), from
-/// sysfs: the table lists /dev/loopN, the configuration names the file.
+/// sysfs: the table lists /dev/loopN, the configuration names the file
+/// (which may have been removed since: the kernel then says "(deleted)").
 fn loop_backing_file(source: &str) -> Option<PathBuf> {
     let name = source.strip_prefix("/dev/")?;
     if !name.starts_with("loop") || name.contains('/') {
         return None;
     }
     let text = fs::read_to_string(format!("/sys/block/{name}/loop/backing_file")).ok()?;
-    Some(PathBuf::from(text.trim_end_matches('\n')))
+    Some(PathBuf::from(identity::live_backing_file(&text)))
 }
 
-fn rdev_of(p: &Path) -> Option<(u32, u32)> {
+fn rdev_of(p: &Path) -> Option<DevNo> {
     let m = fs::metadata(p).ok()?;
     if !m.file_type().is_block_device() {
         return None;
     }
     let r = m.rdev();
     Some((libc::major(r), libc::minor(r)))
-}
-
-/// Our mount on `dir`, if one of the mounts stacked there is our device.
-fn find_ours<'a>(
-    cfg: &Config,
-    ctx: &Context,
-    mounts: &'a [Mount],
-    dir: &Path,
-    dl: &Deadline,
-) -> Option<&'a Mount> {
-    let here = mountinfo::at(mounts, dir);
-    if here.is_empty() {
-        return None;
-    }
-    match &cfg.device {
-        _ if cfg.bind => {
-            let Device::Path(src) = &cfg.device else {
-                return None;
-            };
-            let (dev, root) = bind_origin(mounts, src, dir)?;
-            here.into_iter()
-                .rev()
-                .find(|m| (m.major, m.minor) == dev && m.root == root)
-        }
-        Device::Path(p) => {
-            let want = rdev_of(p);
-            here.into_iter().rev().find(|m| {
-                want.is_some_and(|d| d == (m.major, m.minor))
-                    || Path::new(&m.source) == p.as_path()
-                    || (want.is_none()
-                        && loop_backing_file(&m.source)
-                            .is_some_and(|f| f == *p || fs::canonicalize(p).is_ok_and(|c| c == f)))
-            })
-        }
-        Device::Uuid(_) | Device::Label(_) => {
-            // No fork on the hot path: /dev/disk/by-*, then what start
-            // recorded, and only then blkid.
-            let by_link = tag_link(&cfg.device).and_then(|p| rdev_of(&p));
-            let remembered = remembered_device(ctx).and_then(|p| rdev_of(&p));
-            let matches = |d: Option<(u32, u32)>| {
-                d.and_then(|d| here.iter().rev().find(|m| (m.major, m.minor) == d).copied())
-            };
-            matches(by_link)
-                .or_else(|| matches(remembered))
-                .or_else(|| matches(blkid_lookup(&cfg.device, dl).and_then(|p| rdev_of(&p))))
-        }
-        Device::Source(s) => {
-            let trim = |x: &str| x.trim_end_matches('/').to_string();
-            here.into_iter().rev().find(|m| trim(&m.source) == trim(s))
-        }
-    }
 }
 
 /// Where a bind of `src` comes from: the device of the filesystem holding
@@ -979,32 +1402,7 @@ fn blkid_lookup(d: &Device, dl: &Deadline) -> Option<PathBuf> {
     (out.success() && line.starts_with('/')).then(|| PathBuf::from(line))
 }
 
-/// The state file recording what UUID=/LABEL= resolved to at start, so the
-/// monitor need not fork blkid.
-fn device_memo(ctx: &Context) -> PathBuf {
-    let safe: String = ctx
-        .instance
-        .chars()
-        .map(|c| if c == '/' { '_' } else { c })
-        .collect();
-    ctx.rsc_tmp.join(format!("filesystem-{safe}.device"))
-}
-
-fn remember_device(ctx: &Context, dev: &Path) {
-    let memo = device_memo(ctx);
-    let _ = fs::create_dir_all(&ctx.rsc_tmp);
-    if let Err(e) = fs::write(&memo, dev.as_os_str().as_bytes()) {
-        ocf::debug!("cannot write {}: {e}", memo.display());
-    }
-}
-
-fn remembered_device(ctx: &Context) -> Option<PathBuf> {
-    let s = fs::read_to_string(device_memo(ctx)).ok()?;
-    let s = s.trim();
-    s.starts_with('/').then(|| PathBuf::from(s))
-}
-
-/// The block device to fsck and remember: the path itself, or what the
+/// The block device to fsck and record: the path itself, or what the
 /// tag resolves to. `None` for network sources and binds.
 fn resolve_device(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Option<PathBuf>> {
     let _ = ctx;
@@ -1458,6 +1856,51 @@ mod tests {
         let (d, f) = status_paths(&c, &cx, Path::new("/mnt/x"));
         assert_eq!(d, PathBuf::from("/mnt/x/.Filesystem_status"));
         assert_eq!(f, PathBuf::from("/mnt/x/.Filesystem_status/fs1_2_n1"));
+    }
+
+    /// A CIFS share configured as `\\SRV\Share` is the one the kernel lists
+    /// as `//srv/share`; an NFS export with a trailing slash is the one
+    /// listed without; another share on the directory is not ours.
+    #[test]
+    fn network_sources_match_as_the_kernel_lists_them() {
+        let t = mountinfo::parse(
+            "1 0 8:1 / / rw - ext4 /dev/vda rw\n\
+             40 1 0:60 / /mnt/c rw - cifs //srv/share rw\n\
+             41 1 0:61 / /mnt/n rw - nfs4 srv:/export/a rw\n\
+             42 1 0:62 / /mnt/o rw - cifs //srv/other rw\n",
+        );
+        let dl = Deadline::after(Duration::from_secs(5));
+        let at = |dev: &str, dir: &str, fstype: &str| -> Vec<u32> {
+            let mut p = vec![("device", dev), ("directory", dir), ("fstype", fstype)];
+            p.retain(|(_, v)| !v.is_empty());
+            let c = configure(&p, &[]).unwrap();
+            by_config(&c, None, &t, Path::new(dir), &dl)
+                .iter()
+                .map(|m| m.id)
+                .collect()
+        };
+        assert_eq!(at("\\\\SRV\\Share", "/mnt/c", "cifs"), [40]);
+        assert_eq!(at("srv:/export//a/", "/mnt/n", "nfs4"), [41]);
+        assert!(at("\\\\srv\\share", "/mnt/o", "cifs").is_empty());
+    }
+
+    /// btrfs lists an anonymous `0:NN` device: the mount is on our block
+    /// device when the node the table names as its source is.
+    #[test]
+    fn an_anonymous_entry_matches_through_its_source_node() {
+        let node = fs::read_dir("/dev")
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| rdev_of(p).is_some())
+            .expect("a block device node in /dev");
+        let d = rdev_of(&node).unwrap();
+        let line = format!("50 1 0:77 / /mnt/b rw - btrfs {} rw\n", node.display());
+        let m = &mountinfo::parse(&line)[0];
+        assert!(on_device(m, d));
+        assert!(!on_device(m, (d.0, d.1 + 1)));
+        let not_anon = format!("50 1 9:9 / /mnt/b rw - btrfs {} rw\n", node.display());
+        assert!(!on_device(&mountinfo::parse(&not_anon)[0], d));
     }
 
     #[test]

@@ -111,21 +111,35 @@ pub fn at<'a>(mounts: &'a [Mount], dir: &Path) -> Vec<&'a Mount> {
 /// before their parents, and otherwise the most recent first, so a mount
 /// stacked on top goes before the submounts it hides.
 pub fn descendants(mounts: &[Mount], id: u32) -> Vec<&Mount> {
-    let below = |m: &Mount| -> bool {
-        let mut cur = m.parent;
-        // A bounded walk: a malformed table cannot loop us forever.
-        for _ in 0..=mounts.len() {
-            if cur == id {
-                return true;
-            }
-            match mounts.iter().find(|x| x.id == cur) {
-                Some(p) if p.parent != p.id => cur = p.parent,
-                _ => return false,
-            }
+    let mut all = unmount_order(mounts, &[id]);
+    all.retain(|m| m.id != id);
+    all
+}
+
+/// Is `m` below `id` (its chain of parents reaches `id`)?
+fn is_below(mounts: &[Mount], m: &Mount, id: u32) -> bool {
+    let mut cur = m.parent;
+    // A bounded walk: a malformed table cannot loop us forever.
+    for _ in 0..=mounts.len() {
+        if cur == id {
+            return true;
         }
-        false
-    };
-    let mut left: Vec<&Mount> = mounts.iter().filter(|m| m.id != id && below(m)).collect();
+        match mounts.iter().find(|x| x.id == cur) {
+            Some(p) if p.parent != p.id => cur = p.parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The mounts `roots` and everything below each of them, in an order they
+/// can be unmounted by path (see [`descendants`]); the roots themselves go
+/// after whatever sits on them.
+pub fn unmount_order<'a>(mounts: &'a [Mount], roots: &[u32]) -> Vec<&'a Mount> {
+    let mut left: Vec<&Mount> = mounts
+        .iter()
+        .filter(|m| roots.contains(&m.id) || roots.iter().any(|&r| is_below(mounts, m, r)))
+        .collect();
     let mut out = Vec::with_capacity(left.len());
     while !left.is_empty() {
         let leaf = left
@@ -185,6 +199,23 @@ bad line without separator
         assert_eq!(at(&m, Path::new("/mnt/fsa data")).len(), 2);
         assert!(is_within(Path::new("/mnt/a/b"), Path::new("/mnt/a")));
         assert!(!is_within(Path::new("/mnt/ab"), Path::new("/mnt/a")));
+    }
+
+    /// Two copies of one device stacked on one directory, a submount of
+    /// the lower one and another filesystem elsewhere: every copy and what
+    /// sits on it, top first.
+    #[test]
+    fn unmount_order_of_several_roots() {
+        let m = parse(
+            "22 1 8:1 / / rw - ext4 /dev/vda rw\n\
+             30 22 7:3 / /mnt/x rw - ext4 /dev/loop3 rw\n\
+             31 30 0:40 / /mnt/x/sub rw - tmpfs t rw\n\
+             32 30 7:3 / /mnt/x rw - ext4 /dev/loop3 rw\n\
+             33 22 0:41 / /other rw - tmpfs o rw\n",
+        );
+        let ids: Vec<u32> = unmount_order(&m, &[30, 32]).iter().map(|x| x.id).collect();
+        assert_eq!(ids, [32, 31, 30]);
+        assert!(unmount_order(&m, &[99]).is_empty());
     }
 
     #[test]
