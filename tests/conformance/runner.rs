@@ -106,7 +106,8 @@ pub struct Case<F> {
     pub steps: Vec<Step<F>>,
     /// Parameter names ours spells differently: (anchor's, ours).
     pub rename: &'static [(&'static str, &'static str)],
-    /// An intended difference: why, and ours' exit code for every `Run` step.
+    /// An intended difference: why, and ours' exit code for every step (a
+    /// `Do` step counts as 0).
     pub deviation: Option<Deviation>,
     /// Each action's timeout in ms (CRM_meta_timeout).
     pub timeout_ms: u64,
