@@ -858,15 +858,15 @@ fn mysqld_safe_is_stopped_first_so_the_server_stays_down() {
     kill(pid, libc::SIGSTOP);
     let o = run(&a, "stop", &p, &[("OCF_RESKEY_CRM_meta_timeout", "6000")]);
     assert_code(&o, 0, "stop");
-    assert!(o.stderr.contains("mysqld_safe"), "{o:?}");
     // mysqld_safe restarts a killed server within a second or two.
     std::thread::sleep(Duration::from_secs(3));
     assert!(
         my.processes().is_empty() && db::wrappers_naming(&my.dir.base).is_empty(),
-        "after stop: servers {:?}, wrappers {:?}",
+        "after stop: servers {:?}, wrappers {:?}; {o:?}",
         my.processes(),
         db::wrappers_naming(&my.dir.base)
     );
+    assert!(o.stderr.contains("mysqld_safe"), "{o:?}");
     assert_code(&run(&a, "monitor", &p, &[]), 7, "probe after stop");
 }
 

@@ -158,6 +158,46 @@ pub fn spawn_detached(user: Option<&str>, program: &Path, args: &[&str]) -> std:
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()))
 }
 
+/// Start `/bin/sleep <seconds>` as `user`, orphaned at once (its parent
+/// exits before it execs), so init reaps it when it dies, as it would any
+/// process on a node: a stand-in for the process that got a recycled PID.
+/// Returns its PID.
+pub fn spawn_orphan_sleep(user: &str, seconds: &str) -> i32 {
+    let (uid, gid) = ids(user);
+    let mut c = Command::new("/bin/sleep");
+    c.arg(seconds)
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .uid(uid)
+        .gid(gid);
+    // SAFETY: fork, setsid and _exit are async-signal-safe; the
+    // intermediate process exits at once, the grandchild goes on to exec.
+    unsafe {
+        c.pre_exec(|| {
+            libc::setsid();
+            if libc::fork() != 0 {
+                libc::_exit(0);
+            }
+            Ok(())
+        });
+    }
+    let mut child = c.spawn().unwrap();
+    child.wait().unwrap();
+    let mut found = None;
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while found.is_none() && std::time::Instant::now() < end {
+        found = fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<i32>().ok()?;
+            let args = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            (args == format!("/bin/sleep\0{seconds}\0").into_bytes()).then_some(pid)
+        });
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    found.expect("the orphaned sleep")
+}
+
 fn kill_under(dir: &Path) {
     for _ in 0..50 {
         let mut pids = wrappers_naming(dir);
