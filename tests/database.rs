@@ -795,7 +795,7 @@ fn a_server_without_its_pid_file_is_seen_and_stopped_cleanly() {
     let pg = Pg::init("pg-nopid", 55614);
     let p = pg.params();
     // Started by hand, outside Pacemaker: no record.
-    let _hand = pg.start_by_hand();
+    pg.start_by_hand();
     let pid = pg.postmaster_pid().unwrap();
     assert_code(
         &run(&a, "monitor", &p, &[]),
@@ -851,7 +851,7 @@ fn mysqld_safe_is_stopped_first_so_the_server_stays_down() {
     let a = agent_link("database");
     let my = My::init("my-safe", 33615);
     let p = my.params();
-    let _wrapper = my.start_under_mysqld_safe();
+    my.start_under_mysqld_safe();
     assert_eq!(db::wrappers_naming(&my.dir.base).len(), 1, "one wrapper");
     assert_code(&run(&a, "monitor", &p, &[]), 0, "probe");
     let pid = my.server_pid().unwrap();

@@ -135,8 +135,10 @@ pub fn wrappers_naming(dir: &Path) -> Vec<i32> {
 }
 
 /// Start `program args` as `user` (or root) in its own session with no
-/// standard streams, as a server started by hand outside Pacemaker.
-pub fn spawn_detached(user: Option<&str>, program: &Path, args: &[&str]) -> std::process::Child {
+/// standard streams, orphaned at once (the process in between exits before
+/// it execs), so init, not the test, is its parent and reaps it, as for a
+/// server started by hand on a node.
+pub fn spawn_detached(user: Option<&str>, program: &Path, args: &[&str]) {
     let mut c = Command::new(program);
     c.args(args)
         .current_dir("/")
@@ -147,31 +149,6 @@ pub fn spawn_detached(user: Option<&str>, program: &Path, args: &[&str]) -> std:
         let (uid, gid) = ids(u);
         c.uid(uid).gid(gid);
     }
-    // SAFETY: setsid is async-signal-safe.
-    unsafe {
-        c.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    c.spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()))
-}
-
-/// Start `/bin/sleep <seconds>` as `user`, orphaned at once (its parent
-/// exits before it execs), so init reaps it when it dies, as it would any
-/// process on a node: a stand-in for the process that got a recycled PID.
-/// Returns its PID.
-pub fn spawn_orphan_sleep(user: &str, seconds: &str) -> i32 {
-    let (uid, gid) = ids(user);
-    let mut c = Command::new("/bin/sleep");
-    c.arg(seconds)
-        .current_dir("/")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .uid(uid)
-        .gid(gid);
     // SAFETY: fork, setsid and _exit are async-signal-safe; the
     // intermediate process exits at once, the grandchild goes on to exec.
     unsafe {
@@ -183,8 +160,18 @@ pub fn spawn_orphan_sleep(user: &str, seconds: &str) -> i32 {
             Ok(())
         });
     }
-    let mut child = c.spawn().unwrap();
+    let mut child = c
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
     child.wait().unwrap();
+}
+
+/// Start `/bin/sleep <seconds>` as `user`, orphaned at once (its parent
+/// exits before it execs), so init reaps it when it dies, as it would any
+/// process on a node: a stand-in for the process that got a recycled PID.
+/// Returns its PID.
+pub fn spawn_orphan_sleep(user: &str, seconds: &str) -> i32 {
+    spawn_detached(Some(user), Path::new("/bin/sleep"), &[seconds]);
     let mut found = None;
     let end = std::time::Instant::now() + Duration::from_secs(5);
     while found.is_none() && std::time::Instant::now() < end {
@@ -354,8 +341,8 @@ impl Pg {
 
     /// Start the postmaster by hand, as its user, outside any agent; wait
     /// until it answers.
-    pub fn start_by_hand(&self) -> std::process::Child {
-        let child = spawn_detached(
+    pub fn start_by_hand(&self) {
+        spawn_detached(
             Some(PG_UID_NAME),
             &pg_bin().join("postgres"),
             &["-D", self.data.to_str().unwrap()],
@@ -368,7 +355,6 @@ impl Pg {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        child
     }
 }
 
@@ -460,8 +446,8 @@ impl My {
 
     /// Start the server the way heartbeat mysql and init scripts do, under
     /// mysqld_safe (which restarts it when it dies), as root with
-    /// --user=mysql; wait until it answers. Returns the wrapper.
-    pub fn start_under_mysqld_safe(&self) -> std::process::Child {
+    /// --user=mysql; wait until it answers.
+    pub fn start_under_mysqld_safe(&self) {
         let run = self.pid.parent().unwrap();
         fs::create_dir_all(run).unwrap();
         let (uid, gid) = ids(MY_UID_NAME);
@@ -476,7 +462,7 @@ impl My {
             "--user=mysql".to_string(),
         ];
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let child = spawn_detached(None, Path::new("/usr/bin/mysqld_safe"), &argv);
+        spawn_detached(None, Path::new("/usr/bin/mysqld_safe"), &argv);
         let end = std::time::Instant::now() + Duration::from_secs(30);
         while self.sql("SELECT 1").is_err() || self.server_pid().is_none() {
             assert!(
@@ -485,7 +471,6 @@ impl My {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        child
     }
 
     pub fn processes(&self) -> Vec<i32> {

@@ -21,7 +21,6 @@ use crate::common::wait_for;
 use crate::runner::{Case, Fixture, Side, Step, probe, run, run_with};
 
 #[path = "../common/database.rs"]
-#[allow(dead_code)]
 mod db;
 
 enum Server {
@@ -211,8 +210,7 @@ impl Fixture for Db {
     }
 
     fn running(&self) -> bool {
-        !db::processes_under(self.data()).is_empty()
-            || !db::wrappers_naming(self.base()).is_empty()
+        !db::processes_under(self.data()).is_empty() || !db::wrappers_naming(self.base()).is_empty()
     }
 }
 
@@ -228,7 +226,11 @@ impl Drop for Db {
 
 fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s[s.rfind(')').unwrap_or(0) + 1..].trim_start().starts_with('Z'))
+        .map(|s| {
+            s[s.rfind(')').unwrap_or(0) + 1..]
+                .trim_start()
+                .starts_with('Z')
+        })
         .unwrap_or(true)
 }
 
@@ -265,8 +267,10 @@ fn kill_server(d: &mut Db) {
                 && matches!(&d.server, Server::My(m) if m.sql("SELECT 1").is_ok())
         });
     } else {
-        assert!(wait_for(Duration::from_secs(5), || db::processes_under(d.data())
-            .is_empty()));
+        assert!(wait_for(Duration::from_secs(5), || db::processes_under(
+            d.data()
+        )
+        .is_empty()));
     }
 }
 
@@ -285,7 +289,11 @@ fn pid_file_names_another_process(d: &mut Db) {
         Server::My(_) => db::MY_UID_NAME,
     };
     // A number of seconds no other test uses, to find it by.
-    let secs = format!("{}.{}", 300 + d.base().to_string_lossy().len() % 50, std::process::id());
+    let secs = format!(
+        "{}.{}",
+        300 + d.base().to_string_lossy().len() % 50,
+        std::process::id()
+    );
     let other = db::spawn_orphan_sleep(user, &secs);
     std::fs::write(d.pid_file(), format!("{other}\n")).unwrap();
     d.other = Some(other);
@@ -293,7 +301,7 @@ fn pid_file_names_another_process(d: &mut Db) {
 
 fn start_under_mysqld_safe(d: &mut Db) {
     // The wrapper is killed on drop, with everything naming the directory.
-    drop(d.mariadb().start_under_mysqld_safe());
+    d.mariadb().start_under_mysqld_safe();
 }
 
 fn hang_server(d: &mut Db) {
@@ -455,7 +463,10 @@ fn pg_pid_file_names_another_process() -> Case<Db> {
         PGSQL,
         |s| Db::pg(s, "pg-recycled", 55627),
         vec![
-            Step::Do("postmaster.pid names another process", pid_file_names_another_process),
+            Step::Do(
+                "postmaster.pid names another process",
+                pid_file_names_another_process,
+            ),
             probe(),
             run("stop"),
             probe(),
@@ -581,7 +592,10 @@ fn my_pid_changed() -> Case<Db> {
         |s| Db::my(s, "my-pidmoved", 33625),
         vec![
             run("start"),
-            run_with("probe", &[("pid", "/var/tmp/dba-conformance-elsewhere.pid")]),
+            run_with(
+                "probe",
+                &[("pid", "/var/tmp/dba-conformance-elsewhere.pid")],
+            ),
             run_with("stop", &[("pid", "/var/tmp/dba-conformance-elsewhere.pid")]),
             probe(),
         ],
@@ -600,7 +614,10 @@ fn my_pid_file_names_another_process() -> Case<Db> {
         MYSQL,
         |s| Db::my(s, "my-recycled", 33626),
         vec![
-            Step::Do("the pid file names another process", pid_file_names_another_process),
+            Step::Do(
+                "the pid file names another process",
+                pid_file_names_another_process,
+            ),
             probe(),
             run("stop"),
             probe(),
