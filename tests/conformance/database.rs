@@ -2,8 +2,8 @@
 //! each side on its own real PostgreSQL 15 or MariaDB 10.11 data directory
 //! (`/var/tmp/dba-c-<case>-<side>-<pid>`, initialised by initdb and
 //! mariadb-install-db; every process working there or naming it is killed
-//! on drop). Each case has its own port (PostgreSQL 55620-55649, MariaDB
-//! 33620-33649), so cases run side by side.
+//! on drop). Each case has its own port (PostgreSQL 55640-55648, MariaDB
+//! 33640-33648), so cases run side by side.
 //!
 //! The two agents' parameters differ in name (pgsql's `pgdata`, `pgport`,
 //! `pgdba`) and in value (`binary` is mysqld_safe for heartbeat mysql and
@@ -320,7 +320,7 @@ fn pg_lifecycle() -> Case<Db> {
         "database/pg-lifecycle",
         "probe, start, start, monitor, stop, stop, probe",
         PGSQL,
-        |s| Db::pg(s, "pg-life", 55620),
+        |s| Db::pg(s, "pg-life", 55640),
         vec![
             probe(),
             run("start"),
@@ -339,7 +339,7 @@ fn pg_binary_removed() -> Case<Db> {
         "database/pg-binary-removed",
         "the server programs are removed (an upgrade) while the server runs",
         PGSQL,
-        |s| Db::pg(s, "pg-nobin", 55621),
+        |s| Db::pg(s, "pg-nobin", 55641),
         vec![
             run("start"),
             Step::Do("remove the server programs", remove_binaries),
@@ -361,7 +361,7 @@ fn pg_user_missing() -> Case<Db> {
         "database/pg-user-missing",
         "the service user does not resolve (NSS down, wrong name) while the server runs",
         PGSQL,
-        |s| Db::pg(s, "pg-nouser", 55622),
+        |s| Db::pg(s, "pg-nouser", 55642),
         vec![
             run("start"),
             run_with("probe", &[("pgdba", "dba-nobody")]),
@@ -382,7 +382,7 @@ fn pg_pid_file_removed() -> Case<Db> {
         "database/pg-pid-file-removed",
         "postmaster.pid is removed while the server runs",
         PGSQL,
-        |s| Db::pg(s, "pg-nopid", 55623),
+        |s| Db::pg(s, "pg-nopid", 55643),
         vec![
             run("start"),
             Step::Do("remove postmaster.pid", remove_pid_file),
@@ -404,7 +404,7 @@ fn pg_killed() -> Case<Db> {
         "database/pg-killed",
         "the postmaster is SIGKILLed (a stale postmaster.pid is left)",
         PGSQL,
-        |s| Db::pg(s, "pg-killed", 55624),
+        |s| Db::pg(s, "pg-killed", 55644),
         vec![
             run("start"),
             Step::Do("kill -9 the postmaster", kill_server),
@@ -423,7 +423,7 @@ fn pg_datadir_changed() -> Case<Db> {
         "database/pg-datadir-changed",
         "the data directory parameter is changed to an empty directory while the server runs",
         PGSQL,
-        |s| Db::pg(s, "pg-moved", 55625),
+        |s| Db::pg(s, "pg-moved", 55645),
         vec![
             run("start"),
             run_with("probe", &[("pgdata", "/var/tmp")]),
@@ -444,7 +444,7 @@ fn pg_socket_dir_removed() -> Case<Db> {
         "database/pg-socketdir-removed",
         "the socket directory is removed while the server runs",
         PGSQL,
-        |s| Db::pg(s, "pg-nosock", 55626),
+        |s| Db::pg(s, "pg-nosock", 55646),
         vec![
             run("start"),
             Step::Do("remove the socket directory", remove_socket_dir),
@@ -461,7 +461,7 @@ fn pg_pid_file_names_another_process() -> Case<Db> {
         "database/pg-pid-recycled",
         "never started; postmaster.pid names another process of the postgres user",
         PGSQL,
-        |s| Db::pg(s, "pg-recycled", 55627),
+        |s| Db::pg(s, "pg-recycled", 55647),
         vec![
             Step::Do(
                 "postmaster.pid names another process",
@@ -488,7 +488,7 @@ fn my_lifecycle() -> Case<Db> {
         "database/my-lifecycle",
         "probe, start, start, monitor, stop, stop, probe",
         MYSQL,
-        |s| Db::my(s, "my-life", 33620),
+        |s| Db::my(s, "my-life", 33640),
         vec![
             probe(),
             run("start"),
@@ -506,7 +506,7 @@ fn my_binary_removed() -> Case<Db> {
         "database/my-binary-removed",
         "the server programs are removed (an upgrade) while the server runs",
         MYSQL,
-        |s| Db::my(s, "my-nobin", 33621),
+        |s| Db::my(s, "my-nobin", 33641),
         vec![
             run("start"),
             Step::Do("remove the server programs", remove_binaries),
@@ -527,7 +527,7 @@ fn my_user_missing() -> Case<Db> {
         "database/my-user-missing",
         "the service user does not resolve while the server runs",
         MYSQL,
-        |s| Db::my(s, "my-nouser", 33622),
+        |s| Db::my(s, "my-nouser", 33642),
         vec![
             run("start"),
             run_with("probe", &[("user", "dba-nobody")]),
@@ -547,7 +547,7 @@ fn my_pid_file_removed() -> Case<Db> {
         "database/my-pid-file-removed",
         "the pid file is removed while the server runs",
         MYSQL,
-        |s| Db::my(s, "my-nopid", 33623),
+        |s| Db::my(s, "my-nopid", 33643),
         vec![
             run("start"),
             Step::Do("remove the pid file", remove_pid_file),
@@ -568,7 +568,7 @@ fn my_killed() -> Case<Db> {
         "database/my-killed",
         "the server is SIGKILLed",
         MYSQL,
-        |s| Db::my(s, "my-killed", 33624),
+        |s| Db::my(s, "my-killed", 33644),
         vec![
             run("start"),
             Step::Do("kill -9 the server", kill_server),
@@ -589,7 +589,7 @@ fn my_pid_changed() -> Case<Db> {
         "database/my-pid-changed",
         "the pid parameter is changed to another (valid) path while the server runs",
         MYSQL,
-        |s| Db::my(s, "my-pidmoved", 33625),
+        |s| Db::my(s, "my-pidmoved", 33645),
         vec![
             run("start"),
             run_with(
@@ -612,7 +612,7 @@ fn my_pid_file_names_another_process() -> Case<Db> {
         "database/my-pid-recycled",
         "never started; the pid file names another process of the mysql user",
         MYSQL,
-        |s| Db::my(s, "my-recycled", 33626),
+        |s| Db::my(s, "my-recycled", 33646),
         vec![
             Step::Do(
                 "the pid file names another process",
@@ -636,7 +636,7 @@ fn my_started_by_hand() -> Case<Db> {
         "database/my-started-by-hand",
         "a server started by hand under mysqld_safe, outside Pacemaker: probe, stop, probe",
         MYSQL,
-        |s| Db::my(s, "my-byhand", 33627),
+        |s| Db::my(s, "my-byhand", 33647),
         vec![
             Step::Do("start mysqld_safe by hand", start_under_mysqld_safe),
             probe(),
@@ -652,7 +652,7 @@ fn my_wrapper_restarts_a_hung_server() -> Case<Db> {
         "database/my-safe-hung",
         "a server under mysqld_safe hangs (SIGSTOP); stop, then probe",
         MYSQL,
-        |s| Db::my(s, "my-safehung", 33628),
+        |s| Db::my(s, "my-safehung", 33648),
         vec![
             Step::Do("start mysqld_safe by hand", start_under_mysqld_safe),
             Step::Do("SIGSTOP the server", hang_server),
