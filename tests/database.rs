@@ -16,8 +16,37 @@ use db::{My, Pg, kill, kv, with};
 
 const RECURRING: (&str, &str) = ("OCF_RESKEY_CRM_meta_interval", "10000");
 
+/// Run an action as Pacemaker would: the resource instance is named after
+/// the data directory and its record lives beside the agent's link, so
+/// tests running side by side never read each other's records.
 fn run(a: &AgentLink, action: &str, p: &[(&'static str, String)], env: &[(&str, &str)]) -> Outcome {
-    ocf(a, action, &kv(p), env)
+    let rsctmp = rsc_tmp(a);
+    let instance = instance_of(p);
+    let mut all: Vec<(&str, &str)> = vec![
+        ("HA_RSCTMP", rsctmp.to_str().unwrap()),
+        ("OCF_RESOURCE_INSTANCE", &instance),
+    ];
+    all.extend_from_slice(env);
+    ocf(a, action, &kv(p), &all)
+}
+
+/// HA_RSCTMP of the tests that use this link (removed with it).
+fn rsc_tmp(a: &AgentLink) -> std::path::PathBuf {
+    a.path.parent().unwrap().join("rsctmp")
+}
+
+/// `db-<datadir with every other character a dash>`.
+fn instance_of(p: &[(&'static str, String)]) -> String {
+    let d = p
+        .iter()
+        .find(|(k, _)| *k == "datadir")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("default");
+    let tail: String = d
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("db{tail}")
 }
 
 fn monitor(a: &AgentLink, p: &[(&'static str, String)]) -> Outcome {
@@ -612,4 +641,283 @@ fn start_fails_fast_with_the_servers_reason_and_passes_extra_arguments() {
     );
     assert_code(&monitor(&a, &q), 0, "max_connections reached the server");
     assert_code(&run(&a, "stop", &mp, &[]), 0, "stop");
+}
+
+/// A link to the server program in the test's directory, passed as
+/// `binary`: removing it is the package upgrade that removed the binary
+/// under a running server.
+fn binary_link(dir: &db::Dir, target: &std::path::Path) -> String {
+    let bin = dir.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let link = bin.join(target.file_name().unwrap());
+    std::os::unix::fs::symlink(target, &link).unwrap();
+    link.display().to_string()
+}
+
+/// Issue 13: the environment check fails (binary removed by an upgrade,
+/// the service user unknown to NSS, parameters that no longer parse) while
+/// the server runs. A probe must say 0, not 7; stop must really stop it,
+/// gracefully first, and answer 0 only when nothing is left.
+#[test]
+fn a_broken_environment_does_not_hide_a_running_server() {
+    let a = agent_link("database");
+    let pg = Pg::init("pg-envfail", 55611);
+    let my = My::init("my-envfail", 33611);
+    let pg_link = binary_link(&pg.dir, &db::pg_bin().join("postgres"));
+    let my_link = binary_link(&my.dir, std::path::Path::new("/usr/sbin/mariadbd"));
+    type Case<'a> = (
+        Vec<(&'static str, String)>,
+        &'a std::path::Path,
+        &'a str,
+        String,
+    );
+    let cases: [Case; 2] = [
+        (
+            with(&pg.params(), &[("binary", &pg_link)]),
+            &pg.data,
+            "fast shutdown",
+            pg_link.clone(),
+        ),
+        (
+            with(&my.params(), &[("binary", &my_link)]),
+            &my.data,
+            "SHUTDOWN",
+            my_link.clone(),
+        ),
+    ];
+    for (p, data, graceful, link) in cases {
+        let server = || db::processes_under(data);
+        // 1. the binary is gone
+        assert_code(&run(&a, "start", &p, &[]), 0, "start");
+        let target = std::fs::read_link(&link).unwrap();
+        std::fs::remove_file(&link).unwrap();
+        let o = run(&a, "monitor", &p, &[]);
+        assert_code(&o, 0, "probe with the binary gone, server running");
+        assert!(o.stderr.contains("runs"), "{o:?}");
+        assert_code(
+            &monitor(&a, &p),
+            1,
+            "recurring monitor with the binary gone",
+        );
+        assert!(!server().is_empty(), "nothing stopped it yet");
+        let o = run(&a, "stop", &p, &[]);
+        assert_code(&o, 0, "stop with the binary gone");
+        // MySQL: SHUTDOWN with the configuration, SIGTERM without.
+        assert!(o.stderr.contains(graceful), "a graceful stop first: {o:?}");
+        assert!(!o.stderr.contains("killing"), "no SIGKILL needed: {o:?}");
+        assert!(
+            server().is_empty(),
+            "stop answered 0 while {:?} run",
+            server()
+        );
+        assert_code(&run(&a, "monitor", &p, &[]), 7, "probe after the stop");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+
+        // 2. the service user is unknown to NSS, and 3. the parameters no
+        // longer parse (another agent version, a typo in `pcs update`)
+        for broken in [("user", "dba-nobody"), ("port", "70000")] {
+            assert_code(&run(&a, "start", &p, &[]), 0, "start");
+            let b = with(&p, &[broken]);
+            assert_code(
+                &run(&a, "monitor", &b, &[]),
+                0,
+                &format!("probe with {broken:?}"),
+            );
+            let o = run(&a, "stop", &b, &[]);
+            assert_code(&o, 0, &format!("stop with {broken:?}"));
+            assert!(o.stderr.contains(graceful), "{o:?}");
+            assert!(server().is_empty(), "{broken:?}: stop left {:?}", server());
+            assert_code(&run(&a, "monitor", &b, &[]), 7, "probe after the stop");
+        }
+    }
+}
+
+/// A parameter changed to another valid value while the server runs (the
+/// data directory, the pid file): stop stops the server start started, and
+/// monitor and probe see it; start refuses to run a second server and lose
+/// track of the first.
+#[test]
+fn a_changed_datadir_or_pid_file_does_not_hide_the_recorded_server() {
+    let a = agent_link("database");
+    let pg = Pg::init("pg-moved", 55612);
+    let other = Pg::init("pg-moved2", 55613);
+    let p = pg.params();
+    // The same resource (instance), now configured with another data
+    // directory, initialised and valid.
+    let moved = with(&p, &[("datadir", other.data.to_str().unwrap())]);
+    let env = [("OCF_RESOURCE_INSTANCE", "db-moved")];
+    let as_moved = |action: &str, params: &[(&'static str, String)], extra: &[(&str, &str)]| {
+        let mut e = env.to_vec();
+        e.extend_from_slice(extra);
+        let rsctmp = rsc_tmp(&a);
+        let mut all: Vec<(&str, &str)> = vec![("HA_RSCTMP", rsctmp.to_str().unwrap())];
+        all.extend(e);
+        ocf(&a, action, &kv(params), &all)
+    };
+    assert_code(&as_moved("start", &p, &[]), 0, "start (records the server)");
+    let pid = pg.postmaster_pid().unwrap();
+    let o = as_moved("monitor", &moved, &[]);
+    assert_code(&o, 0, "probe after datadir changed");
+    let o = as_moved("monitor", &moved, &[RECURRING]);
+    assert_code(&o, 1, "recurring monitor after datadir changed");
+    assert!(o.reason().unwrap().contains("still runs"), "{o:?}");
+    let o = as_moved("start", &moved, &[]);
+    assert_code(&o, 1, "start of a second server");
+    assert!(other.processes().is_empty(), "no second server");
+    let o = as_moved("stop", &moved, &[]);
+    assert_code(&o, 0, "stop after datadir changed");
+    assert!(o.stderr.contains(&format!("SIGINT to {pid}")), "{o:?}");
+    assert!(pg.processes().is_empty(), "the recorded server is gone");
+    assert_code(&as_moved("monitor", &moved, &[]), 7, "probe after stop");
+
+    // MySQL: the pid file parameter changed while running.
+    let my = My::init("my-moved", 33612);
+    let p = my.params();
+    assert_code(&run(&a, "start", &p, &[]), 0, "start");
+    let elsewhere = my.dir.path("elsewhere.pid").display().to_string();
+    let q = with(&p, &[("pid", &elsewhere)]);
+    assert_code(&run(&a, "monitor", &q, &[]), 0, "probe, pid changed");
+    assert_code(&monitor(&a, &q), 0, "recurring monitor, pid changed");
+    let o = run(&a, "stop", &q, &[]);
+    assert_code(&o, 0, "stop, pid changed");
+    assert!(o.stderr.contains("SHUTDOWN"), "{o:?}");
+    assert!(my.processes().is_empty(), "left: {:?}", my.processes());
+}
+
+/// The pid file is gone while the server runs (removed by hand or by a
+/// tmpfiles cleaner), or never named it (a server started by hand, a
+/// PostgreSQL `pid` parameter that only the agent reads): monitor and
+/// probe find the server by its data directory, and stop shuts it down
+/// gracefully instead of only SIGKILLing it.
+#[test]
+fn a_server_without_its_pid_file_is_seen_and_stopped_cleanly() {
+    let a = agent_link("database");
+    let pg = Pg::init("pg-nopid", 55614);
+    let p = pg.params();
+    // Started by hand, outside Pacemaker: no record.
+    pg.start_by_hand();
+    let pid = pg.postmaster_pid().unwrap();
+    assert_code(
+        &run(&a, "monitor", &p, &[]),
+        0,
+        "probe of a server started by hand",
+    );
+    std::fs::remove_file(pg.data.join("postmaster.pid")).unwrap();
+    let o = run(&a, "monitor", &p, &[]);
+    assert_code(&o, 0, "probe without postmaster.pid");
+    assert!(o.stderr.contains("no pid file names it"), "{o:?}");
+    let o = run(&a, "stop", &p, &[]);
+    assert_code(&o, 0, "stop without postmaster.pid");
+    assert!(o.stderr.contains(&format!("SIGINT to {pid}")), "{o:?}");
+    assert!(pg.processes().is_empty());
+
+    // `pid` names a file PostgreSQL never writes.
+    let elsewhere = with(&p, &[("pid", "/nonexistent/dba/pg.pid")]);
+    assert_code(&run(&a, "start", &elsewhere, &[]), 0, "start");
+    assert_code(
+        &monitor(&a, &elsewhere),
+        0,
+        "monitor reads postmaster.pid too",
+    );
+    assert_code(&run(&a, "start", &elsewhere, &[]), 0, "start on started");
+    let o = run(&a, "stop", &elsewhere, &[]);
+    assert_code(&o, 0, "stop");
+    assert!(o.stderr.contains("fast shutdown"), "{o:?}");
+    assert!(pg.processes().is_empty());
+
+    let my = My::init("my-nopid", 33614);
+    let p = my.params();
+    assert_code(&run(&a, "start", &p, &[]), 0, "start");
+    std::fs::remove_file(&my.pid).unwrap();
+    assert_code(
+        &run(&a, "monitor", &p, &[]),
+        0,
+        "probe without the pid file",
+    );
+    assert_code(&monitor(&a, &p), 0, "monitor without the pid file");
+    let o = run(&a, "stop", &p, &[]);
+    assert_code(&o, 0, "stop without the pid file");
+    assert!(o.stderr.contains("SHUTDOWN"), "{o:?}");
+    assert!(!o.stderr.contains("killing"), "{o:?}");
+    assert!(my.processes().is_empty());
+}
+
+/// A server run under mysqld_safe (as heartbeat mysql and init scripts
+/// run it) is restarted by the wrapper when it dies. Stop of a hung
+/// server (SIGSTOPped: only SIGKILL ends it) kills the wrapper first, so
+/// the server stays down after stop answered 0.
+#[test]
+fn mysqld_safe_is_stopped_first_so_the_server_stays_down() {
+    let a = agent_link("database");
+    let my = My::init("my-safe", 33615);
+    let p = my.params();
+    my.start_under_mysqld_safe();
+    assert_eq!(db::wrappers_naming(&my.dir.base).len(), 1, "one wrapper");
+    assert_code(&run(&a, "monitor", &p, &[]), 0, "probe");
+    let pid = my.server_pid().unwrap();
+    kill(pid, libc::SIGSTOP);
+    let o = run(&a, "stop", &p, &[("OCF_RESKEY_CRM_meta_timeout", "6000")]);
+    assert_code(&o, 0, "stop");
+    // mysqld_safe restarts a killed server within a second or two.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        my.processes().is_empty() && db::wrappers_naming(&my.dir.base).is_empty(),
+        "after stop: servers {:?}, wrappers {:?}; {o:?}",
+        my.processes(),
+        db::wrappers_naming(&my.dir.base)
+    );
+    assert!(o.stderr.contains("mysqld_safe"), "{o:?}");
+    assert_code(&run(&a, "monitor", &p, &[]), 7, "probe after stop");
+}
+
+/// A pid file naming a live process that is not the server (the PID was
+/// recycled after a crash): not running, and stop does not touch it.
+#[test]
+fn a_recycled_pid_is_not_the_server() {
+    let a = agent_link("database");
+    let my = My::init("my-recycled", 33616);
+    let p = my.params();
+    std::fs::create_dir_all(my.pid.parent().unwrap()).unwrap();
+    let mut other = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    std::fs::write(&my.pid, format!("{}\n", other.id())).unwrap();
+    assert_code(&run(&a, "monitor", &p, &[]), 7, "probe");
+    assert_code(&run(&a, "stop", &p, &[]), 0, "stop");
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "the other process lives"
+    );
+    let _ = other.kill();
+    let _ = other.wait();
+}
+
+/// A killed postmaster whose backends live on (one is stopped here, so it
+/// cannot notice) is not "stopped": probe and monitor answer 1, and stop
+/// kills what is left.
+#[test]
+fn orphaned_backends_of_a_killed_postmaster_are_not_stopped() {
+    let a = agent_link("database");
+    let pg = Pg::init("pg-orphans", 55615);
+    let p = pg.params();
+    assert_code(&run(&a, "start", &p, &[]), 0, "start");
+    let postmaster = pg.postmaster_pid().unwrap();
+    let backend = *pg
+        .processes()
+        .iter()
+        .find(|&&b| b != postmaster)
+        .expect("a backend");
+    kill(backend, libc::SIGSTOP);
+    kill(postmaster, libc::SIGKILL);
+    assert!(common::wait_for(Duration::from_secs(5), || {
+        pg.processes() == vec![backend]
+    }));
+    let o = monitor(&a, &p);
+    assert_code(&o, 1, "monitor with an orphan left");
+    assert!(o.reason().unwrap().contains("remain"), "{o:?}");
+    assert_code(&run(&a, "monitor", &p, &[]), 1, "probe with an orphan left");
+    assert_code(&run(&a, "stop", &p, &[]), 0, "stop");
+    assert!(pg.processes().is_empty());
+    assert_code(&run(&a, "monitor", &p, &[]), 7, "probe after stop");
 }

@@ -104,9 +104,91 @@ impl Dir {
     }
 }
 
+/// Every live process whose arguments name a path under `dir` (a
+/// mysqld_safe wrapper works in /usr, not in the data directory).
+pub fn processes_naming(dir: &Path) -> Vec<i32> {
+    let needle = dir.to_string_lossy().into_owned();
+    let me = std::process::id() as i32;
+    let mut found = vec![];
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let args = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if pid != me && !args.is_empty() && String::from_utf8_lossy(&args).contains(&needle) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// mysqld_safe (mariadbd-safe) wrappers whose arguments name `dir`.
+pub fn wrappers_naming(dir: &Path) -> Vec<i32> {
+    processes_naming(dir)
+        .into_iter()
+        .filter(|p| {
+            let args = fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+            let a = String::from_utf8_lossy(&args);
+            a.contains("mysqld_safe") || a.contains("mariadbd-safe")
+        })
+        .collect()
+}
+
+/// Start `program args` as `user` (or root) in its own session with no
+/// standard streams, orphaned at once (the process in between exits before
+/// it execs), so init, not the test, is its parent and reaps it, as for a
+/// server started by hand on a node.
+pub fn spawn_detached(user: Option<&str>, program: &Path, args: &[&str]) {
+    let mut c = Command::new(program);
+    c.args(args)
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(u) = user {
+        let (uid, gid) = ids(u);
+        c.uid(uid).gid(gid);
+    }
+    // SAFETY: fork, setsid and _exit are async-signal-safe; the
+    // intermediate process exits at once, the grandchild goes on to exec.
+    unsafe {
+        c.pre_exec(|| {
+            libc::setsid();
+            if libc::fork() != 0 {
+                libc::_exit(0);
+            }
+            Ok(())
+        });
+    }
+    let mut child = c
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    child.wait().unwrap();
+}
+
+/// Start `/bin/sleep <seconds>` as `user`, orphaned at once (its parent
+/// exits before it execs), so init reaps it when it dies, as it would any
+/// process on a node: a stand-in for the process that got a recycled PID.
+/// Returns its PID.
+pub fn spawn_orphan_sleep(user: &str, seconds: &str) -> i32 {
+    spawn_detached(Some(user), Path::new("/bin/sleep"), &[seconds]);
+    let mut found = None;
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while found.is_none() && std::time::Instant::now() < end {
+        found = fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<i32>().ok()?;
+            let args = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            (args == format!("/bin/sleep\0{seconds}\0").into_bytes()).then_some(pid)
+        });
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    found.expect("the orphaned sleep")
+}
+
 fn kill_under(dir: &Path) {
     for _ in 0..50 {
-        let pids = processes_under(dir);
+        let mut pids = wrappers_naming(dir);
+        pids.extend(processes_under(dir));
         if pids.is_empty() {
             return;
         }
@@ -256,6 +338,24 @@ impl Pg {
     pub fn processes(&self) -> Vec<i32> {
         processes_under(&self.data)
     }
+
+    /// Start the postmaster by hand, as its user, outside any agent; wait
+    /// until it answers.
+    pub fn start_by_hand(&self) {
+        spawn_detached(
+            Some(PG_UID_NAME),
+            &pg_bin().join("postgres"),
+            &["-D", self.data.to_str().unwrap()],
+        );
+        let end = std::time::Instant::now() + Duration::from_secs(30);
+        while self.psql("SELECT 1").is_err() {
+            assert!(
+                std::time::Instant::now() < end,
+                "postgres started by hand does not answer"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 /// A MariaDB data directory, initialised, with a my.cnf; not started.
@@ -342,6 +442,35 @@ impl My {
 
     pub fn server_pid(&self) -> Option<i32> {
         fs::read_to_string(&self.pid).ok()?.trim().parse().ok()
+    }
+
+    /// Start the server the way heartbeat mysql and init scripts do, under
+    /// mysqld_safe (which restarts it when it dies), as root with
+    /// --user=mysql; wait until it answers.
+    pub fn start_under_mysqld_safe(&self) {
+        let run = self.pid.parent().unwrap();
+        fs::create_dir_all(run).unwrap();
+        let (uid, gid) = ids(MY_UID_NAME);
+        std::os::unix::fs::chown(run, Some(uid), Some(gid)).unwrap();
+        let arg = |k: &str, v: &Path| format!("--{k}={}", v.display());
+        let args = [
+            arg("defaults-file", &self.cnf),
+            arg("datadir", &self.data),
+            arg("pid-file", &self.pid),
+            arg("socket", &self.sock),
+            arg("log-error", &run.join("safe.log")),
+            "--user=mysql".to_string(),
+        ];
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        spawn_detached(None, Path::new("/usr/bin/mysqld_safe"), &argv);
+        let end = std::time::Instant::now() + Duration::from_secs(30);
+        while self.sql("SELECT 1").is_err() || self.server_pid().is_none() {
+            assert!(
+                std::time::Instant::now() < end,
+                "mariadbd under mysqld_safe does not answer"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     pub fn processes(&self) -> Vec<i32> {

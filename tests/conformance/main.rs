@@ -9,6 +9,7 @@ mod common;
 #[allow(dead_code)]
 mod runner;
 
+mod database;
 mod dummy;
 mod filesystem;
 mod ipaddr;
@@ -22,6 +23,7 @@ fn every_case() -> Vec<(&'static str, CaseList)> {
         ("dummy", dummy::all()),
         ("ipaddr", ipaddr::all()),
         ("filesystem", filesystem::all()),
+        ("database", database::all()),
     ]
 }
 

@@ -22,6 +22,7 @@ pub mod conn;
 pub mod mysql;
 pub mod pg;
 pub mod process;
+pub mod state;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,11 +30,13 @@ use std::time::{Duration, Instant};
 
 use ocf::params::checks;
 use ocf::{
-    ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Status,
+    ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Record,
+    Status,
 };
 
 use conn::{Conn, PeerIdentity, ProbeError, ProbeErrorKind, Target};
 use process::{Identity, User};
+use state::Server;
 
 pub static ENGINE: ParamSpec = ParamSpec::new(
     "engine",
@@ -131,9 +134,11 @@ pub static HOST: ParamSpec = ParamSpec::new(
 pub static PID: ParamSpec = ParamSpec::new(
     "pid",
     "PID file",
-    "The file holding the server's PID. PostgreSQL: where the agent reads it (default \
-     <datadir>/postmaster.pid, written by the server itself). MySQL/MariaDB: passed as \
-     --pid-file; its directory is created if missing (default /run/mysqld/mysqld.pid).",
+    "The file holding the server's PID. PostgreSQL: read by the agent, as well as \
+     <datadir>/postmaster.pid, which the server always writes itself (the default). \
+     MySQL/MariaDB: passed as --pid-file; its directory is created if missing (default \
+     /run/mysqld/mysqld.pid). Monitor and stop also find a server whose pid file is gone \
+     by its data directory.",
 )
 .check(checks::absolute_path);
 
@@ -296,7 +301,7 @@ impl Engine {
         }
     }
     /// Program names a server process of this engine may run under.
-    fn process_names(self) -> &'static [&'static str] {
+    pub(crate) fn process_names(self) -> &'static [&'static str] {
         match self {
             Engine::Postgresql => &["postgres", "postmaster"],
             Engine::Mysql => &["mariadbd", "mysqld"],
@@ -411,10 +416,7 @@ impl Config {
         {
             names.push(n);
         }
-        Identity {
-            names,
-            datadir: fs::canonicalize(&self.datadir).unwrap_or_else(|_| self.datadir.clone()),
-        }
+        Identity::new(names, &self.datadir)
     }
 
     /// Is the data directory initialised?
@@ -661,33 +663,87 @@ impl ocf::Agent for Database {
     fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         let binary = cfg.resolve_binary()?;
         let user = service_user(cfg)?;
-        let id = cfg.identity(Some(&binary));
-        if let Some(pid) = running_pid(cfg, &id) {
+        let configured = Server::configured(cfg, Some(&binary));
+        // A server an earlier start started elsewhere (the data directory
+        // changed since) still runs: starting a second one would lose track
+        // of it. Failing makes Pacemaker stop it first.
+        if let Some(old) = Record::load(ctx).as_ref().and_then(Server::recorded)
+            && let Some(pid) = old.find_main()
+            && !configured.id.matches(pid)
+        {
+            return Err(OcfError::generic(format!(
+                "{} (pid {pid}) that an earlier start started in {} still runs; the \
+                 configuration now names {}: stop the resource first",
+                cfg.label(),
+                old.id.datadir.display(),
+                cfg.datadir.display()
+            )));
+        }
+        if let Some(pid) = configured.find_main() {
             ocf::info!("{} is already running (pid {pid})", ctx.instance);
+            state::record(cfg, &binary, ctx, Some(pid));
             return wait_until_answering(cfg, &user, dl, None, pid);
         }
         prepare(cfg, &user)?;
         let config = cfg.start_config();
         let argv = cfg.server_argv(&binary, config.as_deref());
+        // What is about to run, before it runs: a start killed half-way
+        // still leaves what stop needs.
+        state::record(cfg, &binary, ctx, None);
         ocf::deadline::set_phase("launching the server");
         ocf::info!("starting {}: {}", cfg.label(), argv.join(" "));
         let mut child = process::spawn_detached(&argv, &user, cfg.log.as_deref())
             .map_err(|e| OcfError::generic(format!("cannot start {}: {e}", binary.display())))?;
         let pid = child.id() as i32;
+        state::record(cfg, &binary, ctx, Some(pid));
         wait_until_answering(cfg, &user, dl, Some(&mut child), pid)?;
         ocf::info!("{} started (pid {pid})", cfg.label());
         Ok(())
     }
 
+    /// Stops the configured server and the one start recorded, if the
+    /// configuration has changed since (another datadir or pid file).
     fn stop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         let binary = cfg.resolve_binary().ok();
-        stop_server(cfg, ctx, &cfg.identity(binary.as_deref()), dl)
+        let mut servers = vec![Server::configured(cfg, binary.as_deref())];
+        servers.extend(Record::load(ctx).as_ref().and_then(Server::recorded));
+        state::stop_all(&servers, Some(cfg), ctx, dl)
     }
 
-    fn monitor(cfg: &Config, _ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
-        let id = cfg.identity(cfg.binary.as_deref());
-        let Some(pid) = running_pid(cfg, &id) else {
-            return Err(OcfError::not_running(not_running_reason(cfg)));
+    fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
+        let configured = Server::configured(cfg, cfg.binary.as_deref());
+        let recorded = Record::load(ctx).as_ref().and_then(Server::recorded);
+        let rec_main = recorded.as_ref().and_then(Server::main_pid);
+        if let (Some(pid), Some(old)) = (rec_main, &recorded)
+            && !configured.id.matches(pid)
+        {
+            // It runs, so a probe must not say 7; the recurring monitor
+            // fails, and the stop that follows stops it.
+            let msg = format!(
+                "{} (pid {pid}) that start started in {} still runs, but the configuration \
+                 now names {}: a restart applies the change",
+                cfg.label(),
+                old.id.datadir.display(),
+                cfg.datadir.display()
+            );
+            if ctx.is_probe() {
+                ocf::warn!("{msg}");
+                return Ok(Status::Success);
+            }
+            return Err(OcfError::generic(msg));
+        }
+        let found = configured.main_pid().or(rec_main).or_else(|| {
+            let pid = configured.scan().0?;
+            ocf::warn!(
+                "{} (pid {pid}) runs in {} but no pid file names it ({})",
+                cfg.label(),
+                cfg.datadir.display(),
+                cfg.pid_file.display()
+            );
+            Some(pid)
+        });
+        let Some(pid) = found else {
+            return Err(not_running(cfg, &configured, dl));
         };
         let user = service_user(cfg)?;
         let started = Instant::now();
@@ -698,7 +754,7 @@ impl ocf::Agent for Database {
         match probe(cfg, &user, probe_dl) {
             Ok(_) => Ok(Status::Success),
             // The server may have died while we asked: that is "stopped".
-            Err(_) if !id.matches(pid) => Err(OcfError::not_running(format!(
+            Err(_) if !configured.id.matches(pid) => Err(OcfError::not_running(format!(
                 "{} (pid {pid}) exited during the monitor",
                 cfg.label()
             ))),
@@ -712,8 +768,7 @@ impl ocf::Agent for Database {
     /// grant tables and reopen their logs. Then the monitor's query, so a
     /// 0 means the server still answers.
     fn reload(cfg: &Config, _ctx: &Context, dl: &Deadline) -> OcfResult<()> {
-        let id = cfg.identity(cfg.binary.as_deref());
-        let Some(pid) = running_pid(cfg, &id) else {
+        let Some(pid) = Server::configured(cfg, cfg.binary.as_deref()).find_main() else {
             return Err(OcfError::not_running(format!(
                 "nothing to reload: {}",
                 not_running_reason(cfg)
@@ -731,49 +786,81 @@ impl ocf::Agent for Database {
             .map_err(|e| OcfError::generic(explain(cfg, pid, &e, started.elapsed())))
     }
 
-    /// Even when the environment is broken (binary gone in an upgrade, the
-    /// config file missing), a server we can see is stopped for real.
+    /// The binary removed by an upgrade, the user unknown to NSS, the
+    /// datadir parameter changed to a directory that is not initialised,
+    /// parameters that do not parse: whatever of this resource still runs
+    /// here (the recorded server, the configured one, or what the raw
+    /// datadir names) is stopped for real, and 0 only when nothing is left.
     fn stop_unconfigured(
         cfg: Option<&Config>,
-        _rec: Option<&ocf::Record>,
+        rec: Option<&Record>,
         ctx: &Context,
         why: &OcfError,
         dl: &Deadline,
     ) -> OcfResult<()> {
-        match cfg {
-            Some(cfg) => {
-                ocf::info!(
-                    "stop: {}; stopping any server process found anyway",
-                    why.reason
-                );
-                stop_server(cfg, ctx, &cfg.identity(cfg.binary.as_deref()), dl)
-            }
-            None => {
-                ocf::info!("stop: {}; nothing can be running here", why.reason);
-                Ok(())
-            }
+        let servers = state::servers_of(cfg, rec, ctx);
+        if servers.is_empty() {
+            ocf::info!(
+                "stop: {}; no record and no data directory name a server of this resource",
+                why.reason
+            );
+            return Ok(());
         }
+        ocf::info!("stop: {}; stopping any server of this resource", why.reason);
+        state::stop_all(&servers, cfg, ctx, dl)
     }
 
-    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    /// 7 only when no server of this resource runs here: the recorded one
+    /// (same PID and start time, program and data directory), the one the
+    /// configured pid files name, or one working in the data directory.
     fn probe_unconfigured(
-        _cfg: Option<&Config>,
-        _rec: Option<&ocf::Record>,
-        _ctx: &Context,
-        _why: &OcfError,
-        _dl: &Deadline,
+        cfg: Option<&Config>,
+        rec: Option<&Record>,
+        ctx: &Context,
+        why: &OcfError,
+        dl: &Deadline,
     ) -> OcfResult<Status> {
+        let servers = state::servers_of(cfg, rec, ctx);
+        for s in &servers {
+            if let Some(pid) = s.find_main() {
+                ocf::warn!(
+                    "probe: {}; but the server (pid {pid}) in {} runs",
+                    why.reason,
+                    s.id.datadir.display()
+                );
+                return Ok(Status::Success);
+            }
+        }
+        let left = state::leftovers(&servers, dl);
+        if !left.is_empty() {
+            return Err(OcfError::generic(format!(
+                "{}; the main server process is gone but processes of it remain: {left:?}",
+                why.reason
+            )));
+        }
         Ok(Status::NotRunning)
+    }
+}
+
+/// Nothing names the configured server: 7, unless processes of it are
+/// still there (PostgreSQL backends outliving a killed postmaster for
+/// more than a moment), which is not "stopped".
+fn not_running(cfg: &Config, configured: &Server, dl: &Deadline) -> OcfError {
+    let left = state::leftovers(std::slice::from_ref(configured), dl);
+    if left.is_empty() {
+        OcfError::not_running(not_running_reason(cfg))
+    } else {
+        OcfError::generic(format!(
+            "{}, but {} of its processes remain in {}: {left:?}; stop removes them",
+            not_running_reason(cfg),
+            left.len(),
+            cfg.datadir.display()
+        ))
     }
 }
 
 fn service_user(cfg: &Config) -> OcfResult<User> {
     process::lookup_user(&cfg.user, cfg.group.as_deref()).map_err(OcfError::installed)
-}
-
-/// The server's PID if the pid file names a live process of this server.
-fn running_pid(cfg: &Config, id: &Identity) -> Option<i32> {
-    process::read_pid_file(&cfg.pid_file).filter(|&pid| id.matches(pid))
 }
 
 fn not_running_reason(cfg: &Config) -> String {
@@ -974,89 +1061,8 @@ fn wait_until_answering(
     )))
 }
 
-/// Stop escalation, each phase inside one budget, then verify.
-fn stop_server(cfg: &Config, ctx: &Context, id: &Identity, dl: &Deadline) -> OcfResult<()> {
-    let main_pid = process::read_pid_file(&cfg.pid_file).filter(|&p| id.matches(p));
-    let mut pids = id.all_processes();
-    if main_pid.is_none() && pids.is_empty() {
-        if process::read_pid_file(&cfg.pid_file).is_some() {
-            remove_stale_pid_file(cfg);
-        }
-        ocf::info!("{} is already stopped", ctx.instance);
-        return Ok(());
-    }
-    let gone = |pids: &[i32]| pids.iter().all(|&p| !id.matches(p));
-    // Keep a share for the force phase whatever the timeout.
-    let force_reserve =
-        (dl.remaining() / 5).clamp(Duration::from_millis(500), Duration::from_secs(10));
-    let poll = Duration::from_millis(50);
-    if let Some(pid) = main_pid {
-        match cfg.engine {
-            Engine::Postgresql => {
-                let graceful = dl.keep_back(force_reserve);
-                ocf::deadline::set_phase("stop: fast shutdown");
-                ocf::info!("fast shutdown of PostgreSQL (SIGINT to {pid})");
-                process::signal(pid, libc::SIGINT);
-                let fast_end = graceful.share(0.7);
-                if fast_end
-                    .poll(poll, || (!id.matches(pid)).then_some(()))
-                    .is_none()
-                {
-                    ocf::deadline::set_phase("stop: immediate shutdown");
-                    ocf::warn!("fast shutdown did not finish: immediate shutdown (SIGQUIT)");
-                    process::signal(pid, libc::SIGQUIT);
-                    graceful.poll(poll, || (!id.matches(pid)).then_some(()));
-                }
-            }
-            Engine::Mysql => {
-                let graceful = dl.keep_back(force_reserve);
-                ocf::deadline::set_phase("stop: SHUTDOWN");
-                let clean = graceful.share(0.5);
-                match mysql_shutdown(cfg, clean) {
-                    Ok(()) => {
-                        ocf::info!("MySQL accepted SHUTDOWN");
-                        clean.poll(poll, || (!id.matches(pid)).then_some(()));
-                    }
-                    Err(e) => ocf::info!("SHUTDOWN statement not possible ({e}): SIGTERM"),
-                }
-                if id.matches(pid) {
-                    ocf::deadline::set_phase("stop: SIGTERM");
-                    process::signal(pid, libc::SIGTERM);
-                    graceful.poll(poll, || (!id.matches(pid)).then_some(()));
-                }
-            }
-        }
-    }
-    // Whatever is left of this server (the postmaster, orphaned backends).
-    pids.extend(id.all_processes());
-    pids.sort_unstable();
-    pids.dedup();
-    if !gone(&pids) {
-        ocf::deadline::set_phase("stop: SIGKILL");
-        let left: Vec<i32> = pids.iter().copied().filter(|&p| id.matches(p)).collect();
-        ocf::warn!("killing the remaining {} processes: {left:?}", cfg.label());
-        for &p in &left {
-            process::signal(p, libc::SIGKILL);
-        }
-        dl.poll(poll, || gone(&pids).then_some(()));
-    }
-    let still: Vec<i32> = id.all_processes();
-    if !gone(&pids) || !still.is_empty() {
-        return Err(OcfError::generic(format!(
-            "{} processes still running after SIGKILL: {:?}",
-            cfg.label(),
-            still
-        )));
-    }
-    if process::read_pid_file(&cfg.pid_file).is_some() {
-        remove_stale_pid_file(cfg);
-    }
-    ocf::info!("{} stopped", ctx.instance);
-    Ok(())
-}
-
 /// MySQL's clean shutdown through the protocol, with the monitor login.
-fn mysql_shutdown(cfg: &Config, dl: Deadline) -> Result<(), ProbeError> {
+pub(crate) fn mysql_shutdown(cfg: &Config, dl: Deadline) -> Result<(), ProbeError> {
     let mut conn = Conn::connect(&cfg.target(), dl, None)?;
     mysql::execute(
         &mut conn,

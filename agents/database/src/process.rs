@@ -29,12 +29,58 @@ pub fn parse_pid(text: &str) -> Option<i32> {
         .filter(|&p| p > 0)
 }
 
-/// The state letter from /proc/<pid>/stat (R, S, D, T, Z, ...).
-pub fn state(pid: i32) -> Option<char> {
+/// The fields of /proc/<pid>/stat after the command name: index 0 is the
+/// state (field 3), 1 the parent (field 4), 19 the start time (field 22).
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // "pid (comm) S ...": comm may contain spaces and parentheses.
     let after = &stat[stat.rfind(')')? + 1..];
-    after.trim_start().chars().next()
+    Some(after.split_whitespace().map(str::to_string).collect())
+}
+
+/// The state letter from /proc/<pid>/stat (R, S, D, T, Z, ...).
+pub fn state(pid: i32) -> Option<char> {
+    stat_fields(pid)?.first()?.chars().next()
+}
+
+/// The parent's PID.
+pub fn ppid(pid: i32) -> Option<i32> {
+    stat_fields(pid)?.get(1)?.parse().ok()
+}
+
+/// When the process started, in clock ticks after boot (field 22 of
+/// /proc/<pid>/stat): with the PID, it names one process for the whole
+/// uptime, so a recycled PID is never mistaken for the server.
+pub fn start_time(pid: i32) -> Option<u64> {
+    stat_fields(pid)?.get(19)?.parse().ok()
+}
+
+/// The process's arguments (argv as the process shows it now).
+pub fn cmdline(pid: i32) -> Vec<String> {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            b.split(|&c| c == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Device and inode of a directory: what a process's working directory is
+/// compared with, so a renamed data directory is still recognised and
+/// another directory at the same path is not.
+pub fn dir_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_dir())
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// Device and inode of a process's working directory.
+pub fn cwd_id(pid: i32) -> Option<(u64, u64)> {
+    dir_id(Path::new(&format!("/proc/{pid}/cwd")))
 }
 
 /// Alive: exists and is not a zombie.
@@ -58,32 +104,54 @@ pub fn cwd(pid: i32) -> Option<PathBuf> {
 }
 
 /// How a server process is recognised.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     /// Program file names that count (e.g. postgres, postmaster).
     pub names: Vec<String>,
-    /// The data directory, canonical.
+    /// The data directory (for messages).
     pub datadir: PathBuf,
+    /// Device and inode of the data directory, when it exists: a process
+    /// counts only if it works there (PostgreSQL and MariaDB chdir to it).
+    pub dir: Option<(u64, u64)>,
 }
 
 impl Identity {
+    pub fn new(names: Vec<String>, datadir: &Path) -> Identity {
+        Identity {
+            names,
+            datadir: datadir.to_path_buf(),
+            dir: dir_id(datadir),
+        }
+    }
+
     pub fn matches(&self, pid: i32) -> bool {
-        alive(pid)
+        self.dir.is_some()
+            && alive(pid)
             && exe_name(pid).is_some_and(|n| self.names.contains(&n))
-            && cwd(pid).is_some_and(|c| c == self.datadir)
+            && cwd_id(pid) == self.dir
     }
 
     /// Every live process of this server (postmaster and backends, or
-    /// mariadbd), found by a /proc scan: used by stop, not by monitor.
+    /// mariadbd), found by a /proc scan.
     pub fn all_processes(&self) -> Vec<i32> {
-        let Ok(dir) = fs::read_dir("/proc") else {
+        if self.dir.is_none() {
             return vec![];
-        };
+        }
         let me = std::process::id() as i32;
-        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        all_pids()
+            .into_iter()
             .filter(|&pid| pid != me && self.matches(pid))
             .collect()
     }
+}
+
+/// Every PID in /proc.
+pub fn all_pids() -> Vec<i32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return vec![];
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .collect()
 }
 
 pub fn signal(pid: i32, sig: i32) -> bool {
@@ -259,12 +327,27 @@ mod tests {
         assert!(alive(me));
         assert!(exe_name(me).is_some());
         assert_eq!(cwd(me), std::env::current_dir().ok());
-        let id = Identity {
-            names: vec!["no-such-server".into()],
-            datadir: PathBuf::from("/"),
-        };
-        assert!(!id.matches(me));
+        let cwd = std::env::current_dir().unwrap();
+        let mine = exe_name(me).unwrap();
+        let id = Identity::new(vec!["no-such-server".into()], &cwd);
+        assert!(!id.matches(me), "another program");
+        let id = Identity::new(vec![mine.clone()], &cwd);
+        assert!(id.matches(me), "this program in this directory");
+        let id = Identity::new(vec![mine.clone()], Path::new("/proc"));
+        assert!(!id.matches(me), "another directory");
+        let id = Identity::new(vec![mine], Path::new("/nonexistent/dba"));
+        assert!(
+            !id.matches(me),
+            "a directory that does not exist matches nothing"
+        );
         assert!(!alive(i32::MAX));
+        // The start time is fixed for the life of a process.
+        let t = start_time(me).unwrap();
+        assert!(t > 0);
+        assert_eq!(start_time(me), Some(t));
+        assert_eq!(ppid(me), Some(std::os::unix::process::parent_id() as i32));
+        assert!(!cmdline(me).is_empty());
+        assert_eq!(start_time(i32::MAX), None);
     }
 
     #[test]
