@@ -326,11 +326,15 @@ fn run_agent(agent: &Path, action: &str, vars: &[(String, String)], timeout_ms: 
         .process_group(0)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", agent.display()));
+    // stderr is read in a thread that may outlive the agent: a daemon the
+    // agent started in another session can keep the pipe open for good. We
+    // wait for it at most 2 s after the agent exits.
     let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut s = String::new();
         let _ = err.read_to_string(&mut s);
-        s
+        let _ = tx.send(s);
     });
     let end = Instant::now() + Duration::from_millis(timeout_ms + 5000);
     let code = loop {
@@ -345,9 +349,9 @@ fn run_agent(agent: &Path, action: &str, vars: &[(String, String)], timeout_ms: 
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    // SAFETY: as above; stragglers of the agent's group would hold stderr.
-    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-    let stderr = reader.join().unwrap_or_default();
+    let stderr = rx
+        .recv_timeout(Duration::from_secs(2))
+        .unwrap_or_else(|_| "(stderr still held open by a process the agent left)".into());
     if std::env::var_os("CONFORMANCE_VERBOSE").is_some() {
         eprintln!("--- {} {action} -> {code}\n{stderr}", agent.display());
     }
