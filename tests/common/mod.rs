@@ -71,15 +71,24 @@ impl Outcome {
 /// An agent reachable as `<dir>/<agent>` -> the built binary, like the
 /// installed symlink Pacemaker execs.
 pub struct AgentLink {
-    _dir: Scratch,
+    dir: Scratch,
     pub path: PathBuf,
+}
+
+impl AgentLink {
+    /// The HA_RSCTMP [`ocf`] gives this link's runs unless told otherwise:
+    /// what start records there must not meet another test's record of the
+    /// same instance name in /run/resource-agents.
+    pub fn rsctmp(&self) -> PathBuf {
+        self.dir.path("rsctmp")
+    }
 }
 
 pub fn agent_link(agent: &str) -> AgentLink {
     let dir = Scratch::new(&format!("link-{agent}-{}", unique()));
     let path = dir.path(agent);
     symlink(bin(), &path).unwrap();
-    AgentLink { _dir: dir, path }
+    AgentLink { dir, path }
 }
 
 fn unique() -> u64 {
@@ -140,6 +149,10 @@ pub fn ocf(
         .collect();
     let mut all: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     all.push(("OCF_ROOT", "/usr/lib/ocf"));
+    let rsctmp = agent.rsctmp().display().to_string();
+    if !env.iter().any(|(k, _)| *k == "HA_RSCTMP") {
+        all.push(("HA_RSCTMP", rsctmp.as_str()));
+    }
     all.extend_from_slice(env);
     run_env(&agent.path, &[action], &all)
 }
