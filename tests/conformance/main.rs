@@ -10,13 +10,19 @@ mod common;
 mod runner;
 
 mod dummy;
+mod vm;
+mod xen;
 
 /// (case id, deviation reason) of one module's cases.
 type CaseList = Vec<(&'static str, Option<&'static str>)>;
 
 /// Every module's cases, by agent.
 fn every_case() -> Vec<(&'static str, CaseList)> {
-    vec![("dummy", dummy::all())]
+    vec![
+        ("dummy", dummy::all()),
+        ("vm", vm::all()),
+        ("xen", xen::all()),
+    ]
 }
 
 /// Every deviation a case lists is written, with its id, in
