@@ -51,8 +51,9 @@ pub static CONFIG: ParamSpec = ParamSpec::new(
     "Domain XML file",
     "Absolute path to the libvirt domain XML of this virtual machine. The domain's \
      name is read from its name element. The file must exist on every node that \
-     may run the VM; where it is missing a probe answers 'not running' and stop \
-     succeeds. Give either config or xmfile.",
+     may run the VM; where it is missing, or no longer names the domain start \
+     started, probe and stop go by what start recorded (name, UUID, hypervisor). \
+     Give either config or xmfile.",
 )
 .unique()
 .check(checks::absolute_path);
@@ -353,8 +354,9 @@ pub static INFO: AgentInfo = AgentInfo {
         does not stop in time (always within the stop timeout), monitor reads its state, \
         and migrate_to/migrate_from live-migrate it (set allow-migrate=true). The \
         parameters are those of ocf:heartbeat:VirtualDomain. libvirt is loaded at run \
-        time: on a node without it the agent answers 'not installed' (7 on a probe, 0 \
-        on stop).",
+        time: on a node without it the agent answers 'not installed', and probe and \
+        stop look for the domain's QEMU process. Whatever the configuration says, stop \
+        and probe never call a domain this resource started stopped while it runs.",
     params: &PARAMS,
     actions: &ACTIONS,
 };

@@ -37,8 +37,10 @@ pub static XMFILE: ParamSpec = ParamSpec::new(
 pub static NAME: ParamSpec = ParamSpec::new(
     "name",
     "Domain name",
-    "Name of the domain. Default: the `name` setting in xmfile, else the resource name. \
-     Letters, digits and . _ - + : @ only.",
+    "Name of the domain. Default: the `name` setting in xmfile (read as xl reads it), \
+     else the resource name. Letters, digits and . _ - + : @ only, at most 64 characters: \
+     start refuses any other name, while stop and probe still find a domain by it and by \
+     what start recorded.",
 )
 .unique()
 .check(check_domain_name);
