@@ -1090,3 +1090,24 @@ fn a_start_that_fails_after_define_leaves_a_record_stop_uses() {
     assert!(!d.defined(), "stop undefined it by the record");
     assert_eq!(r.record(), None);
 }
+
+/// The hypervisor URI respelled for the same daemon (qemu+unix:///system)
+/// is no other hypervisor: the recorded domain is the configured one, and
+/// a recurring monitor stays 0.
+#[test]
+fn a_respelled_uri_of_the_same_libvirtd_is_no_second_domain() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vm-respelled");
+    let r = Rsc::new(&s, "vmrespelled");
+    let d = Domain::new(&s.0, &name("respelled"), Guest::Bare, uri);
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    assert_eq!(r.run("start", &p, &[]).code, 0);
+    let other = [
+        ("config", d.xml_str()),
+        ("force_stop", "true"),
+        ("hypervisor", "qemu+unix:///system"),
+    ];
+    assert_eq!(r.run("monitor", &other, &[RECURRING]).code, 0);
+    assert_eq!(r.run("stop", &other, &[]).code, 0);
+    assert!(qemu_pids(&d.name).is_empty() && !d.defined());
+}

@@ -601,6 +601,16 @@ mod tests {
         assert_eq!(v.state, DomState::Running);
         assert_eq!(v.uuid.len(), 36);
         assert_eq!(lv.lookup("vma-nothing", &dl), Err(HvError::NoDomain));
+        // By UUID, whatever the name: how a recorded domain is found.
+        let (name, by_uuid) = lv.lookup_uuid(&v.uuid.to_uppercase(), &dl).unwrap();
+        assert_eq!(
+            (name.as_str(), by_uuid.uuid.as_str()),
+            ("test", v.uuid.as_str())
+        );
+        assert_eq!(
+            lv.lookup_uuid("00000000-0000-4000-8000-00000000dead", &dl),
+            Err(HvError::NoDomain)
+        );
         let size = lv.size("test", &dl).unwrap();
         assert!(size.vcpus >= 1 && size.memory_mib > 0, "{size:?}");
         lv.destroy("test", &dl).unwrap();

@@ -1306,8 +1306,25 @@ fn with_recorded(
     let seen = match &rec {
         Started::Libvirt { uri, name, uuid } => {
             let t = Target::recorded(uri, name, uuid.clone());
-            if configured.is_some_and(|c| c.same_place(&t)) {
-                return answer;
+            if let Some(c) = configured {
+                if c.same_place(&t) {
+                    return answer;
+                }
+                // The recorded UUID running at the configured URI: one
+                // daemon spelled two ways (qemu:///system, qemu+unix:///system).
+                let at_configured = Target {
+                    uri: c.uri.clone(),
+                    ..t.clone()
+                };
+                if t.uuid.is_some()
+                    && answer.is_ok()
+                    && matches!(
+                        seen_libvirt(&at_configured, &dl.cap(dl.remaining() / 3)),
+                        Seen::Running(_)
+                    )
+                {
+                    return answer;
+                }
             }
             seen_libvirt(&t, &dl.cap(dl.remaining() / 2))
         }

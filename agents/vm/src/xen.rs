@@ -668,18 +668,23 @@ fn resolve(xl: &Xl, targets: &[XlTarget], dl: &Deadline) -> Vec<String> {
 }
 
 /// Which of the names, and their mid-migration forms, xl shows here.
-fn present(xl: &Xl, bases: &[String], dl: &Deadline) -> Result<Vec<String>, String> {
+fn present(xl: &Xl, bases: &[String], dl: &Deadline) -> Result<Vec<(String, State)>, String> {
     let mut here = Vec::new();
     for base in bases {
         for n in names_of(base) {
             match xl.lookup(&n, &dl.cap(Duration::from_secs(10))) {
-                Lookup::Found { .. } => here.push(n),
+                Lookup::Found { state, .. } => here.push((n, state)),
                 Lookup::Absent | Lookup::NoHypervisor(_) => {}
                 Lookup::Unknown(why) => return Err(why),
             }
         }
     }
     Ok(here)
+}
+
+fn joined(here: &[(String, State)]) -> String {
+    let names: Vec<&str> = here.iter().map(|(n, _)| n.as_str()).collect();
+    names.join(", ")
 }
 
 /// Does anything of the plan run here (a probe's question)?
@@ -726,7 +731,7 @@ pub fn stop_plan(plan: &XlPlan, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         RECHECK
     };
     let mut asked = false;
-    let look = |d: &Deadline| -> OcfResult<Vec<String>> {
+    let look = |d: &Deadline| -> OcfResult<Vec<(String, State)>> {
         present(&plan.xl, &bases, d)
             .map_err(|why| OcfError::generic(format!("cannot tell whether {shown} runs: {why}")))
     };
@@ -749,7 +754,7 @@ pub fn stop_plan(plan: &XlPlan, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
                     return Ok(());
                 }
                 Some(h) => {
-                    ocf::warn!("domain {} is back (rebooting?): stopping it", h.join(", "));
+                    ocf::warn!("domain {} is back (rebooting?): stopping it", joined(&h));
                     window = SETTLE;
                     continue;
                 }
@@ -758,16 +763,22 @@ pub fn stop_plan(plan: &XlPlan, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         if dl.expired() {
             return Err(OcfError::generic(format!(
                 "domain {} is still there at the end of the stop's time",
-                here.join(", ")
+                joined(&here)
             )));
         }
-        let base_here: Vec<&String> = bases.iter().filter(|b| here.contains(b)).collect();
+        // Only a live guest can hear a shutdown request; a crashed or
+        // shut-down leftover goes straight to destroy.
+        let base_here: Vec<&String> = here
+            .iter()
+            .filter(|(n, state)| bases.contains(n) && state.is_alive())
+            .map(|(n, _)| n)
+            .collect();
         if !asked && !grace.is_zero() && !graceful.expired() && !base_here.is_empty() {
             asked = true;
             ocf::deadline::set_phase("graceful shutdown");
             ocf::info!(
                 "shutting down domain {} ({}), waiting up to {:.0}s",
-                here.join(", "),
+                joined(&here),
                 if plan.acpi {
                     "ACPI power button"
                 } else {
@@ -800,7 +811,7 @@ pub fn stop_plan(plan: &XlPlan, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         }
         asked = true;
         ocf::deadline::set_phase("xl destroy");
-        for n in &here {
+        for (n, _) in &here {
             if let Err(e) = plan.xl.destroy(n, dl) {
                 ocf::warn!("{e}");
             }
@@ -812,10 +823,10 @@ pub fn stop_plan(plan: &XlPlan, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         if gone.is_none() {
             return Err(OcfError::generic(format!(
                 "domain {} is still there after xl destroy (or xl does not answer)",
-                here.join(", ")
+                joined(&here)
             )));
         }
-        ocf::info!("domain {} destroyed", here.join(", "));
+        ocf::info!("domain {} destroyed", joined(&here));
         window = SETTLE;
     }
 }
@@ -878,6 +889,8 @@ pub fn unusable_plan(u: UnusableXl, recorded: Option<&Started>, ctx: &Context) -
     }
     match u.name.filter(|n| xl_arg_safe(n)) {
         Some(n) => targets.push(XlTarget::named(&n)),
+        // No xmfile named at all: only the record is left.
+        None if u.xmfile.is_none() => {}
         None => {
             let from_file = u
                 .xmfile
@@ -1219,6 +1232,52 @@ mod tests {
             Status::ErrConfigured,
             "xmfile is required"
         );
+    }
+
+    /// What stop and a probe look for when the configuration is unusable:
+    /// the record, `name`, the name xl reads from the xmfile, and the
+    /// resource's name where ocf:heartbeat:Xen would use it.
+    #[test]
+    fn names_an_unusable_configuration_still_gives() {
+        let dir = std::env::temp_dir().join(format!("xen-unusable-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("dom.cfg");
+        let c = Context::from_vars("xen", "stop", [("OCF_RESOURCE_INSTANCE", "res1")]);
+        let names = |xmfile: Option<&str>, name: Option<&str>, rec: Option<&Started>| {
+            let u = UnusableXl {
+                program: "sh".into(),
+                acpi: false,
+                grace: None,
+                name: name.map(str::to_string),
+                xmfile: xmfile.map(|_| file.clone()),
+            };
+            if let Some(text) = xmfile {
+                std::fs::write(&file, text).unwrap();
+            }
+            let plan = unusable_plan(u, rec, &c).unwrap();
+            plan.targets
+                .iter()
+                .map(|t| t.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(Some("name = \"web#1\" # x\n"), None, None), ["web#1"]);
+        assert_eq!(
+            names(Some("name = 'web server'\n"), None, None),
+            ["web server", "res1"]
+        );
+        assert_eq!(names(Some("memory = 64\n"), None, None), ["res1"]);
+        assert_eq!(
+            names(Some("name = \"-x\"\n"), None, None),
+            Vec::<String>::new()
+        );
+        assert_eq!(names(Some("name = \"a\"\n"), Some("b"), None), ["b"]);
+        let rec = Started::Xl {
+            program: "/nonexistent/xl".into(),
+            name: "web1".into(),
+            uuid: Some("u-1".into()),
+        };
+        assert_eq!(names(None, None, Some(&rec)), ["web1"], "only the record");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
