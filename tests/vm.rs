@@ -331,7 +331,9 @@ fn libvirtd_hung_or_gone_during_monitor_and_stop() {
     .0 != 0));
     let mon = act(&a, "monitor", &p, 20_000, &[RECURRING]);
     assert_eq!(mon.code, 1, "{mon:?}");
-    assert_eq!(act(&a, "monitor", &p, 20_000, &[]).code, 1, "probe too");
+    // A probe reports what runs: the QEMU process does (as VirtualDomain's
+    // pid_status says); the recurring monitor's 1 gets it stopped.
+    assert_eq!(act(&a, "monitor", &p, 20_000, &[]).code, 0, "probe");
     // Stop without libvirtd ends the QEMU process itself, in time.
     let stop = act(&a, "stop", &p, 20_000, &[]);
     assert_eq!(stop.code, 0, "{stop:?}");
@@ -499,18 +501,27 @@ fn stop_still_stops_a_running_vm_whose_config_file_vanished() {
     let p = [("config", d.xml_str()), ("force_stop", "true")];
     assert_eq!(act(&a, "start", &p, 60_000, &[]).code, 0);
     std::fs::remove_file(&d.xml).unwrap();
-    // A probe cannot know the name any more: the file is gone (7), but stop
-    // must not answer 0 over a running guest (RA#137, RA#1293).
+    // The file is gone, but start recorded the domain: a probe sees it and
+    // stop does not answer 0 over a running guest (RA#137, RA#1293).
+    let probe = act(&a, "monitor", &p, 20_000, &[]);
+    assert_eq!(probe.code, 0, "{probe:?}");
     let stop = act(&a, "stop", &p, 30_000, &[]);
     assert_eq!(stop.code, 0, "{stop:?}");
-    assert!(stop.stderr.contains("making sure"), "{}", stop.stderr);
+    assert!(
+        stop.stderr
+            .contains("what the record and the parameters still name"),
+        "{}",
+        stop.stderr
+    );
     assert!(qemu_pids(&d.name).is_empty(), "the VM really stopped");
     assert!(!d.defined());
     // Nothing recorded any more: a second stop is a plain 0.
     let again = act(&a, "stop", &p, 30_000, &[]);
     assert_eq!(again.code, 0);
     assert!(
-        again.stderr.contains("nothing was started here"),
+        again
+            .stderr
+            .contains("nothing of this resource is recorded or named here"),
         "{}",
         again.stderr
     );
@@ -829,4 +840,274 @@ fn start_resources_starts_the_storage_pool_the_domain_uses() {
     assert_eq!(d.state(), "running");
     assert_eq!(act(&a, "stop", &p, 30_000, &[]).code, 0);
     assert!(!d.defined());
+}
+
+// ---- issue 13: stop and probe never call a running domain stopped ----
+
+/// One resource instance with its own HA_RSCTMP, whose parameters can
+/// change between calls (as `pcs resource update` does) while what start
+/// recorded stays.
+struct Rsc {
+    a: AgentLink,
+    instance: String,
+    rsctmp: std::path::PathBuf,
+}
+
+impl Rsc {
+    fn new(s: &Scratch, instance: &str) -> Rsc {
+        Rsc {
+            a: agent_link("vm"),
+            instance: instance.to_string(),
+            rsctmp: s.path("rsctmp"),
+        }
+    }
+
+    fn run(&self, action: &str, params: &[(&str, &str)], env: &[(&str, &str)]) -> Outcome {
+        let rsctmp = self.rsctmp.to_str().unwrap();
+        let mut all = vec![
+            ("OCF_RESKEY_CRM_meta_timeout", "30000"),
+            ("OCF_RESOURCE_INSTANCE", self.instance.as_str()),
+            ("HA_RSCTMP", rsctmp),
+        ];
+        all.extend_from_slice(env);
+        let out = ocf(&self.a, action, params, &all);
+        println!(
+            "{action} {params:?} -> {} in {:?}\n{}",
+            out.code, out.elapsed, out.stderr
+        );
+        out
+    }
+
+    /// The record start left (its text), if any.
+    fn record(&self) -> Option<String> {
+        let dir = std::fs::read_dir(&self.rsctmp).ok()?;
+        dir.filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().ends_with(".record"))
+            .and_then(|e| std::fs::read_to_string(e.path()).ok())
+    }
+}
+
+fn domuuid(uri: &str, name: &str) -> String {
+    let (code, out) = virsh(uri, None, &["domuuid", name]);
+    assert_eq!(code, 0, "{out}");
+    out.trim().to_string()
+}
+
+/// Issue 13: a running domain, then probe and stop with parameter values
+/// our table refuses (an unknown shutdown_mode, migrate_options=--verbose,
+/// config unset, stateless without a backing file): the probe sees it (0),
+/// stop ends it and answers 0 only then. Start recorded the name, the UUID
+/// and the hypervisor before it defined the domain.
+#[test]
+fn refused_parameters_never_hide_a_running_domain() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vm-refused");
+    let r = Rsc::new(&s, "vmrefused");
+    let d = Domain::new(&s.0, &name("refused"), Guest::Bare, uri);
+    let good = [("config", d.xml_str()), ("force_stop", "true")];
+    assert_eq!(r.run("start", &good, &[]).code, 0);
+    let rec = r.record().expect("start leaves a record");
+    assert!(rec.contains("backend=libvirt"), "{rec}");
+    assert!(rec.contains(&format!("uri={uri}")), "{rec}");
+    assert!(rec.contains(&format!("name={}", d.name)), "{rec}");
+    assert!(
+        rec.contains(&format!("uuid={}", domuuid(uri, &d.name))),
+        "{rec}"
+    );
+    for bad in [
+        vec![("shutdown_mode", "bogus")],
+        vec![("migrate_options", "--verbose")],
+        vec![("config", "")],
+        vec![("stateless", "true")],
+    ] {
+        let mut p = good.to_vec();
+        p.retain(|(k, _)| !bad.iter().any(|(b, _)| b == k));
+        p.extend(bad.iter().copied().filter(|(_, v)| !v.is_empty()));
+        let probe = r.run("monitor", &p, &[]);
+        assert_eq!(probe.code, 0, "probe with {bad:?}: {probe:?}");
+        assert!(!probe.stderr.contains("nothing was started"), "{bad:?}");
+    }
+    let p = [
+        ("config", d.xml_str()),
+        ("force_stop", "true"),
+        ("shutdown_mode", "bogus"),
+    ];
+    let stop = r.run("stop", &p, &[]);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(qemu_pids(&d.name).is_empty(), "the domain really stopped");
+    assert!(!d.defined());
+    assert_eq!(r.record(), None, "the record goes with a successful stop");
+    assert_eq!(r.run("monitor", &p, &[]).code, 7);
+}
+
+/// Issue 13: a domain XML that begins with a UTF-8 byte-order mark is read
+/// as libvirt reads it.
+#[test]
+fn a_domain_xml_with_a_byte_order_mark_is_accepted() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vm-bom");
+    let r = Rsc::new(&s, "vmbom");
+    let d = Domain::new(&s.0, &name("bom"), Guest::Bare, uri);
+    let mut text = b"\xef\xbb\xbf".to_vec();
+    text.extend(std::fs::read(&d.xml).unwrap());
+    std::fs::write(&d.xml, text).unwrap();
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    assert_eq!(r.run("validate-all", &p, &[]).code, 0);
+    let start = r.run("start", &p, &[]);
+    assert_eq!(start.code, 0, "{start:?}");
+    assert_eq!(d.state(), "running");
+    assert_eq!(r.run("monitor", &p, &[RECURRING]).code, 0);
+    assert_eq!(r.run("stop", &p, &[]).code, 0);
+    assert!(qemu_pids(&d.name).is_empty() && !d.defined());
+}
+
+/// Issue 13: the configuration is changed, while domain A runs, to another
+/// valid one naming domain B. The probe sees A (0); a recurring monitor
+/// fails (1) so the cluster stops the resource; start refuses to put B
+/// beside A; stop ends A too.
+#[test]
+fn config_changed_to_another_domain_stops_the_recorded_one_too() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vm-changed");
+    let r = Rsc::new(&s, "vmchanged");
+    let a = Domain::new(&s.0, &name("chg-a"), Guest::Bare, uri);
+    let b = Domain::new(&s.0, &name("chg-b"), Guest::Bare, uri);
+    let pa = [("config", a.xml_str()), ("force_stop", "true")];
+    let pb = [("config", b.xml_str()), ("force_stop", "true")];
+    assert_eq!(r.run("start", &pa, &[]).code, 0);
+    assert_eq!(r.run("monitor", &pb, &[]).code, 0, "probe sees A");
+    let mon = r.run("monitor", &pb, &[RECURRING]);
+    assert_eq!(mon.code, 1, "{mon:?}");
+    assert!(
+        mon.reason()
+            .unwrap()
+            .contains("started here by this resource"),
+        "{mon:?}"
+    );
+    let start = r.run("start", &pb, &[]);
+    assert_eq!(start.code, 1, "{start:?}");
+    assert!(start.reason().unwrap().contains("stop the resource first"));
+    assert!(!b.defined(), "B was not started beside A");
+    let stop = r.run("stop", &pb, &[]);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(qemu_pids(&a.name).is_empty(), "A was stopped");
+    assert!(!a.defined() && !b.defined());
+    assert_eq!(r.run("monitor", &pb, &[]).code, 7);
+}
+
+/// Issue 13: what the record names is confirmed by its UUID. Our domain is
+/// gone (destroyed and undefined by hand) and someone created another one
+/// with the same name; with the config file gone, only the record is left
+/// to go by: the same-named domain is not ours (probe 7, stop 0 leaving it).
+#[test]
+fn a_same_named_domain_with_another_uuid_is_not_the_recorded_one() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vm-otheruuid");
+    let r = Rsc::new(&s, "vmotheruuid");
+    let d = Domain::new(&s.0, &name("other"), Guest::Bare, uri);
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    assert_eq!(r.run("start", &p, &[]).code, 0);
+    let ours = domuuid(uri, &d.name);
+    assert_eq!(virsh(uri, None, &["destroy", &d.name]).0, 0);
+    assert_eq!(virsh(uri, None, &["undefine", &d.name]).0, 0);
+    let (code, out) = virsh(uri, None, &["create", d.xml_str()]);
+    assert_eq!(code, 0, "{out}");
+    let theirs = domuuid(uri, &d.name);
+    assert_ne!(ours, theirs);
+    std::fs::remove_file(&d.xml).unwrap();
+    assert_eq!(r.run("monitor", &p, &[]).code, 7, "not ours");
+    let stop = r.run("stop", &p, &[]);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(stop.stderr.contains("left alone"), "{}", stop.stderr);
+    assert_eq!(d.state(), "running", "someone else's domain is untouched");
+}
+
+/// Issue 13: libvirt itself missing on the node (an upgrade removed it)
+/// while the domain runs: the probe finds its QEMU process (0, not 7) and
+/// stop ends it.
+#[test]
+fn without_libvirt_a_probe_still_sees_the_qemu_process() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vm-nolib-run");
+    let r = Rsc::new(&s, "vmnolibrun");
+    let d = Domain::new(&s.0, &name("nolibrun"), Guest::Bare, uri);
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    assert_eq!(r.run("start", &p, &[]).code, 0);
+    let hide = [("OCF_RS_LIBVIRT_LIBRARY", "/nonexistent/libvirt.so.0")];
+    let probe = r.run("monitor", &p, &hide);
+    assert_eq!(probe.code, 0, "{probe:?}");
+    let stop = r.run("stop", &p, &hide);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(qemu_pids(&d.name).is_empty(), "its QEMU process was ended");
+    assert_eq!(r.run("monitor", &p, &hide).code, 7);
+}
+
+/// Issue 13: a node upgraded while its VM runs has only the name file
+/// earlier versions wrote (`vm-<instance>.domain`); with the config file
+/// gone, probe and stop still go by it.
+#[test]
+fn the_name_file_of_earlier_versions_is_still_honoured() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vm-legacy");
+    let r = Rsc::new(&s, "vmlegacy");
+    let d = Domain::new(&s.0, &name("legacy"), Guest::Bare, uri);
+    let (code, out) = virsh(uri, None, &["create", d.xml_str()]);
+    assert_eq!(code, 0, "{out}");
+    std::fs::create_dir_all(&r.rsctmp).unwrap();
+    let legacy = r.rsctmp.join("vm-vmlegacy.domain");
+    std::fs::write(&legacy, &d.name).unwrap();
+    std::fs::remove_file(&d.xml).unwrap();
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    assert_eq!(r.run("monitor", &p, &[]).code, 0);
+    assert_eq!(r.run("stop", &p, &[]).code, 0);
+    assert!(qemu_pids(&d.name).is_empty());
+    assert!(!legacy.exists(), "removed after the stop");
+}
+
+/// Issue 13: start records the domain before defining it, so a start that
+/// fails after the define (its disk is missing) leaves what stop needs, even
+/// once the config file is gone.
+#[test]
+fn a_start_that_fails_after_define_leaves_a_record_stop_uses() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vm-halfstart");
+    let r = Rsc::new(&s, "vmhalf");
+    let d = Domain::new(&s.0, &name("half"), Guest::Bare, uri);
+    let xml = std::fs::read_to_string(&d.xml).unwrap().replace(
+        "<memballoon",
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>\
+         <source file='/nonexistent/vma-disk.img'/><target dev='vda' bus='virtio'/></disk>\n    \
+         <memballoon",
+    );
+    std::fs::write(&d.xml, xml).unwrap();
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    let start = r.run("start", &p, &[]);
+    assert_eq!(start.code, 1, "{start:?}");
+    assert!(d.defined(), "defined, not running");
+    assert!(r.record().unwrap().contains(&d.name));
+    std::fs::remove_file(&d.xml).unwrap();
+    assert_eq!(r.run("stop", &p, &[]).code, 0);
+    assert!(!d.defined(), "stop undefined it by the record");
+    assert_eq!(r.record(), None);
+}
+
+/// The hypervisor URI respelled for the same daemon (qemu+unix:///system)
+/// is no other hypervisor: the recorded domain is the configured one, and
+/// a recurring monitor stays 0.
+#[test]
+fn a_respelled_uri_of_the_same_libvirtd_is_no_second_domain() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vm-respelled");
+    let r = Rsc::new(&s, "vmrespelled");
+    let d = Domain::new(&s.0, &name("respelled"), Guest::Bare, uri);
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    assert_eq!(r.run("start", &p, &[]).code, 0);
+    let other = [
+        ("config", d.xml_str()),
+        ("force_stop", "true"),
+        ("hypervisor", "qemu+unix:///system"),
+    ];
+    assert_eq!(r.run("monitor", &other, &[RECURRING]).code, 0);
+    assert_eq!(r.run("stop", &other, &[]).code, 0);
+    assert!(qemu_pids(&d.name).is_empty() && !d.defined());
 }

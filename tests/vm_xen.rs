@@ -177,3 +177,54 @@ fn vm_with_a_xen_uri_on_a_node_without_xen_probes_7_stops_0_starts_5() {
     );
     assert!(start.elapsed < Duration::from_secs(30));
 }
+
+/// Issue 13 through ocf:rust:vm's native Xen backend (xl SIMULATOR): a
+/// parameter value refused with xmfile (shutdown_mode=agent) or the xmfile
+/// removed does not hide the running domain: the probe sees it by the
+/// record, stop ends it.
+#[test]
+fn vm_with_xmfile_probe_and_stop_go_by_the_record_on_the_xl_simulator() {
+    let dir = Scratch::new("vm-xen-record");
+    let n1 = node(&dir, "node1");
+    let cfg = domain_config(&dir, "farm3");
+    let x = cfg.to_str().unwrap();
+    assert_eq!(vm(&n1, "start", &[("xmfile", x)], &[]).code, 0);
+    let bad = [("xmfile", x), ("shutdown_mode", "agent")];
+    let probe = vm(&n1, "monitor", &bad, &[]);
+    assert_eq!(probe.code, 0, "{probe:?}");
+    std::fs::remove_file(&cfg).unwrap();
+    assert_eq!(vm(&n1, "monitor", &[("xmfile", x)], &[]).code, 0);
+    let stop = vm(&n1, "stop", &bad, &[]);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(!n1.host.has("farm3"), "{}", n1.host.calls());
+    assert_eq!(vm(&n1, "monitor", &[("xmfile", x)], &[]).code, 7);
+}
+
+/// Issue 13: the resource is switched from `xmfile` (xl) to `config`
+/// (libvirt) while its domain runs: stop still ends the xl domain the
+/// record names (the libvirt side is this machine's real libvirtd, where
+/// the configured domain was never started).
+#[test]
+fn vm_switched_from_xmfile_to_config_still_stops_the_xl_domain() {
+    let uri = common::vm::system_libvirtd();
+    let dir = Scratch::new("vm-xen-switch");
+    let n1 = node(&dir, "node1");
+    let cfg = domain_config(&dir, "farm4");
+    assert_eq!(
+        vm(&n1, "start", &[("xmfile", cfg.to_str().unwrap())], &[]).code,
+        0
+    );
+    let xml = dir.path("farm4.xml");
+    std::fs::write(
+        &xml,
+        "<domain type='qemu'><name>vma-farm4-never</name><memory unit='MiB'>64</memory>\
+         <os><type arch='x86_64'>hvm</type></os></domain>\n",
+    )
+    .unwrap();
+    let libvirt = [("config", xml.to_str().unwrap()), ("hypervisor", uri)];
+    let probe = vm(&n1, "monitor", &libvirt, &[]);
+    assert_eq!(probe.code, 0, "the xl domain is seen: {probe:?}");
+    let stop = vm(&n1, "stop", &libvirt, &[]);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(!n1.host.has("farm4"), "{}", n1.host.calls());
+}

@@ -509,3 +509,118 @@ fn bad_input_is_refused_with_one_clear_line() {
     }
     assert_eq!(r.run("validate-all", &[], &[]).code, 0);
 }
+
+/// 70 characters: more than our check allows, not too many for xl.
+const LONG_NAME: &str = "web-0123456789-0123456789-0123456789-0123456789-0123456789-0123456789";
+
+/// Issue 13: a domain name our check refuses (a space, over 64 characters,
+/// a `#` inside quotes) in the xmfile of a domain that runs (created by
+/// hand, or by ocf:heartbeat:Xen before the switch): probe 0 and stop 0
+/// after ending it, never 6 (a stop 6 gets the node fenced). Start still
+/// refuses the name.
+#[test]
+fn simulated_refused_names_never_make_stop_or_probe_answer_6() {
+    let r = rig("refused", "sentinel");
+    for name in ["web server", LONG_NAME, "web#1"] {
+        std::fs::write(
+            &r.cfg,
+            format!("name = \"{name}\" # the guest\nmemory = 128\nvcpus = 1\n"),
+        )
+        .unwrap();
+        let (rc, out) = r.host.xl(&["create", &r.cfg]);
+        assert_eq!(rc, 0, "{out}");
+        assert!(r.host.has(name), "{name}");
+        let probe = r.run("monitor", &[], &[]);
+        assert_eq!(probe.code, 0, "{name}: {probe:?}");
+        let mon = r.run("monitor", &[], &[RECURRING]);
+        assert_eq!(mon.code, 1, "{name}: a recurring monitor fails: {mon:?}");
+        assert_eq!(r.run("start", &[], &[]).code, 6, "{name}");
+        let stop = r.run("stop", &[], &[]);
+        assert_eq!(stop.code, 0, "{name}: {stop:?}");
+        assert!(!r.host.has(name), "{name} was stopped");
+        assert_eq!(r.run("monitor", &[], &[]).code, 7, "{name}");
+    }
+}
+
+/// Issue 13 (RA#314): the guest is rebooting, so briefly gone, when stop
+/// looks for it. Stop keeps looking, finds it back and stops it, instead of
+/// answering 0 and letting it come back to run twice.
+#[test]
+fn simulated_stop_waits_for_a_rebooting_guest() {
+    let r = rig("rebootstop", "sentinel");
+    assert_eq!(r.run("start", &[], &[]).code, 0);
+    let (rc, out) = r.host.xl(&["sim-reboot", "sentinel", "2"]);
+    assert_eq!(rc, 0, "{out}");
+    let stop = r.run("stop", &[("shutdown_timeout", "10")], &[]);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(stop.stderr.contains("is back"), "{}", stop.stderr);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!r.host.has("sentinel"), "{}", r.host.xl(&["list"]).1);
+    // Our own stop succeeded: a stop again does not wait.
+    let again = r.run("stop", &[], &[]);
+    assert_eq!(again.code, 0);
+    assert!(
+        again.elapsed < Duration::from_secs(3),
+        "{:?}",
+        again.elapsed
+    );
+}
+
+/// Issue 13: start records the name and the UUID xl gives the domain. A
+/// same-named domain with another UUID (ours was destroyed by hand, someone
+/// created another) is not ours once only the record is left to go by.
+#[test]
+fn simulated_the_record_is_confirmed_by_uuid() {
+    let r = rig("uuid", "other1");
+    assert_eq!(r.run("start", &[], &[]).code, 0);
+    let rec = std::fs::read_dir(&r.rsctmp)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().ends_with(".record"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .expect("a record");
+    let (_, long) = r.host.xl(&["list", "-l", "other1"]);
+    let uuid = long
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("\"uuid\": \""))
+        .map(|u| u.trim_end_matches(['"', ',']).to_string())
+        .unwrap();
+    assert!(
+        rec.contains("backend=xl") && rec.contains("name=other1"),
+        "{rec}"
+    );
+    assert!(rec.contains(&format!("uuid={uuid}")), "{rec}");
+    r.host.xl(&["destroy", "other1"]);
+    let (rc, out) = r.host.xl(&["create", &r.cfg]);
+    assert_eq!(rc, 0, "{out}");
+    std::fs::remove_file(&r.cfg).unwrap();
+    assert_eq!(r.run("monitor", &[], &[]).code, 7, "not ours");
+    let stop = r.run("stop", &[], &[]);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(stop.stderr.contains("left alone"), "{}", stop.stderr);
+    assert!(r.host.has("other1"), "someone else's domain is untouched");
+}
+
+/// Issue 13: the `binary` parameter now names an xl that is not there (an
+/// upgrade moved it): stop uses the xl start recorded. With neither, a
+/// domain started here cannot be called stopped: 1.
+#[test]
+fn simulated_without_its_xl_a_recorded_domain_is_not_called_stopped() {
+    let r = rig("noxl", "sentinel");
+    let copy = r._dir.path("xl-copy");
+    std::fs::copy(&r.host.xl, &copy).unwrap();
+    let copy = copy.to_str().unwrap();
+    assert_eq!(r.run("start", &[("binary", copy)], &[]).code, 0);
+    std::fs::remove_file(copy).unwrap();
+    let missing = [("binary", "/nonexistent/xl")];
+    let probe = r.run("monitor", &missing, &[]);
+    assert_eq!(probe.code, 1, "{probe:?}");
+    let stop = r.run("stop", &missing, &[]);
+    assert_eq!(stop.code, 1, "{stop:?}");
+    assert!(stop.reason().unwrap().contains("not installed"), "{stop:?}");
+    assert!(r.host.has("sentinel"));
+    // With the recorded xl back, a stop naming the missing one works.
+    assert_eq!(r.run("start", &[], &[]).code, 0);
+    assert_eq!(r.run("stop", &missing, &[]).code, 0);
+    assert!(!r.host.has("sentinel"));
+}

@@ -13,6 +13,8 @@ mod database;
 mod dummy;
 mod filesystem;
 mod ipaddr;
+mod vm;
+mod xen;
 
 /// (case id, deviation reason) of one module's cases.
 type CaseList = Vec<(&'static str, Option<&'static str>)>;
@@ -24,6 +26,8 @@ fn every_case() -> Vec<(&'static str, CaseList)> {
         ("ipaddr", ipaddr::all()),
         ("filesystem", filesystem::all()),
         ("database", database::all()),
+        ("vm", vm::all()),
+        ("xen", xen::all()),
     ]
 }
 

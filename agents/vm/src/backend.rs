@@ -161,6 +161,8 @@ pub struct Migration {
 pub trait Backend {
     /// The domain's state, `Err(NoDomain)` when it is not known here.
     fn lookup(&self, name: &str, dl: &Deadline) -> HvResult<DomainView>;
+    /// The domain with this UUID, whatever its name now: (name, state).
+    fn lookup_uuid(&self, uuid: &str, dl: &Deadline) -> HvResult<(String, DomainView)>;
     /// Define the domain from XML (replacing an inactive definition).
     fn define(&self, xml: &str, dl: &Deadline) -> HvResult<()>;
     /// Boot a defined domain.
@@ -331,32 +333,62 @@ impl Libvirt {
     }
 }
 
+/// State, UUID and persistence of a live domain reference.
+fn view_of(api: &'static Api, conn: &Conn, dom: &Dom) -> HvResult<DomainView> {
+    let (mut st, mut why) = (0, 0);
+    // SAFETY: out-pointers to locals.
+    if unsafe { (api.domain_get_state)(dom.0, &mut st, &mut why, 0) } < 0 {
+        return Err(Libvirt::error(api, conn, "virDomainGetState"));
+    }
+    let mut buf = [0 as c_char; 64];
+    // SAFETY: libvirt writes at most VIR_UUID_STRING_BUFLEN (37) bytes.
+    let uuid = if unsafe { (api.domain_get_uuid_string)(dom.0, buf.as_mut_ptr()) } == 0 {
+        // SAFETY: NUL-terminated by libvirt.
+        unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    } else {
+        String::new()
+    };
+    // SAFETY: plain call on a live domain.
+    let persistent = unsafe { (api.domain_is_persistent)(dom.0) } == 1;
+    Ok(DomainView {
+        state: DomState::from_libvirt(st, why),
+        uuid,
+        persistent,
+    })
+}
+
 impl Backend for Libvirt {
     fn lookup(&self, name: &str, dl: &Deadline) -> HvResult<DomainView> {
-        self.with_domain(name, "reading the state of", dl, |api, conn, dom| {
-            let (mut st, mut why) = (0, 0);
-            // SAFETY: out-pointers to locals.
-            if unsafe { (api.domain_get_state)(dom.0, &mut st, &mut why, 0) } < 0 {
-                return Err(Self::error(api, conn, "virDomainGetState"));
-            }
-            let mut buf = [0 as c_char; 64];
-            // SAFETY: libvirt writes at most VIR_UUID_STRING_BUFLEN (37) bytes.
-            let uuid = if unsafe { (api.domain_get_uuid_string)(dom.0, buf.as_mut_ptr()) } == 0 {
-                // SAFETY: NUL-terminated by libvirt.
-                unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+        self.with_domain(name, "reading the state of", dl, view_of)
+    }
+
+    fn lookup_uuid(&self, uuid: &str, dl: &Deadline) -> HvResult<(String, DomainView)> {
+        let u = uuid.to_string();
+        self.conn_call(
+            format!("looking up the domain with UUID {uuid}"),
+            dl,
+            move |api, conn| {
+                let c = lv::cstr(&u);
+                // SAFETY: valid connection and C string; NULL means not found.
+                let p = unsafe { (api.domain_lookup_by_uuid_string)(conn.0, c.as_ptr()) };
+                if p.is_null() {
+                    return Err(Self::error(api, conn, "virDomainLookupByUUIDString"));
+                }
+                let dom = Dom(p);
+                // SAFETY: the name belongs to the live domain object.
+                let name = unsafe { (api.domain_get_name)(dom.0) };
+                if name.is_null() {
+                    return Err(Self::error(api, conn, "virDomainGetName"));
+                }
+                // SAFETY: NUL-terminated, valid while `dom` lives.
+                let name = unsafe { std::ffi::CStr::from_ptr(name) }
                     .to_string_lossy()
-                    .into_owned()
-            } else {
-                String::new()
-            };
-            // SAFETY: plain call on a live domain.
-            let persistent = unsafe { (api.domain_is_persistent)(dom.0) } == 1;
-            Ok(DomainView {
-                state: DomState::from_libvirt(st, why),
-                uuid,
-                persistent,
-            })
-        })
+                    .into_owned();
+                Ok((name, view_of(api, conn, &dom)?))
+            },
+        )
     }
 
     fn define(&self, xml: &str, dl: &Deadline) -> HvResult<()> {
@@ -569,6 +601,16 @@ mod tests {
         assert_eq!(v.state, DomState::Running);
         assert_eq!(v.uuid.len(), 36);
         assert_eq!(lv.lookup("vma-nothing", &dl), Err(HvError::NoDomain));
+        // By UUID, whatever the name: how a recorded domain is found.
+        let (name, by_uuid) = lv.lookup_uuid(&v.uuid.to_uppercase(), &dl).unwrap();
+        assert_eq!(
+            (name.as_str(), by_uuid.uuid.as_str()),
+            ("test", v.uuid.as_str())
+        );
+        assert_eq!(
+            lv.lookup_uuid("00000000-0000-4000-8000-00000000dead", &dl),
+            Err(HvError::NoDomain)
+        );
         let size = lv.size("test", &dl).unwrap();
         assert!(size.vcpus >= 1 && size.memory_mib > 0, "{size:?}");
         lv.destroy("test", &dl).unwrap();

@@ -16,8 +16,15 @@ pub struct DomainXml {
     pub pools: Vec<String>,
 }
 
+/// The text without a leading UTF-8 byte-order mark: editors on Windows
+/// write one, and libvirt (libxml2) reads such a file like any other.
+pub fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// Parse a domain XML document; `Err` says what is wrong.
 pub fn parse(text: &str) -> Result<DomainXml, String> {
+    let text = strip_bom(text);
     let mut out = DomainXml::default();
     let mut stack: Vec<String> = Vec::new();
     let mut text_buf = String::new();
@@ -241,6 +248,16 @@ mod tests {
             let e = parse(x).unwrap_err();
             assert!(e.contains(why), "{x:?}: {e}");
         }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_read_as_libvirt_reads_it() {
+        let d = parse("\u{feff}<?xml version='1.0'?>\n<domain><name>vma-bom</name></domain>\n")
+            .unwrap();
+        assert_eq!(d.name, "vma-bom");
+        assert_eq!(strip_bom("\u{feff}<domain/>"), "<domain/>");
+        // Only at the very start: anywhere else it is text outside the root.
+        assert!(parse("<domain><name>a</name></domain>\u{feff}x").is_err());
     }
 
     #[test]

@@ -20,6 +20,7 @@
 
 pub mod backend;
 pub mod domxml;
+pub mod identity;
 pub mod libvirt;
 pub mod qemu;
 pub mod xen;
@@ -36,17 +37,23 @@ use ocf::{
     ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Status,
 };
 
-use backend::{Backend, DomState, HvError, Libvirt, Migration, Shutoff};
+use backend::{Backend, DomState, DomainView, HvError, HvResult, Libvirt, Migration, Shutoff};
 use domxml::DomainXml;
+use identity::{Seen, Started, raw};
 use libvirt as lv;
+
+/// The hypervisor URI when none is given (VirtualDomain asks virsh, which
+/// answers this for root).
+pub const DEFAULT_URI: &str = "qemu:///system";
 
 pub static CONFIG: ParamSpec = ParamSpec::new(
     "config",
     "Domain XML file",
     "Absolute path to the libvirt domain XML of this virtual machine. The domain's \
      name is read from its name element. The file must exist on every node that \
-     may run the VM; where it is missing a probe answers 'not running' and stop \
-     succeeds. Give either config or xmfile.",
+     may run the VM; where it is missing, or no longer names the domain start \
+     started, probe and stop go by what start recorded (name, UUID, hypervisor). \
+     Give either config or xmfile.",
 )
 .unique()
 .check(checks::absolute_path);
@@ -347,8 +354,9 @@ pub static INFO: AgentInfo = AgentInfo {
         does not stop in time (always within the stop timeout), monitor reads its state, \
         and migrate_to/migrate_from live-migrate it (set allow-migrate=true). The \
         parameters are those of ocf:heartbeat:VirtualDomain. libvirt is loaded at run \
-        time: on a node without it the agent answers 'not installed' (7 on a probe, 0 \
-        on stop).",
+        time: on a node without it the agent answers 'not installed', and probe and \
+        stop look for the domain's QEMU process. Whatever the configuration says, stop \
+        and probe never call a domain this resource started stopped while it runs.",
     params: &PARAMS,
     actions: &ACTIONS,
 };
@@ -549,6 +557,7 @@ fn load_domain(cfg: &Config) -> OcfResult<&(DomainXml, String)> {
             cfg.config.display()
         ))
     })?;
+    let text = domxml::strip_bom(&text).to_string();
     Ok(cfg.domain.get_or_init(|| (parsed, text)))
 }
 
@@ -572,10 +581,7 @@ impl ocf::Agent for Vm {
         };
         let cfg = Config {
             config: PathBuf::from(p.string(&CONFIG).unwrap_or_default()),
-            uri: p
-                .string(&HYPERVISOR)
-                .unwrap_or("qemu:///system")
-                .to_string(),
+            uri: p.string(&HYPERVISOR).unwrap_or(DEFAULT_URI).to_string(),
             force_stop: p.boolean(&FORCE_STOP),
             transport: p.string(&MIGRATION_TRANSPORT).map(str::to_string),
             user: p.string(&MIGRATION_USER).map(str::to_string),
@@ -690,104 +696,194 @@ impl ocf::Agent for Vm {
 
     fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         if let Some(x) = &cfg.xl {
+            refuse_over_recorded(ctx, None, dl)?;
             return xen::Xen::start(x, ctx, dl);
         }
         let _ = fs::remove_file(utilization_cache(ctx));
         let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
-        record_name(ctx, cfg.name()?);
+        let (dom, _) = cfg.dom()?;
+        let here = Target::named(&cfg.uri, &dom.name);
+        refuse_over_recorded(ctx, Some(&here), dl)?;
+        // Recorded before the domain is defined: a start that fails half-way
+        // leaves what stop needs.
+        let started = Started::Libvirt {
+            uri: cfg.uri.clone(),
+            name: dom.name.clone(),
+            uuid: dom.uuid.clone(),
+        };
+        started.save(ctx);
+        identity::forget_legacy(ctx);
         if local_hypervisor(&cfg.uri) {
             systemd_ordering(Path::new("/"), dl);
         }
-        start_on(&hv, cfg, ctx, dl)
+        let uuid = start_on(&hv, cfg, ctx, dl)?;
+        started.with_uuid(&uuid).save(ctx);
+        wait_for_scripts(cfg, dl)
     }
 
     fn stop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
-        if let Some(x) = &cfg.xl {
-            return xen::Xen::stop(x, ctx, dl);
-        }
-        let _ = fs::remove_file(utilization_cache(ctx));
-        let name = cfg.name()?.to_string();
-        let reserve = destroy_reserve(dl.remaining());
-        // Connecting gets at most a quarter of the time: a hung libvirtd must
-        // leave enough for ending QEMU ourselves.
-        let connect_dl = dl.cap(dl.remaining() / 4);
-        let result = match Libvirt::connect(&cfg.uri, &connect_dl) {
-            Ok(hv) => stop_on(&hv, cfg, dl, reserve),
-            Err(e) => {
-                ocf::warn!("stop: {e}");
-                stop_without_hypervisor(cfg, &name, &e, dl)
+        let recorded = Started::recorded(ctx, ocf::Record::load(ctx).as_ref(), &cfg.uri);
+        let mut libvirt = Vec::new();
+        let mut other_xl = None;
+        match (&cfg.xl, &recorded) {
+            (None, _) => {
+                let _ = fs::remove_file(utilization_cache(ctx));
+                let configured = Target::named(&cfg.uri, cfg.name()?);
+                libvirt.push((configured.clone(), cfg.how()));
+                match &recorded {
+                    Some(Started::Libvirt { uri, name, uuid }) => {
+                        let t = Target::recorded(uri, name, uuid.clone());
+                        if !t.same_place(&configured) {
+                            ocf::warn!(
+                                "the configuration names {} at {}, but this resource started {} \
+                                 at {} here: stopping both",
+                                configured.name,
+                                configured.uri,
+                                t.name,
+                                t.uri
+                            );
+                            libvirt.push((t, cfg.plain_how()));
+                        }
+                    }
+                    Some(xl_rec @ Started::Xl { .. }) => other_xl = xl_plan_of(xl_rec, cfg),
+                    None => {}
+                }
             }
-        };
+            (Some(_), Some(Started::Libvirt { uri, name, uuid })) => {
+                ocf::warn!(
+                    "this resource started {name} at {uri} through libvirt: stopping it too"
+                );
+                libvirt.push((Target::recorded(uri, name, uuid.clone()), cfg.plain_how()));
+            }
+            (Some(_), _) => {}
+        }
+        let mut result = Ok(());
+        if !libvirt.is_empty() {
+            let part = if cfg.xl.is_some() || other_xl.is_some() {
+                dl.share(0.5)
+            } else {
+                dl.cap(dl.remaining())
+            };
+            result = stop_targets(&libvirt, &part);
+        }
+        if let Some(plan) = &other_xl {
+            result = result.and(xen::stop_plan(plan, ctx, dl));
+        }
+        if let Some(x) = &cfg.xl {
+            result = result.and(xen::Xen::stop(x, ctx, dl));
+        }
         if result.is_ok() {
-            forget_name(ctx);
+            identity::forget_legacy(ctx);
         }
         result
     }
 
-    /// Something is wrong on this node (config file gone or broken, libvirt
-    /// or a monitor script missing), yet a VM may still run here: stop it by
-    /// the name in the XML, or by the name start recorded when the XML is
-    /// gone, rather than answer 0 over a running guest (RA#137, RA#1293).
+    /// Something is wrong (a parameter our table refuses, the config file
+    /// gone or unreadable, libvirt or a monitor script missing), yet a VM
+    /// may still run here: stop what the record names (by UUID) and what
+    /// the raw parameters still name, and answer 0 only when none of it
+    /// runs (RA#137, RA#1293).
     fn stop_unconfigured(
         cfg: Option<&Config>,
-        _rec: Option<&ocf::Record>,
+        rec: Option<&ocf::Record>,
         ctx: &Context,
         why: &OcfError,
         dl: &Deadline,
     ) -> OcfResult<()> {
-        let nothing = || {
+        if let Some(c) = cfg
+            && c.xl.is_none()
+            && load_domain(c).is_ok()
+        {
+            // Only a node check failed: the domain is known, stop it as usual.
+            ocf::warn!("stop: {}; stopping {} anyway", why.reason, c.name()?);
+            return Self::stop(c, ctx, dl);
+        }
+        let plan = unusable_plan(cfg, rec, ctx);
+        if plan.is_empty() {
             ocf::info!(
-                "stop: {}; nothing was started here, so it is stopped",
+                "stop: {}; nothing of this resource is recorded or named here, so nothing of \
+                 it runs",
                 why.reason
             );
-            Ok(())
-        };
-        let Some(cfg) = cfg else {
-            return nothing();
-        };
-        if let Some(x) = &cfg.xl {
-            return xen::Xen::stop_unconfigured(Some(x), _rec, ctx, why, dl);
+            identity::forget_legacy(ctx);
+            return Ok(());
         }
-        if lv::api().is_err() && !local_qemu(&cfg.uri) {
-            return nothing(); // no libvirt here: nothing of ours can run
+        ocf::warn!(
+            "stop: {}; stopping what the record and the parameters still name: {}",
+            why.reason,
+            plan.describe()
+        );
+        let mut result = Ok(());
+        if !plan.libvirt.is_empty() {
+            let part = if plan.xl.is_some() {
+                dl.share(0.5)
+            } else {
+                dl.cap(dl.remaining())
+            };
+            result = stop_targets(&plan.libvirt, &part);
         }
-        let name = match cfg.domain.get() {
-            Some((dom, _)) => dom.name.clone(),
-            None => {
-                let Some(name) = recorded_name(ctx) else {
-                    return nothing();
-                };
-                let dom = DomainXml {
-                    name: name.clone(),
-                    ..DomainXml::default()
-                };
-                let _ = cfg.domain.set((dom, String::new()));
-                name
-            }
-        };
-        ocf::warn!("stop: {}; making sure {name} is stopped", why.reason);
-        Self::stop(cfg, ctx, dl)
+        if plan.xl.is_some() || plan.xl_recorded {
+            result = result.and(xen::stop_unusable(plan.xl, plan.xl_recorded, ctx, why, dl));
+        }
+        if result.is_ok() {
+            identity::forget_legacy(ctx);
+        }
+        result
     }
 
-    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    /// A probe in the same situation: 7 only when nothing the record or
+    /// the raw parameters name runs here; 0 when something does.
     fn probe_unconfigured(
-        _cfg: Option<&Config>,
-        _rec: Option<&ocf::Record>,
-        _ctx: &Context,
+        cfg: Option<&Config>,
+        rec: Option<&ocf::Record>,
+        ctx: &Context,
         _why: &OcfError,
-        _dl: &Deadline,
+        dl: &Deadline,
     ) -> OcfResult<Status> {
-        Ok(Status::NotRunning)
+        let plan = unusable_plan(cfg, rec, ctx);
+        let mut unknown = None;
+        for (t, _) in &plan.libvirt {
+            match seen_libvirt(t, &dl.share(0.5)) {
+                Seen::Running(what) => {
+                    ocf::warn!("{what}: it runs");
+                    return Ok(Status::Success);
+                }
+                Seen::Stopped => {}
+                Seen::Unknown(why) => unknown = Some(why),
+            }
+        }
+        if plan.xl.is_some() || plan.xl_recorded {
+            match xen::probe_unusable(plan.xl, plan.xl_recorded, dl) {
+                Ok(Status::NotRunning) => {}
+                Ok(s) => return Ok(s),
+                Err(e) => unknown = Some(e.reason),
+            }
+        }
+        match unknown {
+            Some(why) => Err(OcfError::generic(format!(
+                "cannot tell whether this resource runs here: {why}"
+            ))),
+            None => Ok(Status::NotRunning),
+        }
     }
 
     fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
         if let Some(x) = &cfg.xl {
-            return xen::Xen::monitor(x, ctx, dl);
+            let configured = xen::Xen::monitor(x, ctx, dl);
+            return with_recorded(ctx, None, "", configured, dl);
         }
         let connect_dl = dl.share(0.5);
         let hv = Libvirt::connect(&cfg.uri, &connect_dl);
         let hv_ref = hv.as_ref().map(|h| h as &dyn Backend).map_err(Clone::clone);
-        monitor_on(hv_ref, cfg, ctx, dl)
+        let configured = monitor_on(hv_ref, cfg, ctx, dl);
+        let name = cfg.name()?;
+        with_recorded(
+            ctx,
+            Some(&Target::named(&cfg.uri, name)),
+            &cfg.uri,
+            configured,
+            dl,
+        )
     }
 
     fn migrate_to(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
@@ -829,7 +925,7 @@ impl ocf::Agent for Vm {
         hv.migrate(&name, &m, dl).map_err(|e| {
             OcfError::generic(format!("live migration of {name} to {target} failed: {e}"))
         })?;
-        forget_name(ctx);
+        // The record stays until the stop that follows finds nothing here.
         ocf::info!(
             "{name}: live migration to {target} succeeded in {:.1}s",
             t.elapsed().as_secs_f64()
@@ -839,17 +935,31 @@ impl ocf::Agent for Vm {
 
     fn migrate_from(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         if let Some(x) = &cfg.xl {
+            refuse_over_recorded(ctx, None, dl)?;
             return xen::Xen::migrate_from(x, ctx, dl);
         }
-        let name = cfg.name()?.to_string();
+        let (dom, _) = cfg.dom()?;
+        let name = dom.name.clone();
         let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
+        refuse_over_recorded(ctx, Some(&Target::named(&cfg.uri, &name)), dl)?;
+        // Recorded before it arrives: a domain that lands after a timeout is
+        // still found by stop.
+        let started = Started::Libvirt {
+            uri: cfg.uri.clone(),
+            name: name.clone(),
+            uuid: dom.uuid.clone(),
+        };
+        started.save(ctx);
+        identity::forget_legacy(ctx);
         let running = |d: &Deadline| {
             hv.lookup(&name, d)
-                .map(|v| v.state.is_active())
-                .unwrap_or(false)
+                .ok()
+                .filter(|v| v.state.is_active())
+                .map(|v| v.uuid)
         };
         let Some(source) = ctx.migrate_source() else {
-            if running(dl) {
+            if let Some(uuid) = running(dl) {
+                started.with_uuid(&uuid).save(ctx);
                 ocf::info!("migrate_from: {name} already runs here");
                 return wait_for_scripts(cfg, dl);
             }
@@ -859,14 +969,14 @@ impl ocf::Agent for Vm {
             )));
         };
         let arrived = dl.poll(Duration::from_millis(250), || {
-            running(&dl.cap(Duration::from_secs(5))).then_some(())
+            running(&dl.cap(Duration::from_secs(5)))
         });
-        if arrived.is_none() {
+        let Some(uuid) = arrived else {
             return Err(OcfError::generic(format!(
                 "migrate_from: {name} did not arrive from {source} in time"
             )));
-        }
-        record_name(ctx, &name);
+        };
+        started.with_uuid(&uuid).save(ctx);
         ocf::info!("{name}: live migration from {source} succeeded");
         wait_for_scripts(cfg, dl)
     }
@@ -893,20 +1003,12 @@ fn native_xen(cfg: Config, xmfile: &str) -> OcfResult<Config> {
             "with xmfile, shutdown_mode can only be empty or acpi",
         ));
     }
-    let xl = xen::Config {
-        xmfile: PathBuf::from(xmfile),
-        name: None,
-        shutdown_timeout: cfg.force_stop.then_some(Duration::ZERO),
-        acpi: cfg.shutdown_mode & lv::SHUTDOWN_ACPI != 0,
-        node_ip_attribute: None,
-        util_cpu: cfg.util_cpu,
-        util_memory: cfg.util_memory,
-        monitor_scripts: cfg.monitor_scripts.clone(),
-        mem_reserved: None,
-        xl: xl::Xl {
-            program: "xl".into(),
-        },
-    };
+    let mut xl = xen::Config::for_xmfile(PathBuf::from(xmfile));
+    xl.shutdown_timeout = cfg.force_stop.then_some(Duration::ZERO);
+    xl.acpi = cfg.shutdown_mode & lv::SHUTDOWN_ACPI != 0;
+    xl.util_cpu = cfg.util_cpu;
+    xl.util_memory = cfg.util_memory;
+    xl.monitor_scripts = cfg.monitor_scripts.clone();
     Ok(Config {
         xl: Some(xl),
         ..cfg
@@ -934,31 +1036,6 @@ fn connect(cfg: &Config, dl: &Deadline) -> OcfResult<Libvirt> {
 /// How often a graceful stop repeats its shutdown request.
 const RESEND_SHUTDOWN: Duration = Duration::from_secs(5);
 
-/// `$HA_RSCTMP/vm-<instance>.domain`: the name of the domain start booted
-/// here, so stop can still end it if the config file disappears.
-fn name_record(ctx: &Context) -> PathBuf {
-    ctx.rsc_tmp
-        .join(format!("vm-{}.domain", ctx.instance.replace('/', "_")))
-}
-
-fn record_name(ctx: &Context, name: &str) {
-    let path = name_record(ctx);
-    let _ = fs::create_dir_all(&ctx.rsc_tmp);
-    if let Err(e) = fs::write(&path, name) {
-        ocf::warn!("cannot record the domain name in {}: {e}", path.display());
-    }
-}
-
-fn recorded_name(ctx: &Context) -> Option<String> {
-    fs::read_to_string(name_record(ctx))
-        .ok()
-        .filter(|n| !n.is_empty())
-}
-
-fn forget_name(ctx: &Context) {
-    let _ = fs::remove_file(name_record(ctx));
-}
-
 /// Time kept back from a stop's budget for destroy: a third of it, and no
 /// less than 10 s where the budget allows (seapath#306: destroy can take
 /// 10-17 s; VirtualDomain kept 5).
@@ -968,9 +1045,407 @@ pub fn destroy_reserve(total: Duration) -> Duration {
     third.max(ten)
 }
 
+// ---- what stop and monitor act on ----
+
+/// A libvirt domain stop or a monitor acts on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub uri: String,
+    pub name: String,
+    /// Its UUID when known (from the record): found by it whatever its name.
+    pub uuid: Option<String>,
+    /// Known only from the record: a same-named domain with another UUID is
+    /// someone else's and is left alone.
+    pub strict: bool,
+}
+
+impl Target {
+    /// A domain the configuration names: ours by name, as VirtualDomain has it.
+    pub fn named(uri: &str, name: &str) -> Target {
+        Target {
+            uri: uri.to_string(),
+            name: name.to_string(),
+            uuid: None,
+            strict: false,
+        }
+    }
+
+    /// The domain the record names, confirmed by its UUID when known.
+    pub fn recorded(uri: &str, name: &str, uuid: Option<String>) -> Target {
+        Target {
+            uri: uri.to_string(),
+            name: name.to_string(),
+            strict: uuid.is_some(),
+            uuid,
+        }
+    }
+
+    pub fn same_place(&self, other: &Target) -> bool {
+        self.uri == other.uri && self.name == other.name
+    }
+
+    fn guest(&self) -> qemu::Guest<'_> {
+        qemu::Guest {
+            name: &self.name,
+            uuid: self.uuid.as_deref(),
+        }
+    }
+}
+
+/// How stop asks a domain to go.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StopHow<'a> {
+    pub force: bool,
+    /// libvirt shutdown flags (0: the hypervisor's default).
+    pub mode: u32,
+    /// Save the memory here instead of shutting down (the configured domain).
+    pub snapshot: Option<&'a Path>,
+    /// save_config_on_stop: write libvirt's XML back (the configured domain).
+    pub save: Option<&'a Config>,
+}
+
+impl Config {
+    /// Everything the configuration asks of stop, for its own domain.
+    fn how(&self) -> StopHow<'_> {
+        StopHow {
+            force: self.force_stop,
+            mode: self.shutdown_mode,
+            snapshot: self.snapshot.as_deref(),
+            save: self.save_config.then_some(self),
+        }
+    }
+
+    /// For a domain the record names that is not the configured one.
+    fn plain_how(&self) -> StopHow<'static> {
+        StopHow {
+            force: self.force_stop,
+            mode: self.shutdown_mode,
+            snapshot: None,
+            save: None,
+        }
+    }
+}
+
+/// Find the target's domain: by its UUID when known, else by name.
+/// `Ok(None)`: nothing of it is defined there.
+fn find(hv: &dyn Backend, t: &Target, dl: &Deadline) -> HvResult<Option<(String, DomainView)>> {
+    if let Some(u) = &t.uuid {
+        match hv.lookup_uuid(u, dl) {
+            Ok(found) => return Ok(Some(found)),
+            Err(HvError::NoDomain) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match hv.lookup(&t.name, dl) {
+        Ok(v) if t.strict && !v.uuid.is_empty() => {
+            ocf::warn!(
+                "{} at {} has UUID {}, not the {} recorded when this resource started it: \
+                 someone else's, left alone",
+                t.name,
+                t.uri,
+                v.uuid,
+                t.uuid.as_deref().unwrap_or_default()
+            );
+            Ok(None)
+        }
+        Ok(v) => Ok(Some((t.name.clone(), v))),
+        Err(HvError::NoDomain) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Stop each target, each with an equal share of the time left; the first
+/// failure is the answer, after every target had its turn.
+fn stop_targets(list: &[(Target, StopHow)], dl: &Deadline) -> OcfResult<()> {
+    let mut result = Ok(());
+    for (i, (t, how)) in list.iter().enumerate() {
+        let part = dl.share(1.0 / (list.len() - i) as f64);
+        let reserve = destroy_reserve(part.remaining());
+        // Connecting gets at most a quarter of the time: a hung libvirtd
+        // must leave enough for ending QEMU ourselves.
+        let connect_dl = part.cap(part.remaining() / 4);
+        let r = match Libvirt::connect(&t.uri, &connect_dl) {
+            Ok(hv) => stop_on(&hv, t, how, &part, reserve),
+            Err(e) => {
+                ocf::warn!("stop: {e}");
+                stop_without_hypervisor(t, &e, &part)
+            }
+        };
+        result = result.and(r);
+    }
+    result
+}
+
+/// Does the target's domain run? Through libvirt, else by its QEMU
+/// process (or, for Xen, what xl says).
+fn seen_libvirt(t: &Target, dl: &Deadline) -> Seen {
+    let hv = Libvirt::connect(&t.uri, &dl.share(0.5));
+    let found = hv
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|h| find(h, t, &dl.share(0.8)));
+    match found {
+        Ok(Some((name, v))) if v.state == DomState::Crashed => {
+            Seen::Unknown(format!("{name} at {} has crashed", t.uri))
+        }
+        Ok(Some((name, v))) if v.state.is_active() => {
+            Seen::Running(format!("domain {name} ({}) at {}", v.state, t.uri))
+        }
+        Ok(_) => Seen::Stopped,
+        Err(e) => seen_without_hypervisor(t, &e, dl),
+    }
+}
+
+/// libvirt cannot be asked (daemon down or hung, library missing): the
+/// QEMU process in /proc, or xl for a local Xen, still tells.
+fn seen_without_hypervisor(t: &Target, why: &HvError, dl: &Deadline) -> Seen {
+    let name = &t.name;
+    if local_xen(&t.uri) {
+        if exec::which("xl").is_none() {
+            return Seen::Stopped; // no Xen toolstack: no Xen domain here
+        }
+        return match xl_tool().lookup(name, &dl.cap(Duration::from_secs(10))) {
+            xl::Lookup::Found { state, .. } if state.is_alive() => {
+                Seen::Running(format!("{why}; xl shows {name} running"))
+            }
+            xl::Lookup::Found { .. } | xl::Lookup::Absent | xl::Lookup::NoHypervisor(_) => {
+                Seen::Stopped
+            }
+            xl::Lookup::Unknown(e) => Seen::Unknown(format!("{why}; xl: {e}")),
+        };
+    }
+    if local_qemu(&t.uri) {
+        return match qemu::pids_of(t.guest()).first() {
+            None => Seen::Stopped,
+            Some(pid) => Seen::Running(format!("{why}; the QEMU process {pid} of {name} runs")),
+        };
+    }
+    Seen::Unknown(format!("cannot check {name}: {why}"))
+}
+
+/// Start (and migrate_from) must not replace a record whose domain still
+/// runs here (another domain, or another hypervisor, from before the
+/// configuration changed): the cluster stops the resource first, and that
+/// stop ends both. `here`: the libvirt domain about to start (None for the
+/// native Xen backend, which checks its own records).
+fn refuse_over_recorded(ctx: &Context, here: Option<&Target>, dl: &Deadline) -> OcfResult<()> {
+    let Some(prev) = Started::recorded(ctx, ocf::Record::load(ctx).as_ref(), DEFAULT_URI) else {
+        return Ok(());
+    };
+    let seen = match &prev {
+        Started::Libvirt { uri, name, uuid } => {
+            let t = Target::recorded(uri, name, uuid.clone());
+            if here.is_some_and(|h| h.same_place(&t)) {
+                return Ok(());
+            }
+            seen_libvirt(&t, &dl.cap(Duration::from_secs(15)))
+        }
+        Started::Xl { .. } if here.is_none() => return Ok(()),
+        Started::Xl {
+            program,
+            name,
+            uuid,
+        } => xen::seen(
+            &xl_plan(program, name, uuid.clone(), StopHow::default()),
+            &dl.cap(Duration::from_secs(15)),
+        ),
+    };
+    match seen {
+        Seen::Stopped => Ok(()),
+        Seen::Running(what) | Seen::Unknown(what) => Err(OcfError::generic(format!(
+            "{what}: this resource started it here before its configuration changed; stop \
+             the resource first (its stop ends both)"
+        ))),
+    }
+}
+
+/// The xl plan for a domain an Xl record names (the backend was switched
+/// from `xmfile` to `config` while it ran).
+fn xl_plan(program: &str, name: &str, uuid: Option<String>, how: StopHow) -> xen::XlPlan {
+    xen::XlPlan {
+        xl: xl::Xl {
+            program: program.to_string(),
+        },
+        targets: vec![xen::XlTarget::recorded(name, uuid)],
+        acpi: how.mode & lv::SHUTDOWN_ACPI != 0,
+        grace: how.force.then_some(Duration::ZERO),
+    }
+}
+
+fn xl_plan_of(rec: &Started, cfg: &Config) -> Option<xen::XlPlan> {
+    match rec {
+        Started::Xl {
+            program,
+            name,
+            uuid,
+        } => {
+            ocf::warn!("this resource started {name} here through xl: stopping it too");
+            Some(xl_plan(program, name, uuid.clone(), cfg.plain_how()))
+        }
+        Started::Libvirt { .. } => None,
+    }
+}
+
+/// A monitor also answers for the domain the record names when that is not
+/// the configured one (the configuration changed while it ran): a probe
+/// calls the resource running; a recurring monitor fails, so the cluster's
+/// stop, which ends both, follows. `configured`: the libvirt domain the
+/// configuration names (None for the native Xen backend, which checks its
+/// own records).
+fn with_recorded(
+    ctx: &Context,
+    configured: Option<&Target>,
+    uri: &str,
+    answer: OcfResult<Status>,
+    dl: &Deadline,
+) -> OcfResult<Status> {
+    let legacy_uri = if uri.is_empty() { DEFAULT_URI } else { uri };
+    let Some(rec) = Started::recorded(ctx, ocf::Record::load(ctx).as_ref(), legacy_uri) else {
+        return answer;
+    };
+    let seen = match &rec {
+        Started::Libvirt { uri, name, uuid } => {
+            let t = Target::recorded(uri, name, uuid.clone());
+            if let Some(c) = configured {
+                if c.same_place(&t) {
+                    return answer;
+                }
+                // The recorded UUID running at the configured URI: one
+                // daemon spelled two ways (qemu:///system, qemu+unix:///system).
+                let at_configured = Target {
+                    uri: c.uri.clone(),
+                    ..t.clone()
+                };
+                if t.uuid.is_some()
+                    && answer.is_ok()
+                    && matches!(
+                        seen_libvirt(&at_configured, &dl.cap(dl.remaining() / 3)),
+                        Seen::Running(_)
+                    )
+                {
+                    return answer;
+                }
+            }
+            seen_libvirt(&t, &dl.cap(dl.remaining() / 2))
+        }
+        Started::Xl { .. } if configured.is_none() => return answer,
+        Started::Xl {
+            program,
+            name,
+            uuid,
+        } => xen::seen(
+            &xl_plan(program, name, uuid.clone(), StopHow::default()),
+            &dl.cap(dl.remaining() / 2),
+        ),
+    };
+    identity::with_recorded(seen, answer, ctx)
+}
+
+/// What stop and a probe look for when the configuration cannot be used.
+struct Unusable {
+    libvirt: Vec<(Target, StopHow<'static>)>,
+    xl: Option<xen::XlPlan>,
+    /// The record names an xl domain (so "no xl here" is no answer).
+    xl_recorded: bool,
+}
+
+impl Unusable {
+    fn is_empty(&self) -> bool {
+        self.libvirt.is_empty() && self.xl.is_none() && !self.xl_recorded
+    }
+
+    fn describe(&self) -> String {
+        let mut v: Vec<String> = self
+            .libvirt
+            .iter()
+            .map(|(t, _)| format!("{} at {}", t.name, t.uri))
+            .collect();
+        if let Some(p) = &self.xl {
+            v.extend(p.targets.iter().map(|t| format!("{} through xl", t.name)));
+        }
+        v.join(", ")
+    }
+}
+
+/// The record (by UUID), the legacy name file, and what the raw parameters
+/// still name: the domain in the `config` file at the `hypervisor` URI (or
+/// the default), and for `xmfile` what xl would read from it.
+fn unusable_plan(cfg: Option<&Config>, rec: Option<&ocf::Record>, ctx: &Context) -> Unusable {
+    let uri = match cfg {
+        Some(c) => Some(c.uri.clone()),
+        None => match raw(ctx, "hypervisor") {
+            None => Some(DEFAULT_URI.to_string()),
+            Some(u) if check_uri(u).is_ok() => Some(u.to_string()),
+            Some(u) => {
+                ocf::warn!("hypervisor {u:?} is no libvirt URI: only the record is used");
+                None
+            }
+        },
+    };
+    let recorded = Started::recorded(ctx, rec, uri.as_deref().unwrap_or(DEFAULT_URI));
+    let how = match cfg {
+        Some(c) => c.plain_how(),
+        None => StopHow {
+            force: raw(ctx, "force_stop").and_then(ocf::params::parse_bool) == Some(true),
+            mode: raw(ctx, "shutdown_mode")
+                .and_then(|m| parse_shutdown_mode(m).ok())
+                .unwrap_or(0),
+            snapshot: None,
+            save: None,
+        },
+    };
+    let mut libvirt: Vec<(Target, StopHow)> = Vec::new();
+    if let Some(Started::Libvirt { uri, name, uuid }) = &recorded {
+        libvirt.push((Target::recorded(uri, name, uuid.clone()), how));
+    }
+    if let (Some(uri), Some(path)) = (&uri, raw(ctx, "config"))
+        && let Some(name) = read_domain_name(Path::new(path))
+    {
+        let t = Target::named(uri, &name);
+        if !libvirt.iter().any(|(r, _)| r.same_place(&t)) {
+            libvirt.push((t, how));
+        }
+    }
+    let xl_recorded = matches!(recorded, Some(Started::Xl { .. }));
+    let xmfile = match cfg {
+        Some(c) => c.xl.as_ref().map(|x| x.xmfile.clone()),
+        None => raw(ctx, "xmfile").map(PathBuf::from),
+    };
+    let xl = if xl_recorded || xmfile.is_some() {
+        let u = match cfg.and_then(|c| c.xl.as_ref()) {
+            Some(x) => xen::UnusableXl::xen(Some(x), ctx),
+            None => xen::UnusableXl {
+                program: "xl".into(),
+                acpi: how.mode & lv::SHUTDOWN_ACPI != 0,
+                grace: how.force.then_some(Duration::ZERO),
+                name: None,
+                xmfile,
+            },
+        };
+        xen::unusable_plan(u, recorded.as_ref(), ctx)
+    } else {
+        None
+    };
+    Unusable {
+        libvirt,
+        xl,
+        xl_recorded,
+    }
+}
+
+/// The domain name in a config file, read the way the agent reads it (a
+/// file that is not UTF-8 is read lossily: the name is what matters here).
+fn read_domain_name(path: &Path) -> Option<String> {
+    let bytes = fs::read(path).ok()?;
+    domxml::parse(&String::from_utf8_lossy(&bytes))
+        .ok()
+        .map(|d| d.name)
+}
+
 // ---- start ----
 
-fn start_on(hv: &dyn Backend, cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+/// Define and boot (or restore) the configured domain; the UUID it runs with.
+fn start_on(hv: &dyn Backend, cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<String> {
     let (dom, xml) = cfg.dom()?;
     let name = dom.name.as_str();
     let call_dl = dl.cap(Duration::from_secs(60));
@@ -989,7 +1464,7 @@ fn start_on(hv: &dyn Backend, cfg: &Config, ctx: &Context, dl: &Deadline) -> Ocf
             }
             if v.state.is_active() {
                 ocf::info!("{name} is already running ({})", v.state);
-                return wait_for_scripts(cfg, dl);
+                return Ok(v.uuid);
             }
             if dom.uuid.is_none() && v.persistent {
                 // The XML carries no UUID, so defining it would clash with
@@ -1062,7 +1537,7 @@ fn start_on(hv: &dyn Backend, cfg: &Config, ctx: &Context, dl: &Deadline) -> Ocf
         )));
     };
     ocf::info!("{name} started ({}, {})", v.state, ctx.instance);
-    wait_for_scripts(cfg, dl)
+    Ok(v.uuid)
 }
 
 fn snapshot_file(dir: &Path, name: &str) -> PathBuf {
@@ -1116,19 +1591,27 @@ fn run_scripts(cfg: &Config, dl: &Deadline) -> OcfResult<()> {
 
 // ---- stop ----
 
-fn stop_on(hv: &dyn Backend, cfg: &Config, dl: &Deadline, reserve: Duration) -> OcfResult<()> {
-    let name = cfg.name()?.to_string();
-    let look = |d: &Deadline| hv.lookup(&name, d);
-    let first = match look(&dl.cap(dl.remaining() / 4)) {
-        Ok(v) => v,
-        Err(HvError::NoDomain) => {
-            ocf::info!("{name} is not defined here: already stopped");
+/// Stop the target's domain on `hv`: graceful for a budgeted share (or a
+/// snapshot, or straight to destroy with force), then destroy, undefine,
+/// and re-read the state before answering.
+fn stop_on(
+    hv: &dyn Backend,
+    t: &Target,
+    how: &StopHow,
+    dl: &Deadline,
+    reserve: Duration,
+) -> OcfResult<()> {
+    let (name, first) = match find(hv, t, &dl.cap(dl.remaining() / 4)) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            ocf::info!("{} is not defined at {}: already stopped", t.name, t.uri);
             return Ok(());
         }
-        Err(e) => return stop_without_hypervisor(cfg, &name, &e, dl),
+        Err(e) => return stop_without_hypervisor(t, &e, dl),
     };
+    let look = |d: &Deadline| hv.lookup(&name, d);
     if first.state.is_active() {
-        if cfg.save_config {
+        if let Some(cfg) = how.save {
             save_config(
                 hv,
                 cfg,
@@ -1138,7 +1621,7 @@ fn stop_on(hv: &dyn Backend, cfg: &Config, dl: &Deadline, reserve: Duration) -> 
         }
         let graceful = dl.keep_back(reserve);
         let mut gone = false;
-        if let Some(dir) = &cfg.snapshot {
+        if let Some(dir) = how.snapshot {
             ocf::deadline::set_phase("saving the domain's memory");
             let file = snapshot_file(dir, &name);
             match hv.save(&name, &file.to_string_lossy(), &graceful) {
@@ -1152,13 +1635,13 @@ fn stop_on(hv: &dyn Backend, cfg: &Config, dl: &Deadline, reserve: Duration) -> 
                 }
             }
         }
-        if !gone && !cfg.force_stop && !graceful.expired() {
+        if !gone && !how.force && !graceful.expired() {
             ocf::deadline::set_phase("graceful shutdown");
             ocf::info!(
                 "{name}: asking the guest to shut down ({:.0}s, then destroy)",
                 graceful.remaining().as_secs_f64()
             );
-            match hv.shutdown(&name, cfg.shutdown_mode, &graceful) {
+            match hv.shutdown(&name, how.mode, &graceful) {
                 Ok(()) => {
                     let mut asked = std::time::Instant::now();
                     let outcome = graceful.poll(Duration::from_millis(250), || {
@@ -1175,7 +1658,7 @@ fn stop_on(hv: &dyn Backend, cfg: &Config, dl: &Deadline, reserve: Duration) -> 
                                     asked = std::time::Instant::now();
                                     let _ = hv.shutdown(
                                         &name,
-                                        cfg.shutdown_mode,
+                                        how.mode,
                                         &graceful.cap(Duration::from_secs(5)),
                                     );
                                 }
@@ -1184,7 +1667,7 @@ fn stop_on(hv: &dyn Backend, cfg: &Config, dl: &Deadline, reserve: Duration) -> 
                         }
                     });
                     if let Some(Err(e)) = outcome {
-                        return stop_without_hypervisor(cfg, &name, &e, dl);
+                        return stop_without_hypervisor(t, &e, dl);
                     }
                     gone = outcome.is_some();
                     if gone {
@@ -1195,7 +1678,7 @@ fn stop_on(hv: &dyn Backend, cfg: &Config, dl: &Deadline, reserve: Duration) -> 
                 }
                 Err(HvError::NoDomain) => gone = true,
                 Err(e) if e.is_unreachable() => {
-                    return stop_without_hypervisor(cfg, &name, &e, dl);
+                    return stop_without_hypervisor(t, &e, dl);
                 }
                 Err(e) => ocf::warn!("{name}: graceful shutdown refused: {e}"),
             }
@@ -1203,7 +1686,7 @@ fn stop_on(hv: &dyn Backend, cfg: &Config, dl: &Deadline, reserve: Duration) -> 
         if !gone {
             ocf::deadline::set_phase("destroy");
             // Keep a little for ending QEMU ourselves if destroy hangs.
-            let fallback = if local_qemu(&cfg.uri) {
+            let fallback = if local_qemu(&t.uri) {
                 (dl.remaining() / 4).min(Duration::from_secs(5))
             } else {
                 Duration::ZERO
@@ -1213,7 +1696,7 @@ fn stop_on(hv: &dyn Backend, cfg: &Config, dl: &Deadline, reserve: Duration) -> 
                 Ok(()) => ocf::info!("{name} destroyed"),
                 Err(HvError::NoDomain) => {}
                 Err(HvError::Failed(m)) => ocf::warn!("{name}: destroy: {m}"),
-                Err(e) => return stop_without_hypervisor(cfg, &name, &e, dl),
+                Err(e) => return stop_without_hypervisor(t, &e, dl),
             }
         }
     }
@@ -1241,7 +1724,7 @@ fn stop_on(hv: &dyn Backend, cfg: &Config, dl: &Deadline, reserve: Duration) -> 
             ocf::info!("{name} is stopped");
             Ok(())
         }
-        Some(Err(e)) => stop_without_hypervisor(cfg, &name, &e, dl),
+        Some(Err(e)) => stop_without_hypervisor(t, &e, dl),
         None => Err(OcfError::generic(format!(
             "{name} is still running after destroy"
         ))),
@@ -1331,15 +1814,11 @@ fn no_xen_here(dl: &Deadline) -> bool {
         )
 }
 
-/// libvirt is unreachable during stop: decide by the QEMU process (or, for
-/// Xen, by what xl says).
-fn stop_without_hypervisor(
-    cfg: &Config,
-    name: &str,
-    why: &HvError,
-    dl: &Deadline,
-) -> OcfResult<()> {
-    if local_xen(&cfg.uri) {
+/// libvirt is unreachable during stop: decide by the QEMU process (found by
+/// the recorded UUID when there is one), or for Xen by what xl says.
+fn stop_without_hypervisor(t: &Target, why: &HvError, dl: &Deadline) -> OcfResult<()> {
+    let name = t.name.as_str();
+    if local_xen(&t.uri) {
         ocf::deadline::set_phase("stopping through xl without libvirt");
         let xl = xl_tool();
         let gone = |d: &Deadline| {
@@ -1364,18 +1843,18 @@ fn stop_without_hypervisor(
             ))),
         };
     }
-    if !local_qemu(&cfg.uri) {
+    if !local_qemu(&t.uri) {
         return Err(OcfError::generic(format!(
             "cannot stop {name}: {why}, and its emulator is not on this host to check"
         )));
     }
     ocf::deadline::set_phase("ending QEMU without libvirt");
-    if qemu::pids(name).is_empty() {
+    if qemu::pids_of(t.guest()).is_empty() {
         ocf::info!("{name}: {why}; no QEMU process of it runs, so it is stopped");
         return Ok(());
     }
     ocf::warn!("{name}: {why}; ending its QEMU process directly");
-    if qemu::kill(name, Duration::from_secs(5), dl) {
+    if qemu::kill(t.guest(), Duration::from_secs(5), dl) {
         ocf::info!("{name}: its QEMU process is gone, so it is stopped");
         Ok(())
     } else {
@@ -1588,42 +2067,21 @@ fn monitor_on(
         Err(HvError::NoDomain) => Err(OcfError::not_running(format!(
             "{name} is not running (not defined)"
         ))),
-        Err(e) => {
-            if local_xen(&cfg.uri) {
-                if exec::which("xl").is_none() {
-                    return Err(OcfError::not_running(format!(
-                        "{e}; no Xen toolstack on this node"
-                    )));
-                }
-                return match xl_tool().lookup(&name, &dl.cap(Duration::from_secs(10))) {
-                    xl::Lookup::Found { state, .. } if state.is_alive() => Err(OcfError::generic(
-                        format!("cannot check {name} through libvirt: {e} (xl shows it running)"),
-                    )),
-                    xl::Lookup::Found { .. } | xl::Lookup::Absent => Err(OcfError::not_running(
-                        format!("{e}; xl shows no running domain {name}"),
-                    )),
-                    xl::Lookup::NoHypervisor(why) => Err(OcfError::not_running(format!(
-                        "{e}; no Xen hypervisor on this node ({why})"
-                    ))),
-                    xl::Lookup::Unknown(why) => Err(OcfError::generic(format!(
-                        "cannot check {name}: {e}; xl: {why}"
-                    ))),
-                };
+        Err(e) => match seen_without_hypervisor(&Target::named(&cfg.uri, &name), &e, dl) {
+            Seen::Stopped => Err(OcfError::not_running(format!(
+                "{e}; {name} does not run here"
+            ))),
+            // It runs, but cannot be managed: a probe says so; a recurring
+            // monitor fails, and the stop that follows ends it (RA#1613).
+            Seen::Running(what) if ctx.is_probe() => {
+                ocf::warn!("cannot check {name} through libvirt: {what}");
+                Ok(Status::Success)
             }
-            if local_qemu(&cfg.uri) {
-                let pids = qemu::pids(&name);
-                if pids.is_empty() {
-                    return Err(OcfError::not_running(format!(
-                        "{e}; no QEMU process of {name} runs here"
-                    )));
-                }
-                return Err(OcfError::generic(format!(
-                    "cannot check {name}: {e} (its QEMU process {} runs)",
-                    pids[0]
-                )));
-            }
-            Err(OcfError::generic(format!("cannot check {name}: {e}")))
-        }
+            Seen::Running(what) => Err(OcfError::generic(format!(
+                "cannot check {name} through libvirt: {what}"
+            ))),
+            Seen::Unknown(why) => Err(OcfError::generic(why)),
+        },
     }
 }
 

@@ -134,6 +134,8 @@ api_table! {
     connect_close = b"virConnectClose\0": fn(ConnPtr) -> c_int;
     connect_is_alive = b"virConnectIsAlive\0": fn(ConnPtr) -> c_int;
     domain_lookup_by_name = b"virDomainLookupByName\0": fn(ConnPtr, *const c_char) -> DomPtr;
+    domain_lookup_by_uuid_string = b"virDomainLookupByUUIDString\0": fn(ConnPtr, *const c_char) -> DomPtr;
+    domain_get_name = b"virDomainGetName\0": fn(DomPtr) -> *const c_char;
     domain_get_state = b"virDomainGetState\0": fn(DomPtr, *mut c_int, *mut c_int, c_uint) -> c_int;
     domain_get_uuid_string = b"virDomainGetUUIDString\0": fn(DomPtr, *mut c_char) -> c_int;
     domain_get_info = b"virDomainGetInfo\0": fn(DomPtr, *mut DomainInfo) -> c_int;

@@ -43,26 +43,55 @@ pub fn guest_name(cmdline: &[u8]) -> Option<String> {
     Some(name)
 }
 
+/// The `-uuid` a QEMU command line gives its guest (libvirt always passes it).
+pub fn guest_uuid(cmdline: &[u8]) -> Option<String> {
+    let mut args = cmdline.split(|b| *b == 0);
+    args.by_ref().find(|a| *a == b"-uuid")?;
+    Some(String::from_utf8_lossy(args.next()?).into_owned())
+}
+
+/// Which QEMU guest: by name, or (when the UUID is known) by UUID, the
+/// identity that a same-named domain of someone else's does not share.
+#[derive(Clone, Copy, Debug)]
+pub struct Guest<'a> {
+    pub name: &'a str,
+    pub uuid: Option<&'a str>,
+}
+
+impl Guest<'_> {
+    fn matches(&self, cmdline: &[u8]) -> bool {
+        if guest_name(cmdline).is_none() {
+            return false; // not a QEMU at all
+        }
+        match self.uuid {
+            Some(u) => guest_uuid(cmdline).is_some_and(|g| g.eq_ignore_ascii_case(u)),
+            None => guest_name(cmdline).is_some_and(|n| n == self.name),
+        }
+    }
+}
+
 /// PIDs of QEMU processes running the guest `name`.
 pub fn pids(name: &str) -> Vec<i32> {
+    pids_of(Guest { name, uuid: None })
+}
+
+/// PIDs of QEMU processes running `guest`.
+pub fn pids_of(guest: Guest) -> Vec<i32> {
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();
     };
     dir.filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            fs::read(format!("/proc/{pid}/cmdline"))
-                .ok()
-                .and_then(|c| guest_name(&c))
-                .is_some_and(|n| n == name)
-        })
+        .filter(|pid| fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| guest.matches(&c)))
         .collect()
 }
 
 /// End the guest's QEMU processes: SIGTERM, then SIGKILL after `grace` or
 /// at the deadline. True when none is left.
-pub fn kill(name: &str, grace: Duration, dl: &Deadline) -> bool {
-    let found = pids(name);
+pub fn kill(guest: Guest, grace: Duration, dl: &Deadline) -> bool {
+    let name = guest.name;
+    let pids = || pids_of(guest);
+    let found = pids();
     if found.is_empty() {
         return true;
     }
@@ -74,19 +103,19 @@ pub fn kill(name: &str, grace: Duration, dl: &Deadline) -> bool {
     let term = dl.cap(grace);
     if term
         .poll(Duration::from_millis(100), || {
-            pids(name).is_empty().then_some(())
+            pids().is_empty().then_some(())
         })
         .is_some()
     {
         return true;
     }
-    for pid in pids(name) {
+    for pid in pids() {
         ocf::warn!("sending SIGKILL to QEMU process {pid} of {name}");
         // SAFETY: as above.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
     dl.poll(Duration::from_millis(100), || {
-        pids(name).is_empty().then_some(())
+        pids().is_empty().then_some(())
     })
     .is_some()
 }
@@ -115,10 +144,52 @@ mod tests {
     }
 
     #[test]
+    fn uuid_identifies_the_guest() {
+        let cmd = argv(&[
+            "/usr/bin/qemu-system-x86_64",
+            "-name",
+            "guest=vma-a,debug-threads=on",
+            "-uuid",
+            "818f08a3-3569-4c5e-ae90-bc9291dc0e9f",
+        ]);
+        assert_eq!(
+            guest_uuid(&cmd).as_deref(),
+            Some("818f08a3-3569-4c5e-ae90-bc9291dc0e9f")
+        );
+        let ours = Guest {
+            name: "vma-a",
+            uuid: Some("818F08A3-3569-4C5E-AE90-BC9291DC0E9F"),
+        };
+        assert!(ours.matches(&cmd));
+        let theirs = Guest {
+            name: "vma-a",
+            uuid: Some("00000000-3569-4c5e-ae90-bc9291dc0e9f"),
+        };
+        assert!(!theirs.matches(&cmd), "same name, another UUID: not ours");
+        assert!(
+            Guest {
+                name: "vma-a",
+                uuid: None
+            }
+            .matches(&cmd)
+        );
+        assert!(
+            !Guest {
+                name: "vma-a",
+                uuid: None
+            }
+            .matches(&argv(&["/bin/sleep", "-uuid", "x"]))
+        );
+    }
+
+    #[test]
     fn no_process_means_nothing_to_kill() {
         assert!(pids("vma-surely-not-running-here").is_empty());
         assert!(kill(
-            "vma-surely-not-running-here",
+            Guest {
+                name: "vma-surely-not-running-here",
+                uuid: None
+            },
             Duration::from_millis(10),
             &Deadline::after(Duration::from_secs(1))
         ));

@@ -94,6 +94,14 @@ impl Backend for Fake {
             }),
         }
     }
+    fn lookup_uuid(&self, uuid: &str, dl: &Deadline) -> HvResult<(String, DomainView)> {
+        let v = self.lookup("vma-unit", dl)?;
+        if v.uuid.eq_ignore_ascii_case(uuid) {
+            Ok(("vma-unit".into(), v))
+        } else {
+            Err(HvError::NoDomain)
+        }
+    }
     fn define(&self, _x: &str, _dl: &Deadline) -> HvResult<()> {
         self.log("define")?;
         if self.state.borrow().is_none() {
@@ -149,6 +157,12 @@ impl Backend for Fake {
     fn start_pool(&self, _n: &str, _dl: &Deadline) -> HvResult<()> {
         self.log("start_pool")
     }
+}
+
+/// Stop the configured domain as `Vm::stop` does.
+fn stop_configured(hv: &Fake, cfg: &Config, dl: &Deadline, reserve: Duration) -> OcfResult<()> {
+    let t = Target::named(&cfg.uri, cfg.name().unwrap());
+    stop_on(hv, &t, &cfg.how(), dl, reserve)
 }
 
 #[test]
@@ -324,7 +338,7 @@ fn stop_destroys_a_guest_that_ignores_shutdown_within_budget() {
     let total = Duration::from_secs(3);
     let dl = Deadline::after(total);
     let t = Instant::now();
-    stop_on(&hv, &cfg, &dl, destroy_reserve(total)).unwrap();
+    stop_configured(&hv, &cfg, &dl, destroy_reserve(total)).unwrap();
     let took = t.elapsed();
     assert!(hv.called("shutdown") && hv.called("destroy") && hv.called("undefine"));
     // The graceful phase gave up when only the reserve (2 s of 3) was left.
@@ -336,7 +350,7 @@ fn stop_destroys_a_guest_that_ignores_shutdown_within_budget() {
 fn stop_of_an_obedient_guest_never_destroys() {
     let (_t, cfg) = cfg_with("obey", &[]);
     let hv = Fake::new(Some(DomState::Running));
-    stop_on(
+    stop_configured(
         &hv,
         &cfg,
         &Deadline::after(Duration::from_secs(5)),
@@ -351,7 +365,7 @@ fn stop_of_an_obedient_guest_never_destroys() {
 fn force_stop_skips_the_graceful_phase() {
     let (_t, cfg) = cfg_with("force", &[("OCF_RESKEY_force_stop", "1")]);
     let hv = Fake::new(Some(DomState::Running));
-    stop_on(
+    stop_configured(
         &hv,
         &cfg,
         &Deadline::after(Duration::from_secs(5)),
@@ -366,8 +380,52 @@ fn stop_of_an_absent_domain_is_success() {
     let (_t, cfg) = cfg_with("absent", &[]);
     let hv = Fake::new(None);
     let dl = Deadline::after(Duration::from_secs(5));
-    stop_on(&hv, &cfg, &dl, Duration::from_secs(2)).unwrap();
+    stop_configured(&hv, &cfg, &dl, Duration::from_secs(2)).unwrap();
     assert!(!hv.called("destroy"));
+}
+
+/// A domain known only from the record is confirmed by its UUID: a
+/// same-named domain with another UUID is someone else's and survives stop.
+#[test]
+fn a_recorded_domain_is_ours_only_with_its_uuid() {
+    let dl = Deadline::after(Duration::from_secs(5));
+    let hv = Fake::new(Some(DomState::Running));
+    let theirs = Target::recorded(
+        "qemu:///system",
+        "vma-unit",
+        Some("99999999-2222-4333-8444-555555555555".into()),
+    );
+    assert_eq!(find(&hv, &theirs, &dl), Ok(None));
+    stop_on(
+        &hv,
+        &theirs,
+        &StopHow::default(),
+        &dl,
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    assert!(
+        !hv.called("destroy") && !hv.called("shutdown"),
+        "left alone"
+    );
+    assert_eq!(*hv.state.borrow(), Some(DomState::Running));
+
+    let ours = Target::recorded(
+        "qemu:///system",
+        "renamed-since",
+        Some("11111111-2222-4333-8444-555555555555".into()),
+    );
+    let (name, _) = find(&hv, &ours, &dl).unwrap().unwrap();
+    assert_eq!(name, "vma-unit", "found by UUID, whatever the name");
+    let force = StopHow {
+        force: true,
+        ..StopHow::default()
+    };
+    stop_on(&hv, &ours, &force, &dl, Duration::from_secs(2)).unwrap();
+    assert!(hv.called("destroy"));
+    // Without a recorded UUID the name is all there is.
+    let by_name = Target::recorded("qemu:///system", "vma-unit", None);
+    assert!(!by_name.strict);
 }
 
 #[test]

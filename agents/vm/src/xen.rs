@@ -12,6 +12,7 @@
 //! of a domain are stopped too.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use ocf::exec::{self, Cmd};
@@ -20,6 +21,7 @@ use ocf::{
     ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Status,
 };
 
+use crate::identity::{Seen, Started, raw, xl_arg_safe};
 use crate::xl::{self, Lookup, State, Xl};
 
 pub static XMFILE: ParamSpec = ParamSpec::new(
@@ -35,8 +37,10 @@ pub static XMFILE: ParamSpec = ParamSpec::new(
 pub static NAME: ParamSpec = ParamSpec::new(
     "name",
     "Domain name",
-    "Name of the domain. Default: the `name` setting in xmfile, else the resource name. \
-     Letters, digits and . _ - + : @ only.",
+    "Name of the domain. Default: the `name` setting in xmfile (read as xl reads it), \
+     else the resource name. Letters, digits and . _ - + : @ only, at most 64 characters: \
+     start refuses any other name, while stop and probe still find a domain by it and by \
+     what start recorded.",
 )
 .unique()
 .check(check_domain_name);
@@ -198,6 +202,115 @@ pub struct Config {
     /// allow_mem_management: the MiB reserved for Domain-0.
     pub mem_reserved: Option<u64>,
     pub xl: Xl,
+    /// The domain's name, resolved once by the environment check.
+    domain: OnceLock<String>,
+}
+
+impl Config {
+    /// Defaults for `xmfile` (ocf:rust:vm's native Xen backend fills in the rest).
+    pub fn for_xmfile(xmfile: PathBuf) -> Config {
+        Config {
+            xmfile,
+            name: None,
+            shutdown_timeout: None,
+            acpi: false,
+            node_ip_attribute: None,
+            util_cpu: false,
+            util_memory: false,
+            monitor_scripts: Vec::new(),
+            mem_reserved: None,
+            xl: Xl {
+                program: "xl".into(),
+            },
+            domain: OnceLock::new(),
+        }
+    }
+
+    /// The domain's name: the parameter, else `name=` in xmfile as xl reads
+    /// it, else the resource; refused (6) when our check refuses it, since
+    /// start passes it to `xl create` as `name="..."`.
+    pub fn domain_name(&self, ctx: &Context) -> OcfResult<&str> {
+        if let Some(n) = self.domain.get() {
+            return Ok(n);
+        }
+        let name = match &self.name {
+            Some(n) => n.clone(),
+            None => {
+                let text = std::fs::read_to_string(&self.xmfile).map_err(|e| {
+                    OcfError::installed(format!(
+                        "cannot read xmfile {}: {e}",
+                        self.xmfile.display()
+                    ))
+                })?;
+                let name =
+                    xl::config_name(&text).unwrap_or_else(|| ctx.instance_base().to_string());
+                check_domain_name(&name).map_err(|why| {
+                    OcfError::configured(format!(
+                        "domain name {name:?} from {} {why}",
+                        self.xmfile.display()
+                    ))
+                })?;
+                name
+            }
+        };
+        Ok(self.domain.get_or_init(|| name))
+    }
+
+    /// The plan stop and monitor follow: the configured domain, and the one
+    /// the record names when that is another (the configuration changed
+    /// while it ran).
+    fn plan(&self, name: &str, ctx: &Context) -> XlPlan {
+        let mut targets = vec![XlTarget::named(name)];
+        if let Some(Started::Xl { name, uuid, .. }) = Started::load(ctx) {
+            targets.push(XlTarget::recorded(&name, uuid));
+        }
+        XlPlan {
+            xl: self.xl.clone(),
+            targets,
+            acpi: self.acpi,
+            grace: self.shutdown_timeout,
+        }
+    }
+}
+
+/// A domain stop or a monitor looks for through xl.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XlTarget {
+    pub name: String,
+    pub uuid: Option<String>,
+    /// Known only from the record: a same-named domain with another UUID is
+    /// someone else's.
+    pub strict: bool,
+}
+
+impl XlTarget {
+    /// A domain the configuration names: ours by name.
+    pub fn named(name: &str) -> XlTarget {
+        XlTarget {
+            name: name.to_string(),
+            uuid: None,
+            strict: false,
+        }
+    }
+
+    /// The domain the record names, confirmed by its UUID when known.
+    pub fn recorded(name: &str, uuid: Option<String>) -> XlTarget {
+        XlTarget {
+            name: name.to_string(),
+            strict: uuid.is_some(),
+            uuid,
+        }
+    }
+}
+
+/// What stop and a probe act on through xl, and how stop asks.
+#[derive(Clone, Debug)]
+pub struct XlPlan {
+    pub xl: Xl,
+    pub targets: Vec<XlTarget>,
+    pub acpi: bool,
+    /// shutdown_timeout; None: two thirds of the stop's timeout.
+    pub grace: Option<Duration>,
 }
 
 pub struct Xen;
@@ -232,10 +345,11 @@ impl ocf::Agent for Xen {
             xl: Xl {
                 program: p.string(&BINARY).unwrap_or("xl").to_string(),
             },
+            domain: OnceLock::new(),
         })
     }
 
-    fn check_environment(cfg: &Config, _ctx: &Context) -> OcfResult<()> {
+    fn check_environment(cfg: &Config, ctx: &Context) -> OcfResult<()> {
         if exec::which(&cfg.xl.program).is_none() {
             return Err(OcfError::installed(format!(
                 "the xl toolstack ({}) is not installed",
@@ -248,14 +362,23 @@ impl ocf::Agent for Xen {
                 cfg.xmfile.display()
             )));
         }
-        Ok(())
+        cfg.domain_name(ctx).map(drop)
     }
 
     fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
-        let name = domain_name(cfg, ctx)?;
+        let name = cfg.domain_name(ctx)?.to_string();
+        // From here on an absent domain may be ours and rebooting.
+        let _ = std::fs::remove_file(stopped_marker(ctx));
+        refuse_over_recorded(cfg, ctx, &name, dl)?;
+        let started = Started::Xl {
+            program: cfg.xl.program.clone(),
+            name: name.clone(),
+            uuid: None,
+        };
         match cfg.xl.lookup(&name, dl) {
             Lookup::Found { state, .. } if state.is_alive() => {
                 ocf::info!("domain {name} is already running");
+                record_uuid(cfg, ctx, started, dl);
                 return Ok(());
             }
             Lookup::Found { state, .. } => {
@@ -268,28 +391,31 @@ impl ocf::Agent for Xen {
             Lookup::Unknown(why) => return Err(OcfError::generic(why)),
         }
         let share = share_memory(cfg, 1, dl);
+        // Recorded before it exists: a start that fails half-way leaves
+        // what stop needs.
+        started.save(ctx);
         ocf::deadline::set_phase("xl create");
         cfg.xl
             .create(&cfg.xmfile, &name, share, dl)
             .map_err(OcfError::generic)?;
         ocf::deadline::set_phase("waiting for the domain to run");
+        record_uuid(cfg, ctx, started, &dl.cap(Duration::from_secs(5)));
         wait_running(cfg, &name, dl)?;
-        let _ = std::fs::remove_file(stopped_marker(ctx));
         update_utilization(cfg, ctx, &name, dl, true);
         ocf::info!("domain {name} started");
         Ok(())
     }
 
     fn stop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
-        let name = domain_name(cfg, ctx)?;
-        stop_domain(cfg, ctx, &name, dl)?;
+        let name = cfg.domain_name(ctx)?.to_string();
+        stop_plan(&cfg.plan(&name, ctx), ctx, dl)?;
         mark_stopped(ctx);
         share_memory(cfg, 0, dl);
         Ok(())
     }
 
     fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
-        let name = domain_name(cfg, ctx)?;
+        let name = cfg.domain_name(ctx)?.to_string();
         let mut found = cfg.xl.lookup(&name, dl);
         if found == Lookup::Absent && !ctx.is_probe() && !stopped_marker(ctx).exists() {
             // A rebooting guest is briefly gone: look again before saying 7,
@@ -306,7 +432,7 @@ impl ocf::Agent for Xen {
                 }
             }
         }
-        match found {
+        let configured = match found {
             Lookup::Found { state, .. } if state.is_alive() => {
                 run_monitor_scripts(cfg, dl)?;
                 if !ctx.is_probe() {
@@ -328,11 +454,12 @@ impl ocf::Agent for Xen {
                 "no Xen hypervisor on this node ({why})"
             ))),
             Lookup::Unknown(why) => Err(OcfError::generic(why)),
-        }
+        };
+        with_recorded(cfg, ctx, &name, configured, dl)
     }
 
     fn migrate_to(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
-        let name = domain_name(cfg, ctx)?;
+        let name = cfg.domain_name(ctx)?.to_string();
         let target = ctx.migrate_target().ok_or_else(|| {
             OcfError::generic("migrate_to needs a target node (CRM_meta_migrate_target)")
         })?;
@@ -363,62 +490,491 @@ impl ocf::Agent for Xen {
             .migrate(&name, &address, dl)
             .map_err(OcfError::generic)?;
         ocf::info!("domain {name} migrated to {target}");
+        // It left this node: the stop that follows has nothing to wait for.
+        mark_stopped(ctx);
+        ocf::Record::forget(ctx);
         share_memory(cfg, 0, dl);
         Ok(())
     }
 
     fn migrate_from(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
-        let name = domain_name(cfg, ctx)?;
+        let name = cfg.domain_name(ctx)?.to_string();
         let source = ctx.migrate_source().ok_or_else(|| {
             OcfError::generic("migrate_from needs a source node (CRM_meta_migrate_source)")
         })?;
+        let _ = std::fs::remove_file(stopped_marker(ctx));
+        refuse_over_recorded(cfg, ctx, &name, dl)?;
+        let started = Started::Xl {
+            program: cfg.xl.program.clone(),
+            name: name.clone(),
+            uuid: None,
+        };
+        started.save(ctx);
         ocf::deadline::set_phase("waiting for the migrated domain");
         wait_running(cfg, &name, dl)?;
-        let _ = std::fs::remove_file(stopped_marker(ctx));
+        record_uuid(cfg, ctx, started, &dl.cap(Duration::from_secs(5)));
         update_utilization(cfg, ctx, &name, dl, true);
         share_memory(cfg, 0, dl);
         ocf::info!("domain {name} arrived from {source}");
         Ok(())
     }
 
-    /// With a configuration that does not validate here (say the xmfile is
-    /// missing on this node), a domain of this name may still run: stop it
-    /// if xl can see it, succeed if nothing is there.
+    /// The configuration cannot be used here (xmfile missing, a name we
+    /// refuse, a bad parameter, xl gone): stop what the record and the raw
+    /// parameters still name, and answer 0 only when none of it runs.
     fn stop_unconfigured(
         cfg: Option<&Config>,
-        _rec: Option<&ocf::Record>,
+        rec: Option<&ocf::Record>,
         ctx: &Context,
         why: &OcfError,
         dl: &Deadline,
     ) -> OcfResult<()> {
-        let Some(cfg) = cfg else {
-            ocf::info!("stop: {}; nothing can be running", why.reason);
-            return Ok(());
-        };
-        if exec::which(&cfg.xl.program).is_none() {
-            ocf::info!("stop: {}; without xl nothing can be running", why.reason);
-            return Ok(());
-        }
-        let name = cfg
-            .name
-            .clone()
-            .unwrap_or_else(|| ctx.instance_base().to_string());
-        ocf::info!(
-            "stop: {}; stopping domain {name} if it runs anyway",
-            why.reason
-        );
-        stop_domain(cfg, ctx, &name, dl)
+        let recorded = rec.and_then(Started::from_record);
+        let plan = unusable_plan(UnusableXl::xen(cfg, ctx), recorded.as_ref(), ctx);
+        stop_unusable(plan, recorded.is_some(), ctx, why, dl)
     }
 
-    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    /// A probe in the same situation: 7 only when none of it runs.
     fn probe_unconfigured(
-        _cfg: Option<&Config>,
-        _rec: Option<&ocf::Record>,
-        _ctx: &Context,
+        cfg: Option<&Config>,
+        rec: Option<&ocf::Record>,
+        ctx: &Context,
         _why: &OcfError,
-        _dl: &Deadline,
+        dl: &Deadline,
     ) -> OcfResult<Status> {
-        Ok(Status::NotRunning)
+        let recorded = rec.and_then(Started::from_record);
+        let plan = unusable_plan(UnusableXl::xen(cfg, ctx), recorded.as_ref(), ctx);
+        probe_unusable(plan, recorded.is_some(), dl)
+    }
+}
+
+/// Start must not replace a record whose domain still runs here (another
+/// domain, from before the configuration changed): the cluster stops the
+/// resource first, and that stop ends both.
+fn refuse_over_recorded(cfg: &Config, ctx: &Context, name: &str, dl: &Deadline) -> OcfResult<()> {
+    let Some(Started::Xl {
+        name: prev, uuid, ..
+    }) = Started::load(ctx)
+    else {
+        return Ok(());
+    };
+    if prev == name {
+        return Ok(());
+    }
+    let plan = XlPlan {
+        xl: cfg.xl.clone(),
+        targets: vec![XlTarget::recorded(&prev, uuid)],
+        acpi: cfg.acpi,
+        grace: None,
+    };
+    match seen(&plan, &dl.cap(Duration::from_secs(15))) {
+        Seen::Stopped => Ok(()),
+        Seen::Running(what) | Seen::Unknown(what) => Err(OcfError::generic(format!(
+            "{what}: this resource started it here before its configuration changed to \
+             domain {name}; stop the resource first (its stop ends both)"
+        ))),
+    }
+}
+
+/// Complete the record with the UUID xl gives the domain (best effort).
+fn record_uuid(cfg: &Config, ctx: &Context, started: Started, dl: &Deadline) {
+    match cfg.xl.details(started.name(), dl) {
+        Ok(xl::Details { uuid: Some(u), .. }) => started.with_uuid(&u).save(ctx),
+        Ok(_) => started.save(ctx),
+        Err(e) => {
+            ocf::debug!("no UUID yet for {}: {e}", started.name());
+            started.save(ctx)
+        }
+    }
+}
+
+/// A monitor also answers for the domain the record names when that is
+/// not the configured one (the configuration changed while it ran, or the
+/// domain was renamed): a probe calls the resource running; a recurring
+/// monitor fails, so the cluster's stop (which ends it) follows.
+fn with_recorded(
+    cfg: &Config,
+    ctx: &Context,
+    name: &str,
+    configured: OcfResult<Status>,
+    dl: &Deadline,
+) -> OcfResult<Status> {
+    let Some(Started::Xl { name: rn, uuid, .. }) = Started::load(ctx) else {
+        return configured;
+    };
+    // The same name: only a domain renamed under us (found by its UUID)
+    // can hide behind a "not running".
+    let absent = matches!(&configured, Err(e) if e.status == Status::NotRunning);
+    if rn == name && !(absent && uuid.is_some()) {
+        return configured;
+    }
+    let plan = XlPlan {
+        xl: cfg.xl.clone(),
+        targets: vec![XlTarget::recorded(&rn, uuid)],
+        acpi: cfg.acpi,
+        grace: None,
+    };
+    crate::identity::with_recorded(seen(&plan, dl), configured, ctx)
+}
+
+/// How long stop keeps looking for a domain it did not find at first
+/// (ocf:heartbeat:Xen: 5 tries 1 s apart, RA#314), and after the domain
+/// went away (a guest that reboots instead of halting comes back at once).
+const RECHECK: Duration = Duration::from_secs(5);
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// The names the targets go by now. A recorded UUID finds its domain
+/// whatever its name (`xl rename`); a same-named domain with another UUID is
+/// someone else's and is left alone.
+fn resolve(xl: &Xl, targets: &[XlTarget], dl: &Deadline) -> Vec<String> {
+    let ids = if targets.iter().any(|t| t.uuid.is_some()) {
+        match xl.identities(&dl.cap(Duration::from_secs(10))) {
+            Ok(ids) => Some(ids),
+            Err(e) => {
+                ocf::warn!("{e}; looking for the recorded domain by name only");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut names: Vec<String> = Vec::new();
+    for t in targets {
+        let name = match (&t.uuid, &ids) {
+            (Some(u), Some(ids)) => match ids.iter().find(|(_, id)| id.eq_ignore_ascii_case(u)) {
+                Some((n, _)) => {
+                    if *n != t.name {
+                        ocf::info!("domain {} (UUID {u}) is now named {n}", t.name);
+                    }
+                    n.clone()
+                }
+                None if t.strict && ids.iter().any(|(n, _)| *n == t.name) => {
+                    ocf::warn!(
+                        "a domain named {} runs here with another UUID than the {u} \
+                         recorded at start: not this resource's, left alone",
+                        t.name
+                    );
+                    continue;
+                }
+                None => t.name.clone(),
+            },
+            _ => t.name.clone(),
+        };
+        if xl_arg_safe(&name) && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// Which of the names, and their mid-migration forms, xl shows here.
+fn present(xl: &Xl, bases: &[String], dl: &Deadline) -> Result<Vec<(String, State)>, String> {
+    let mut here = Vec::new();
+    for base in bases {
+        for n in names_of(base) {
+            match xl.lookup(&n, &dl.cap(Duration::from_secs(10))) {
+                Lookup::Found { state, .. } => here.push((n, state)),
+                Lookup::Absent | Lookup::NoHypervisor(_) => {}
+                Lookup::Unknown(why) => return Err(why),
+            }
+        }
+    }
+    Ok(here)
+}
+
+fn joined(here: &[(String, State)]) -> String {
+    let names: Vec<&str> = here.iter().map(|(n, _)| n.as_str()).collect();
+    names.join(", ")
+}
+
+/// Does anything of the plan run here (a probe's question)?
+pub fn seen(plan: &XlPlan, dl: &Deadline) -> Seen {
+    let bases = resolve(&plan.xl, &plan.targets, dl);
+    let mut crashed = None;
+    for base in &bases {
+        for n in names_of(base) {
+            match plan.xl.lookup(&n, &dl.cap(Duration::from_secs(10))) {
+                Lookup::Found { state, .. } if state.is_alive() => {
+                    return Seen::Running(format!("domain {n} ({state:?})"));
+                }
+                Lookup::Found {
+                    state: State::Crashed,
+                    ..
+                } => crashed = Some(format!("domain {n} has crashed")),
+                Lookup::Found { .. } | Lookup::Absent | Lookup::NoHypervisor(_) => {}
+                Lookup::Unknown(why) => return Seen::Unknown(why),
+            }
+        }
+    }
+    crashed.map_or(Seen::Stopped, Seen::Unknown)
+}
+
+/// Stop every domain of the plan: a graceful shutdown for a budgeted share,
+/// then destroy, then verify; and before answering 0, keep looking for a
+/// while (bounded by the deadline): a rebooting guest is briefly absent and
+/// would otherwise come back after a "stopped" and run twice (RA#314).
+pub fn stop_plan(plan: &XlPlan, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
+    let bases = resolve(&plan.xl, &plan.targets, dl);
+    if bases.is_empty() {
+        ocf::info!("no domain of this resource can be named here: nothing to stop");
+        return Ok(());
+    }
+    let shown = bases.join(", ");
+    let reserve = crate::destroy_reserve(dl.remaining());
+    let grace = plan.grace.unwrap_or_else(|| ctx.timeout.mul_f64(2.0 / 3.0));
+    let graceful = dl.keep_back(reserve).cap(grace);
+    // After our own stop succeeded (and nothing started since), an absent
+    // domain is no rebooting guest.
+    let mut window = if stopped_marker(ctx).exists() {
+        Duration::ZERO
+    } else {
+        RECHECK
+    };
+    let mut asked = false;
+    let look = |d: &Deadline| -> OcfResult<Vec<(String, State)>> {
+        present(&plan.xl, &bases, d)
+            .map_err(|why| OcfError::generic(format!("cannot tell whether {shown} runs: {why}")))
+    };
+    loop {
+        ocf::deadline::set_phase("looking for the domain");
+        let here = look(dl)?;
+        if here.is_empty() {
+            ocf::deadline::set_phase("making sure the domain stays away");
+            let w = dl.cap(window);
+            let back = (!window.is_zero())
+                .then(|| {
+                    w.poll(Duration::from_millis(500), || {
+                        look(&w).ok().filter(|h| !h.is_empty())
+                    })
+                })
+                .flatten();
+            match back {
+                None => {
+                    ocf::info!("domain {shown} is stopped");
+                    return Ok(());
+                }
+                Some(h) => {
+                    ocf::warn!("domain {} is back (rebooting?): stopping it", joined(&h));
+                    window = SETTLE;
+                    continue;
+                }
+            }
+        }
+        if dl.expired() {
+            return Err(OcfError::generic(format!(
+                "domain {} is still there at the end of the stop's time",
+                joined(&here)
+            )));
+        }
+        // Only a live guest can hear a shutdown request; a crashed or
+        // shut-down leftover goes straight to destroy.
+        let base_here: Vec<&String> = here
+            .iter()
+            .filter(|(n, state)| bases.contains(n) && state.is_alive())
+            .map(|(n, _)| n)
+            .collect();
+        if !asked && !grace.is_zero() && !graceful.expired() && !base_here.is_empty() {
+            asked = true;
+            ocf::deadline::set_phase("graceful shutdown");
+            ocf::info!(
+                "shutting down domain {} ({}), waiting up to {:.0}s",
+                joined(&here),
+                if plan.acpi {
+                    "ACPI power button"
+                } else {
+                    "xl shutdown"
+                },
+                graceful.remaining().as_secs_f64()
+            );
+            let mut requested = false;
+            for b in base_here {
+                match plan.xl.shutdown(b, plan.acpi, &graceful) {
+                    Ok(()) => requested = true,
+                    Err(e) => ocf::warn!("shutdown request failed ({e}): destroying {b}"),
+                }
+            }
+            if requested {
+                let gone = graceful.poll(Duration::from_millis(500), || {
+                    look(&graceful.cap(Duration::from_secs(10)))
+                        .ok()
+                        .filter(|h| h.is_empty())
+                        .map(drop)
+                });
+                if gone.is_some() {
+                    ocf::info!("domain {shown} shut down");
+                    window = SETTLE;
+                    continue;
+                }
+                ocf::warn!("domain {shown} did not shut down in time: destroying it");
+            }
+            continue;
+        }
+        asked = true;
+        ocf::deadline::set_phase("xl destroy");
+        for (n, _) in &here {
+            if let Err(e) = plan.xl.destroy(n, dl) {
+                ocf::warn!("{e}");
+            }
+        }
+        ocf::deadline::set_phase("verifying the domain is gone");
+        let gone = dl.poll(Duration::from_millis(300), || {
+            look(dl).ok().filter(|h| h.is_empty()).map(drop)
+        });
+        if gone.is_none() {
+            return Err(OcfError::generic(format!(
+                "domain {} is still there after xl destroy (or xl does not answer)",
+                joined(&here)
+            )));
+        }
+        ocf::info!("domain {} destroyed", joined(&here));
+        window = SETTLE;
+    }
+}
+
+/// The xl program and stop settings when the configuration cannot be
+/// used: the parsed ones if they parsed, else the raw parameters'.
+pub struct UnusableXl {
+    pub program: String,
+    pub acpi: bool,
+    pub grace: Option<Duration>,
+    /// The configured name when it parsed (the `name` parameter).
+    pub name: Option<String>,
+    /// The raw xmfile, for the name xl would read from it.
+    pub xmfile: Option<PathBuf>,
+}
+
+impl UnusableXl {
+    /// From ocf:rust:xen's parameters.
+    pub fn xen(cfg: Option<&Config>, ctx: &Context) -> UnusableXl {
+        match cfg {
+            Some(c) => UnusableXl {
+                program: c.xl.program.clone(),
+                acpi: c.acpi,
+                grace: c.shutdown_timeout,
+                name: c.name.clone(),
+                xmfile: Some(c.xmfile.clone()),
+            },
+            None => UnusableXl {
+                program: raw(ctx, "binary").unwrap_or("xl").to_string(),
+                acpi: raw(ctx, "shutdown_acpi").and_then(ocf::params::parse_bool) == Some(true),
+                grace: raw(ctx, "shutdown_timeout")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs),
+                name: raw(ctx, "name").map(str::to_string),
+                xmfile: raw(ctx, "xmfile").map(PathBuf::from),
+            },
+        }
+    }
+}
+
+/// What stop and a probe look for when the configuration cannot be used:
+/// the recorded domain (by UUID), and whatever the raw parameters still
+/// name: `name`, else the name xl reads from the xmfile, and the resource's
+/// own name where ocf:heartbeat:Xen would use it (no `name=` in the file,
+/// a name with spaces or '%', or a file it cannot read). None when there
+/// is no xl to ask.
+pub fn unusable_plan(u: UnusableXl, recorded: Option<&Started>, ctx: &Context) -> Option<XlPlan> {
+    let mut targets = Vec::new();
+    let mut program = u.program;
+    if let Some(Started::Xl {
+        program: p,
+        name,
+        uuid,
+    }) = recorded
+    {
+        targets.push(XlTarget::recorded(name, uuid.clone()));
+        if exec::which(&program).is_none() {
+            program = p.clone();
+        }
+    }
+    match u.name.filter(|n| xl_arg_safe(n)) {
+        Some(n) => targets.push(XlTarget::named(&n)),
+        // No xmfile named at all: only the record is left.
+        None if u.xmfile.is_none() => {}
+        None => {
+            let from_file = u
+                .xmfile
+                .as_ref()
+                .and_then(|f| std::fs::read_to_string(f).ok())
+                .map(|text| xl::config_name(&text));
+            let instance = XlTarget::named(ctx.instance_base());
+            match from_file {
+                Some(Some(n)) => {
+                    if xl_arg_safe(&n) {
+                        targets.push(XlTarget::named(&n));
+                    }
+                    if n.contains(|c: char| c.is_whitespace() || c == '%') {
+                        targets.push(instance);
+                    }
+                }
+                Some(None) | None => targets.push(instance),
+            }
+        }
+    }
+    exec::which(&program)?;
+    Some(XlPlan {
+        xl: Xl { program },
+        targets,
+        acpi: u.acpi,
+        grace: u.grace,
+    })
+}
+
+/// Stop with an unusable configuration. Without xl nothing can be looked
+/// at: 0 only when nothing was started here.
+pub fn stop_unusable(
+    plan: Option<XlPlan>,
+    recorded: bool,
+    ctx: &Context,
+    why: &OcfError,
+    dl: &Deadline,
+) -> OcfResult<()> {
+    let Some(plan) = plan else {
+        if recorded {
+            return Err(OcfError::generic(format!(
+                "stop: {}; the domain this resource started here cannot be stopped: \
+                 the xl toolstack is not installed",
+                why.reason
+            )));
+        }
+        ocf::info!(
+            "stop: {}; no xl toolstack and nothing started here: nothing runs",
+            why.reason
+        );
+        return Ok(());
+    };
+    let names: Vec<&str> = plan.targets.iter().map(|t| t.name.as_str()).collect();
+    ocf::warn!(
+        "stop: {}; stopping what the record and the parameters still name: {}",
+        why.reason,
+        names.join(", ")
+    );
+    stop_plan(&plan, ctx, dl)?;
+    mark_stopped(ctx);
+    Ok(())
+}
+
+/// A probe with an unusable configuration: 7 only when none of it runs.
+pub fn probe_unusable(plan: Option<XlPlan>, recorded: bool, dl: &Deadline) -> OcfResult<Status> {
+    let Some(plan) = plan else {
+        return if recorded {
+            Err(OcfError::generic(
+                "the xl toolstack is not installed: cannot tell whether the domain this \
+                 resource started here runs",
+            ))
+        } else {
+            Ok(Status::NotRunning)
+        };
+    };
+    match seen(&plan, dl) {
+        Seen::Running(what) => {
+            ocf::warn!("{what}: it runs");
+            Ok(Status::Success)
+        }
+        Seen::Stopped => Ok(Status::NotRunning),
+        Seen::Unknown(why) => Err(OcfError::generic(format!(
+            "cannot tell whether the domain runs: {why}"
+        ))),
     }
 }
 
@@ -468,24 +1024,6 @@ pub fn memory_share(total_mib: u64, reserved_mib: u64, domains: u64) -> Option<u
     (share > 0).then_some(share)
 }
 
-/// The domain's name: the parameter, else `name=` in xmfile, else the resource.
-fn domain_name(cfg: &Config, ctx: &Context) -> OcfResult<String> {
-    if let Some(n) = &cfg.name {
-        return Ok(n.clone());
-    }
-    let text = std::fs::read_to_string(&cfg.xmfile).map_err(|e| {
-        OcfError::installed(format!("cannot read xmfile {}: {e}", cfg.xmfile.display()))
-    })?;
-    let name = xl::config_name(&text).unwrap_or_else(|| ctx.instance_base().to_string());
-    check_domain_name(&name).map_err(|why| {
-        OcfError::configured(format!(
-            "domain name {name:?} from {} {why}",
-            cfg.xmfile.display()
-        ))
-    })?;
-    Ok(name)
-}
-
 /// Poll until the domain runs and its monitor scripts pass, within `dl`.
 fn wait_running(cfg: &Config, name: &str, dl: &Deadline) -> OcfResult<()> {
     let mut last = String::from("not seen yet");
@@ -530,81 +1068,6 @@ fn names_of(name: &str) -> [String; 4] {
         format!("{name}--incoming"),
         format!("{name}--migratedaway"),
     ]
-}
-
-/// Graceful shutdown for a budgeted share, then destroy, then verify.
-fn stop_domain(cfg: &Config, ctx: &Context, name: &str, dl: &Deadline) -> OcfResult<()> {
-    let reserve = crate::destroy_reserve(dl.remaining());
-    let grace_default = ctx.timeout.mul_f64(2.0 / 3.0);
-    let grace = cfg.shutdown_timeout.unwrap_or(grace_default);
-    let graceful = dl.keep_back(reserve).cap(grace);
-
-    let present = |d: &Deadline| -> Result<Vec<String>, String> {
-        let mut here = Vec::new();
-        for n in names_of(name) {
-            match cfg.xl.lookup(&n, &d.cap(Duration::from_secs(10))) {
-                Lookup::Found { .. } => here.push(n),
-                Lookup::Absent | Lookup::NoHypervisor(_) => {}
-                Lookup::Unknown(why) => return Err(why),
-            }
-        }
-        Ok(here)
-    };
-
-    ocf::deadline::set_phase("looking for the domain");
-    let here = present(dl)
-        .map_err(|why| OcfError::generic(format!("cannot tell whether {name} runs: {why}")))?;
-    if here.is_empty() {
-        ocf::info!("domain {name} is already stopped");
-        return Ok(());
-    }
-
-    if here.iter().any(|n| n == name) && !grace.is_zero() && !graceful.expired() {
-        ocf::deadline::set_phase("graceful shutdown");
-        ocf::info!(
-            "shutting down domain {name} ({}), waiting up to {:.0}s",
-            if cfg.acpi {
-                "ACPI power button"
-            } else {
-                "xl shutdown"
-            },
-            graceful.remaining().as_secs_f64()
-        );
-        match cfg.xl.shutdown(name, cfg.acpi, &graceful) {
-            Ok(()) => {
-                let gone = graceful.poll(Duration::from_millis(500), || {
-                    matches!(cfg.xl.lookup(name, &graceful), Lookup::Absent).then_some(())
-                });
-                if gone.is_some() && present(dl).is_ok_and(|h| h.is_empty()) {
-                    ocf::info!("domain {name} shut down");
-                    return Ok(());
-                }
-                ocf::warn!("domain {name} did not shut down in time: destroying it");
-            }
-            Err(e) => ocf::warn!("shutdown request failed ({e}): destroying {name}"),
-        }
-    }
-
-    ocf::deadline::set_phase("xl destroy");
-    let here = present(dl).unwrap_or_else(|_| names_of(name).to_vec());
-    for n in &here {
-        if let Err(e) = cfg.xl.destroy(n, dl) {
-            ocf::warn!("{e}");
-        }
-    }
-    ocf::deadline::set_phase("verifying the domain is gone");
-    let gone = dl.poll(Duration::from_millis(300), || {
-        present(dl).ok().filter(|h| h.is_empty()).map(|_| ())
-    });
-    match gone {
-        Some(()) => {
-            ocf::info!("domain {name} destroyed");
-            Ok(())
-        }
-        None => Err(OcfError::generic(format!(
-            "domain {name} is still there after xl destroy (or xl does not answer)"
-        ))),
-    }
 }
 
 /// Write vCPUs and memory into the resource's utilization, only on change.
@@ -769,6 +1232,52 @@ mod tests {
             Status::ErrConfigured,
             "xmfile is required"
         );
+    }
+
+    /// What stop and a probe look for when the configuration is unusable:
+    /// the record, `name`, the name xl reads from the xmfile, and the
+    /// resource's name where ocf:heartbeat:Xen would use it.
+    #[test]
+    fn names_an_unusable_configuration_still_gives() {
+        let dir = std::env::temp_dir().join(format!("xen-unusable-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("dom.cfg");
+        let c = Context::from_vars("xen", "stop", [("OCF_RESOURCE_INSTANCE", "res1")]);
+        let names = |xmfile: Option<&str>, name: Option<&str>, rec: Option<&Started>| {
+            let u = UnusableXl {
+                program: "sh".into(),
+                acpi: false,
+                grace: None,
+                name: name.map(str::to_string),
+                xmfile: xmfile.map(|_| file.clone()),
+            };
+            if let Some(text) = xmfile {
+                std::fs::write(&file, text).unwrap();
+            }
+            let plan = unusable_plan(u, rec, &c).unwrap();
+            plan.targets
+                .iter()
+                .map(|t| t.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(Some("name = \"web#1\" # x\n"), None, None), ["web#1"]);
+        assert_eq!(
+            names(Some("name = 'web server'\n"), None, None),
+            ["web server", "res1"]
+        );
+        assert_eq!(names(Some("memory = 64\n"), None, None), ["res1"]);
+        assert_eq!(
+            names(Some("name = \"-x\"\n"), None, None),
+            Vec::<String>::new()
+        );
+        assert_eq!(names(Some("name = \"a\"\n"), Some("b"), None), ["b"]);
+        let rec = Started::Xl {
+            program: "/nonexistent/xl".into(),
+            name: "web1".into(),
+            uuid: Some("u-1".into()),
+        };
+        assert_eq!(names(None, None, Some(&rec)), ["web1"], "only the record");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

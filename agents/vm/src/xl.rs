@@ -60,22 +60,43 @@ pub enum Lookup {
     Unknown(String),
 }
 
-/// vCPUs and memory from `xl list -l`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// vCPUs, memory and UUID from `xl list -l`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Details {
     pub vcpus: u64,
     pub max_memkb: u64,
+    pub uuid: Option<String>,
+}
+
+/// One row of the `xl list` table: (name, domid, state). The name is
+/// whatever is left of the fixed-width line before its five last columns
+/// (ID, Mem, VCPUs, State, Time), so a name with spaces, which xl accepts,
+/// is read whole.
+fn parse_row(line: &str) -> Option<(&str, u32, State)> {
+    let mut cols = Vec::with_capacity(5);
+    let mut rest = line.trim_end();
+    for _ in 0..5 {
+        let start = rest
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map(|(i, c)| i + c.len_utf8())?;
+        cols.push(&rest[start..]);
+        rest = rest[..start].trim_end();
+    }
+    // cols: Time, State, VCPUs, Mem, ID (reversed)
+    let name = rest.trim_start();
+    if name.is_empty() {
+        return None;
+    }
+    Some((name, cols[4].parse().ok()?, State::from_flags(cols[1])?))
 }
 
 /// One row of `xl list` for `name`, if the table has it.
 pub fn parse_list(stdout: &str, name: &str) -> Option<(u32, State)> {
     stdout.lines().find_map(|line| {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        // name ID Mem VCPUs State Time(s): the name may not contain spaces here.
-        if words.len() != 6 || words[0] != name {
-            return None;
-        }
-        Some((words[1].parse().ok()?, State::from_flags(words[4])?))
+        let (n, domid, state) = parse_row(line)?;
+        (n == name).then_some((domid, state))
     })
 }
 
@@ -83,15 +104,9 @@ pub fn parse_list(stdout: &str, name: &str) -> Option<(u32, State)> {
 pub fn parse_running(stdout: &str) -> Vec<String> {
     stdout
         .lines()
-        .filter_map(|line| {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if words.len() != 6 || words[0] == "Domain-0" || words[1] == "ID" {
-                return None;
-            }
-            State::from_flags(words[4])
-                .filter(|s| s.is_alive())
-                .map(|_| words[0].to_string())
-        })
+        .filter_map(parse_row)
+        .filter(|(name, _, state)| *name != "Domain-0" && state.is_alive())
+        .map(|(name, _, _)| name.to_string())
         .collect()
 }
 
@@ -122,7 +137,29 @@ pub fn parse_long(json: &str, name: &str) -> Result<Details, String> {
     Ok(Details {
         vcpus: num("max_vcpus")?,
         max_memkb: num("max_memkb")?,
+        uuid: entry["config"]["c_info"]["uuid"]
+            .as_str()
+            .filter(|u| !u.is_empty())
+            .map(str::to_string),
     })
+}
+
+/// (name, UUID) of every domain in an `xl list -l` JSON array: the UUID
+/// stays with a domain through `xl rename`, a reboot and a migration.
+pub fn parse_identities(json: &str) -> Result<Vec<(String, String)>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("xl list -l: not JSON: {e}"))?;
+    let entries = v.as_array().ok_or("xl list -l: not a JSON array")?;
+    Ok(entries
+        .iter()
+        .filter_map(|e| {
+            let c = &e["config"]["c_info"];
+            Some((
+                c["name"].as_str()?.to_string(),
+                c["uuid"].as_str()?.to_string(),
+            ))
+        })
+        .collect())
 }
 
 /// Errors of `xl` that mean "no such domain".
@@ -137,22 +174,58 @@ fn is_no_hypervisor(stderr: &str) -> bool {
         || stderr.contains("Could not obtain handle on privileged command interface")
 }
 
-/// The `name = "..."` setting of an xl domain configuration file.
+/// The `name = "..."` setting of an xl domain configuration file, as xl's
+/// parser reads it: `#` starts a comment only outside quotes, `;` ends a
+/// setting, and the value is unquoted (`name = "web#1"` is `web#1`).
 pub fn config_name(text: &str) -> Option<String> {
     text.lines().find_map(|line| {
-        let line = line.split('#').next()?.trim();
-        let (key, value) = line.split_once('=')?;
-        if key.trim() != "name" {
-            return None;
-        }
-        let v = value.trim().trim_end_matches(';').trim();
-        let unquoted = v
-            .strip_prefix('"')
-            .and_then(|s| s.strip_suffix('"'))
-            .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
-            .unwrap_or(v);
-        Some(unquoted.to_string())
+        settings(line).into_iter().find_map(|(key, value)| {
+            (key == "name").then(|| {
+                let v = value.as_str();
+                v.strip_prefix('"')
+                    .and_then(|s| s.strip_suffix('"'))
+                    .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
+                    .unwrap_or(v)
+                    .to_string()
+            })
+        })
     })
+}
+
+/// The `key = value` settings of one config line, comments removed.
+fn settings(line: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars();
+    let mut flush = |cur: &mut String| {
+        if let Some((k, v)) = cur.split_once('=') {
+            out.push((k.trim().to_string(), v.trim().to_string()));
+        }
+        cur.clear();
+    };
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                cur.push(c);
+            }
+            (Some('"'), '\\') => {
+                cur.push(c);
+                cur.extend(chars.next());
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                cur.push(c);
+            }
+            (None, '#') => break,
+            (None, ';') => flush(&mut cur),
+            (None, c) => cur.push(c),
+        }
+    }
+    flush(&mut cur);
+    out
 }
 
 /// The xl program (a path or a name on PATH).
@@ -183,6 +256,15 @@ impl Xl {
             Ok(out) => Lookup::Unknown(format!("xl list {name}: {}", out.describe())),
             Err(e) => Lookup::Unknown(e),
         }
+    }
+
+    /// (name, UUID) of every domain here (`xl list -l`).
+    pub fn identities(&self, dl: &Deadline) -> Result<Vec<(String, String)>, String> {
+        let out = self.run(&["list", "-l"], dl)?;
+        if !out.success() {
+            return Err(format!("xl list -l: {}", out.describe()));
+        }
+        parse_identities(&out.stdout_str())
     }
 
     /// `xl list -l NAME`.
@@ -269,6 +351,7 @@ mod tests {
     const TABLE: &str = "Name                                        ID   Mem VCPUs\tState\tTime(s)
 Domain-0                                     0  1024     2     r-----      42.0
 sentinel                                     7   512     1     -b----       3.5
+web server                                  12   512     1     -b----       1.0
 paused                                       8   512     1     --p---       0.1
 preserved                                    9   512     1     ---s--       9.0
 crashed                                     10   512     1     ---sc-       9.0
@@ -278,7 +361,10 @@ dying                                       11   512     1     -b---d       9.0
     #[test]
     fn running_guests_and_total_memory() {
         // A dying domain is about to give its memory back: not counted.
-        assert_eq!(parse_running(TABLE), vec!["sentinel", "paused"]);
+        assert_eq!(
+            parse_running(TABLE),
+            vec!["sentinel", "web server", "paused"]
+        );
         let info = "host                   : node1\n\
                     total_memory           : 16077\n\
                     free_memory            : 12001\n";
@@ -289,6 +375,12 @@ dying                                       11   512     1     -b---d       9.0
     #[test]
     fn state_flags_and_rows() {
         assert_eq!(parse_list(TABLE, "sentinel"), Some((7, State::Running)));
+        assert_eq!(
+            parse_list(TABLE, "web server"),
+            Some((12, State::Running)),
+            "xl accepts names with spaces"
+        );
+        assert_eq!(parse_list(TABLE, "server"), None);
         assert_eq!(parse_list(TABLE, "paused"), Some((8, State::Paused)));
         assert_eq!(
             parse_list(TABLE, "preserved"),
@@ -318,9 +410,15 @@ dying                                       11   512     1     -b---d       9.0
             parse_long(json, "sentinel"),
             Ok(Details {
                 vcpus: 2,
-                max_memkb: 524288
+                max_memkb: 524288,
+                uuid: Some("x".into()),
             })
         );
+        assert_eq!(
+            parse_identities(json),
+            Ok(vec![("sentinel".to_string(), "x".to_string())])
+        );
+        assert!(parse_identities("nope").is_err());
         assert!(parse_long(json, "other").is_err());
         assert!(parse_long("(domain (domid 7))", "sentinel").is_err());
     }
@@ -332,6 +430,19 @@ dying                                       11   512     1     -b---d       9.0
         assert_eq!(config_name("name='web1';\n").as_deref(), Some("web1"));
         assert_eq!(config_name("hostname = \"x\"\n"), None);
         assert_eq!(config_name("#name = \"x\"\n"), None);
+        // xl's parser: '#' inside quotes is part of the value.
+        assert_eq!(
+            config_name("name = \"web#1\" # comment\n").as_deref(),
+            Some("web#1")
+        );
+        assert_eq!(
+            config_name("memory = 128; name = 'web server'\n").as_deref(),
+            Some("web server")
+        );
+        assert_eq!(
+            config_name("name = \"a\\\"b\"\n").as_deref(),
+            Some("a\\\"b")
+        );
     }
 
     #[test]
