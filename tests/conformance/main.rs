@@ -9,6 +9,7 @@ mod common;
 #[allow(dead_code)]
 mod runner;
 
+mod drbd;
 mod dummy;
 
 /// (case id, deviation reason) of one module's cases.
@@ -16,7 +17,7 @@ type CaseList = Vec<(&'static str, Option<&'static str>)>;
 
 /// Every module's cases, by agent.
 fn every_case() -> Vec<(&'static str, CaseList)> {
-    vec![("dummy", dummy::all())]
+    vec![("dummy", dummy::all()), ("drbd", drbd::all())]
 }
 
 /// Every deviation a case lists is written, with its id, in
