@@ -23,7 +23,6 @@ use crate::common;
 use crate::runner::{Case, Fixture, Side, Step, probe, run, run_with};
 
 #[path = "../common/drbd.rs"]
-#[allow(dead_code)]
 mod drbd_sim;
 
 use drbd_sim::Sim;

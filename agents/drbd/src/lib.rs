@@ -7,8 +7,12 @@
 //!   set on every monitor, probes included, with a bounded `crm_attribute`.
 //! * Every drbdadm/drbdsetup call runs under a deadline taken from the
 //!   action's own (LINBIT/drbd#51: a frozen drbdsetup).
-//! * Stop returns 0 whenever the resource is really down; with an invalid
-//!   configuration it still tries `drbdsetup down` (a failed stop fences).
+//! * Start records (`ocf::Record`) the resource, its minors and the
+//!   drbdsetup it uses before it creates anything.
+//! * Stop answers 0 only once drbdsetup shows the resource gone (or no DRBD
+//!   module is loaded): drbdadm first, drbdsetup when drbdadm fails; with an
+//!   unusable configuration, drbdsetup alone on what start recorded. A
+//!   changed `drbd_resource` or a renamed resource does not hide what runs.
 //! * The monitor forks `drbdsetup` once and `crm_attribute` once; the module
 //!   version comes from /proc/drbd (no fork) when the module is loaded.
 
@@ -65,9 +69,10 @@ pub static STOP_OUTDATES_SECONDARY: ParamSpec = ParamSpec::new(
     "stop_outdates_secondary",
     "Outdate a stopped Secondary if a peer is Primary",
     "On stop of a Secondary while another node is Primary (seen by DRBD before the \
-     stop, or named in Pacemaker's promoted list of a stop notification), mark the \
-     local data Outdated with `drbdadm outdate`, so this node cannot be promoted \
-     with stale data later.",
+     stop, or named in Pacemaker's promoted list, which Pacemaker passes to the stop \
+     of a clone with notify=true, and not being stopped itself), mark the local data \
+     Outdated with `drbdadm outdate`, so this node cannot be promoted with stale \
+     data later.",
 )
 .boolean()
 .default("false");
