@@ -854,6 +854,23 @@ fn simulator_a_changed_resource_name_does_not_hide_what_runs() {
         sim.show("node1")
     );
     assert_eq!(sim.run(&a, "node1", "monitor", &[], &probe0).code, 7);
+    // Changed to r1 with a value refused elsewhere, while r1 runs but was
+    // not started by this instance: the record (r0) decides, r1 is left.
+    start_all(&sim, &a, &["node1"]);
+    let adm = sim.bin("node1").join("drbdadm");
+    assert_eq!(common::sh(adm.to_str().unwrap(), &["up", "r1"]).0, 0);
+    let bad = [("drbd_resource", "r1"), ("adjust_master_score", "1 2 3")];
+    sim.clear_calls("node1");
+    assert_eq!(sim.run(&a, "node1", "stop", &bad, &[]).code, 0);
+    let st = sim.show("node1");
+    let r0 = &st[st.find("\"r0\"").unwrap()..st.find("\"r1\"").unwrap()];
+    assert!(r0.contains("\"up\": false"), "{st}");
+    assert!(
+        st[st.find("\"r1\"").unwrap()..].contains("\"up\": true"),
+        "{st}"
+    );
+    assert!(sim.calls("node1").lines().all(|l| !l.contains("down r1")));
+    assert_eq!(common::sh(adm.to_str().unwrap(), &["down", "r1"]).0, 0);
     // Renamed in the kernel (drbdsetup rename-resource r0 r5) while
     // drbd_resource still says r0: found again by the recorded minors.
     start_all(&sim, &a, &["node1"]);

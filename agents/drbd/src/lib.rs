@@ -711,9 +711,9 @@ impl ocf::Agent for Drbd {
 
     /// The configuration or this node's setup does not validate (drbd.conf
     /// unreadable, drbdadm or drbdsetup missing, a parameter refused). Take
-    /// down, with drbdsetup alone, what start recorded here and the resource
-    /// the raw parameter still names safely; 0 only when the kernel shows
-    /// none of them, or has no DRBD at all.
+    /// down, with drbdsetup alone, what start recorded here (or, without a
+    /// record, the resource the raw parameter still names safely); 0 only
+    /// when the kernel shows none of it, or has no DRBD at all.
     fn stop_unconfigured(
         cfg: Option<&Config>,
         rec: Option<&ocf::Record>,
@@ -743,7 +743,7 @@ impl ocf::Agent for Drbd {
             .and_then(|r| r.v9)
             .unwrap_or(version >= 0x090000);
         let Some(setup) = u.drbdsetup.clone() else {
-            return match u.minors_in_kernel() {
+            return match u.minors_in_kernel(dl) {
                 Some(false) => {
                     ocf::info!(
                         "stop: {}; drbdsetup is missing, but no minor of {} exists: stopped",
@@ -800,9 +800,9 @@ impl ocf::Agent for Drbd {
     }
 
     /// A probe in the same situation: the kernel's view (drbdsetup) of what
-    /// start recorded and of the resource the raw parameter names: 0 or 8
-    /// when one of them exists, 7 only when none does (or no DRBD module is
-    /// loaded), 1 when it cannot be seen.
+    /// start recorded (or, without a record, of the resource the raw
+    /// parameter names): 0 or 8 when it exists, 7 only when it does not (or
+    /// no DRBD module is loaded), 1 when it cannot be seen.
     fn probe_unconfigured(
         cfg: Option<&Config>,
         rec: Option<&ocf::Record>,
@@ -823,7 +823,7 @@ impl ocf::Agent for Drbd {
             .and_then(|r| r.v9)
             .unwrap_or(version >= 0x090000);
         let Some(setup) = u.drbdsetup.as_deref() else {
-            return match u.minors_in_kernel() {
+            return match u.minors_in_kernel(dl) {
                 Some(false) => Ok(Status::NotRunning),
                 _ => Err(OcfError::generic(format!(
                     "{}; drbdsetup is not installed, so the state of {} cannot be read \
@@ -1404,13 +1404,18 @@ fn recorded_in_kernel(
 /// Stop and probe without a usable configuration: what can still be
 /// identified safely.
 struct Unconfigured {
-    /// The recorded resource first, then the one the parameter names (when
-    /// it is a name we would accept).
+    /// The recorded resource; without a record (nothing started here since
+    /// the last stop or reboot, or started by linbit's agent before a
+    /// switch), the one the parameter names when it is a name we accept.
+    /// Never both: with a record, another resource the parameter now names
+    /// was not started by this instance.
     names: Vec<String>,
     rec: Option<Recorded>,
     /// The first usable drbdsetup: the recorded one, the parameter's, PATH's.
     drbdsetup: Option<String>,
     drbdadm: Option<String>,
+    /// drbd.conf, for `drbdadm sh-minor` when nothing was recorded.
+    drbdconf: Option<String>,
 }
 
 impl Unconfigured {
@@ -1421,12 +1426,10 @@ impl Unconfigured {
             .map(|c| c.resource.clone())
             .or_else(|| raw(&DRBD_RESOURCE))
             .filter(|r| check_resource_name(r).is_ok());
-        let mut names: Vec<String> = rec.iter().map(|r| r.resource.clone()).collect();
-        if let Some(p) = param
-            && !names.contains(&p)
-        {
-            names.push(p);
-        }
+        let names: Vec<String> = match &rec {
+            Some(r) => vec![r.resource.clone()],
+            None => param.into_iter().collect(),
+        };
         let program = |spec: &ParamSpec, from_cfg: Option<String>, fallback: &str| {
             let mut candidates: Vec<String> = vec![];
             candidates.extend(from_cfg.or_else(|| raw(spec)));
@@ -1449,6 +1452,11 @@ impl Unconfigured {
             rec,
             drbdsetup: usable(setups),
             drbdadm: usable(program(&DRBDADM, cfg.map(|c| c.drbdadm.clone()), "drbdadm")),
+            drbdconf: cfg
+                .map(|c| c.drbdconf.clone())
+                .or_else(|| raw(&DRBDCONF))
+                .or_else(|| DRBDCONF.default.map(str::to_string))
+                .filter(|c| check_drbd_name(c).is_ok()),
         }
     }
 
@@ -1456,22 +1464,42 @@ impl Unconfigured {
         module_version_with(self.drbdadm.as_deref(), dl)
     }
 
+    /// The resource's minors: recorded, or else from drbd.conf (`drbdadm
+    /// sh-minor`, when drbdadm and drbd.conf still work).
+    fn minors(&self, dl: &Deadline) -> Vec<u32> {
+        if let Some(r) = self.rec.as_ref().filter(|r| !r.minors.is_empty()) {
+            return r.minors.clone();
+        }
+        let (Some(adm), Some(conf), Some(name)) =
+            (&self.drbdadm, &self.drbdconf, self.names.first())
+        else {
+            return vec![];
+        };
+        let cmd = Cmd::new(adm).args(["-c", conf.as_str(), "sh-minor", name.as_str()]);
+        run_tool(cmd, &dl.cap(READ_CAP))
+            .map(|o| parse_minors(&o.stdout_str()))
+            .unwrap_or_default()
+    }
+
     /// Without drbdsetup, /sys/block says whether minors exist: Some(true)
-    /// when a recorded minor (or, without a record, any DRBD minor) does,
-    /// Some(false) when none does, None when /sys/block cannot be read.
-    fn minors_in_kernel(&self) -> Option<bool> {
+    /// when one of the resource's minors does (or, when they are unknown,
+    /// any DRBD minor), Some(false) when none does, None when /sys/block
+    /// cannot be read.
+    fn minors_in_kernel(&self, dl: &Deadline) -> Option<bool> {
         let dir = sys_block_path();
         let entries = std::fs::read_dir(&dir).ok()?;
         let names: Vec<String> = entries
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        Some(match self.rec.as_ref().filter(|r| !r.minors.is_empty()) {
-            Some(r) => r.minors.iter().any(|m| names.contains(&format!("drbd{m}"))),
-            None => names.iter().any(|n| {
+        let minors = self.minors(dl);
+        Some(if minors.is_empty() {
+            names.iter().any(|n| {
                 n.strip_prefix("drbd")
                     .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-            }),
+            })
+        } else {
+            minors.iter().any(|m| names.contains(&format!("drbd{m}")))
         })
     }
 }
