@@ -27,23 +27,38 @@ mod drbd_sim;
 
 use drbd_sim::Sim;
 
-/// Where the patched copy of linbit's agent lives (the runner takes an
-/// absolute anchor path as it is).
-const LINBIT_COPY: &str = "/var/tmp/ocf-rs-conformance/linbit-drbd/drbd";
 const LINBIT: &str = "/usr/lib/ocf/resource.d/linbit";
-const AGENTS: (&str, &str) = (LINBIT_COPY, "rust/drbd");
+/// The copy's directory: `Scratch::new(COPY)` of this test process.
+const COPY: &str = "linbit-drbd";
 
-/// Make (atomically, so concurrent cases agree) the copy of linbit's agent
-/// whose /proc/drbd test reads the simulated file.
-fn linbit_copy() {
-    let dir = Path::new(LINBIT_COPY).parent().unwrap();
-    std::fs::create_dir_all(dir).unwrap();
+/// The patched copy of linbit's agent (the runner takes an absolute anchor
+/// path as it is): one per test process, made by the anchor side's fixture
+/// and removed with it.
+fn linbit_path() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        std::env::temp_dir()
+            .join(format!("ocf-rs-test-{COPY}-{}", std::process::id()))
+            .join("drbd")
+            .display()
+            .to_string()
+    })
+}
+
+fn agents() -> (&'static str, &'static str) {
+    (linbit_path(), "rust/drbd")
+}
+
+/// Make the copy of linbit's agent whose /proc/drbd test reads the
+/// simulated file, with the ocf-shellfuncs it reads (`lib/`).
+fn linbit_copy() -> common::Scratch {
+    let scratch = common::Scratch::new(COPY);
+    assert_eq!(Path::new(linbit_path()).parent(), Some(scratch.0.as_path()));
+    let dir = scratch.0.clone();
     let put = |name: &str, text: &str| {
         use std::os::unix::fs::PermissionsExt;
-        let tmp = dir.join(format!(".{name}.{}", std::process::id()));
-        std::fs::write(&tmp, text).unwrap();
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::rename(&tmp, dir.join(name)).unwrap();
+        std::fs::write(dir.join(name), text).unwrap();
+        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
     };
     let agent = std::fs::read_to_string(format!("{LINBIT}/drbd")).unwrap();
     let from = "test -f /proc/drbd";
@@ -57,8 +72,8 @@ fn linbit_copy() {
     // ocf-shellfuncs, with ocf-binaries' PATH no longer extended by /sbin
     // and /usr/sbin: there drbd-utils' real drbdadm and drbdsetup would
     // stand in for a simulated tool the case removed.
-    let lib = Path::new(SHELLFUNCS_COPY);
-    std::fs::create_dir_all(lib).unwrap();
+    let lib = dir.join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
     for name in [
         "ocf-shellfuncs",
         "ocf-binaries",
@@ -74,17 +89,15 @@ fn linbit_copy() {
             assert_eq!(text.matches(from).count(), 1, "ocf-binaries changed");
             text = text.replace(from, "PATH=\"$PATH:/bin:/usr/bin\"");
         }
-        let tmp = lib.join(format!(".{name}.{}", std::process::id()));
-        std::fs::write(&tmp, text).unwrap();
-        std::fs::rename(&tmp, lib.join(name)).unwrap();
+        std::fs::write(lib.join(name), text).unwrap();
     }
+    scratch
 }
-
-/// `OCF_FUNCTIONS_DIR` for linbit's copy (see [`linbit_copy`]).
-const SHELLFUNCS_COPY: &str = "/var/tmp/ocf-rs-conformance/linbit-drbd/lib";
 
 pub struct Drbd {
     sim: Sim,
+    /// linbit's patched copy, on the anchor side.
+    _linbit: Option<common::Scratch>,
 }
 
 impl Drbd {
@@ -137,7 +150,13 @@ impl Fixture for Drbd {
             ("OCF_RESKEY_CRM_meta_clone_max", "2".into()),
             ("OCF_RESKEY_CRM_meta_promoted_max", "1".into()),
             ("OCF_RESKEY_crm_feature_set", "3.16.2".into()),
-            ("OCF_FUNCTIONS_DIR", SHELLFUNCS_COPY.into()),
+            (
+                "OCF_FUNCTIONS_DIR",
+                Path::new(linbit_path())
+                    .with_file_name("lib")
+                    .display()
+                    .to_string(),
+            ),
         ]
         .map(|(k, v)| (k.to_string(), v))
         .to_vec()
@@ -160,15 +179,16 @@ impl Fixture for Drbd {
 }
 
 fn make_with(side: Side, extra: &[&str]) -> Drbd {
-    if side == Side::Anchor {
-        linbit_copy();
-    }
+    let linbit = (side == Side::Anchor).then(linbit_copy);
     let sim = Sim::new(
         &format!("conf-{}", side.label()),
         &["node1", "node2"],
         extra,
     );
-    Drbd { sim }
+    Drbd {
+        sim,
+        _linbit: linbit,
+    }
 }
 
 fn make(side: Side) -> Drbd {
@@ -204,7 +224,7 @@ fn lifecycle() -> Case<Drbd> {
     Case::new(
         "drbd/lifecycle",
         "probe, start, monitor, probe, stop, stop again, probe (peer not running)",
-        AGENTS,
+        agents(),
         make,
         vec![
             probe(),
@@ -222,7 +242,7 @@ fn promote_demote() -> Case<Drbd> {
     Case::new(
         "drbd/promote-demote",
         "start, promote, monitor and probe as Primary, demote, stop",
-        AGENTS,
+        agents(),
         make,
         vec![
             run("start"),
@@ -250,7 +270,7 @@ fn conf_syntax_error() -> Case<Drbd> {
     Case::new(
         "drbd/conf-syntax-error",
         "drbd.conf gets a syntax error while running: probe, monitor, stop, probe",
-        AGENTS,
+        agents(),
         make,
         vec![
             run("start"),
@@ -276,7 +296,7 @@ fn resource_removed_from_conf() -> Case<Drbd> {
     Case::new(
         "drbd/resource-removed-from-conf",
         "r0 removed from drbd.conf while Primary: probe, stop, probe",
-        AGENTS,
+        agents(),
         make,
         vec![
             run("start"),
@@ -301,7 +321,7 @@ fn resource_all() -> Case<Drbd> {
     Case::new(
         "drbd/resource-all",
         "r1 up by hand, r0 started; drbd_resource changed to `all`: validate, probe, stop, probe",
-        AGENTS,
+        agents(),
         make_two,
         vec![
             Step::Do("r1, another resource, up by hand", |d| {
@@ -328,7 +348,7 @@ fn drbdadm_missing() -> Case<Drbd> {
     Case::new(
         "drbd/drbdadm-missing",
         "drbdadm removed while running: probe, stop, probe",
-        AGENTS,
+        agents(),
         make,
         vec![
             run("start"),
@@ -351,7 +371,7 @@ fn drbdsetup_missing() -> Case<Drbd> {
         "drbd/drbdsetup-missing",
         "drbdsetup removed while running (probe, stop), put back (stop), removed while stopped \
          (probe, stop)",
-        AGENTS,
+        agents(),
         make,
         vec![
             run("start"),
@@ -379,7 +399,7 @@ fn primary_quorum_lost() -> Case<Drbd> {
     Case::new(
         "drbd/primary-quorum-lost",
         "Primary loses quorum: monitor, probe, demote, stop",
-        AGENTS,
+        agents(),
         make,
         vec![
             run("start"),
@@ -398,7 +418,7 @@ fn primary_without_good_data() -> Case<Drbd> {
     Case::new(
         "drbd/primary-without-good-data",
         "the Primary's disk fails, no peer: monitor, then stop",
-        AGENTS,
+        agents(),
         make,
         vec![
             run("start"),
@@ -424,7 +444,7 @@ fn start_attach_fails() -> Case<Drbd> {
     Case::new(
         "drbd/start-attach-fails",
         "the disk cannot be attached: start, probe, stop, probe",
-        AGENTS,
+        agents(),
         make,
         vec![
             Step::Do("the backing device cannot be opened", |d| {
@@ -458,7 +478,7 @@ fn stop_outdates_secondary() -> Case<Drbd> {
     Case::new(
         "drbd/stop-outdates-secondary",
         "node2 Primary, link cut: stop with node2 also stopping (no outdate), then alone (outdate)",
-        AGENTS,
+        agents(),
         make,
         vec![
             Step::Do("node2 up and Primary, the link cut", |d| {
@@ -481,7 +501,7 @@ fn parameter_changed() -> Case<Drbd> {
     Case::new(
         "drbd/resource-parameter-changed",
         "r0 runs, drbd_resource changed to r1: probe, monitor, stop, then a probe of r0",
-        AGENTS,
+        agents(),
         make_two,
         vec![
             run("start"),
@@ -504,7 +524,7 @@ fn renamed_in_kernel() -> Case<Drbd> {
     Case::new(
         "drbd/renamed-in-kernel",
         "r0 renamed to r5 (kernel and drbd.conf): probe, stop, probe",
-        AGENTS,
+        agents(),
         make,
         vec![
             run("start"),
@@ -529,7 +549,7 @@ fn module_not_loaded() -> Case<Drbd> {
     Case::new(
         "drbd/module-not-loaded",
         "the DRBD module is not loaded: probe, stop",
-        AGENTS,
+        agents(),
         make,
         vec![
             Step::Do("unload the module", |d| {
