@@ -703,7 +703,8 @@ fn simulator_resource_all_and_option_like_names_are_refused() {
 fn simulator_stop_falls_back_to_drbdsetup_when_drbdadm_fails() {
     let sim = Sim::new("admfails", &["node1", "node2"], &[]);
     let a = agent();
-    let t = [("OCF_RESKEY_CRM_meta_timeout", "8000")];
+    // Before the fix stop retried drbdadm until this timeout, then said 1.
+    let t = [("OCF_RESKEY_CRM_meta_timeout", "20000")];
     // A syntax error in drbd.conf while r0 runs as Primary.
     start_all(&sim, &a, &["node1"]);
     assert_eq!(sim.run(&a, "node1", "promote", &[], &[]).code, 0);
@@ -711,7 +712,7 @@ fn simulator_stop_falls_back_to_drbdsetup_when_drbdadm_fails() {
     let s = sim.run(&a, "node1", "stop", &[], &t);
     assert_eq!(s.code, 0, "{s:?}");
     assert!(
-        s.elapsed < Duration::from_secs(4),
+        s.elapsed < Duration::from_secs(10),
         "no retrying until the timeout: {:?}",
         s.elapsed
     );
@@ -747,10 +748,10 @@ fn simulator_stop_falls_back_to_drbdsetup_when_drbdadm_fails() {
         "node1",
         "stop",
         &[],
-        &[("OCF_RESKEY_CRM_meta_timeout", "4000")],
+        &[("OCF_RESKEY_CRM_meta_timeout", "6000")],
     );
     assert_eq!(s.code, 1, "{s:?}");
-    assert!(s.elapsed < Duration::from_secs(4), "{:?}", s.elapsed);
+    assert!(s.elapsed < Duration::from_secs(6), "{:?}", s.elapsed);
     assert!(s.reason().unwrap().contains("held open"), "{s:?}");
     sim.set("node1", &["held_open=no"]);
     assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);
