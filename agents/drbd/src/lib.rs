@@ -1253,16 +1253,24 @@ fn take_down(
         if st.role == Role::Primary {
             ocf::warn!("{name} is still Primary, demoting it");
             if let Err(e) = tools.run(&["secondary", name], dl) {
-                last_error = e;
+                keep_telling(&mut last_error, e, dl);
                 pause = RETRY;
                 continue;
             }
         }
         before.get_or_insert(st);
         if let Err(e) = tools.run(&["down", name], dl) {
-            last_error = e;
+            keep_telling(&mut last_error, e, dl);
             pause = RETRY;
         }
+    }
+}
+
+/// The error the exit reason gives: the newest, unless the deadline cut it
+/// short (a call killed at the deadline says less than the refusal before).
+fn keep_telling(last: &mut String, new: String, dl: &Deadline) {
+    if !dl.expired() || last.is_empty() {
+        *last = new;
     }
 }
 
