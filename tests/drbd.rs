@@ -748,10 +748,10 @@ fn simulator_stop_falls_back_to_drbdsetup_when_drbdadm_fails() {
         "node1",
         "stop",
         &[],
-        &[("OCF_RESKEY_CRM_meta_timeout", "6000")],
+        &[("OCF_RESKEY_CRM_meta_timeout", "10000")],
     );
     assert_eq!(s.code, 1, "{s:?}");
-    assert!(s.elapsed < Duration::from_secs(6), "{:?}", s.elapsed);
+    assert!(s.elapsed < Duration::from_secs(10), "{:?}", s.elapsed);
     assert!(s.reason().unwrap().contains("held open"), "{s:?}");
     sim.set("node1", &["held_open=no"]);
     assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);

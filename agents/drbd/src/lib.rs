@@ -1233,10 +1233,14 @@ fn take_down(
             }
             Err(e) => {
                 // Cannot see it: try to take it down anyway, then look again.
-                last_error = format!("cannot read the state of {name}: {e}");
+                // A read cut short by its share of the time says less than a
+                // refusal seen before (held open): keep that one.
+                if e.code.is_some() || last_error.is_empty() {
+                    last_error = format!("cannot read the state of {name}: {e}");
+                }
                 pause = RETRY;
                 if let Err(e) = tools.run(&["down", name], dl) {
-                    last_error = format!("{last_error}; {e}");
+                    keep_telling(&mut last_error, e, dl);
                 }
                 continue;
             }
