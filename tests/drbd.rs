@@ -242,14 +242,13 @@ fn simulator_quorum_and_diskless_client() {
     sim.set("node2", &["disk=UpToDate"]);
     assert_eq!(sim.run(&a, "node1", "promote", &[], &[]).code, 0);
     assert_eq!(sim.run(&a, "node1", "monitor", &[], &[]).code, 8);
-    // The link goes: node1 is alone, without quorum, and still Primary.
+    // The link goes: node1 is alone, without quorum, and still Primary:
+    // 8 (it is promoted), without a score so Pacemaker promotes elsewhere,
+    // as linbit's agent answers (issue 13: ours said 9).
     sim.cluster("cut");
     let m = sim.run(&a, "node1", "monitor", &[], &[]);
-    assert_eq!(
-        m.code, 9,
-        "Primary without quorum is a failed promoted instance: {m:?}"
-    );
-    assert!(m.reason().unwrap().contains("quorum"), "{m:?}");
+    assert_eq!(m.code, 8, "Primary without quorum is still promoted: {m:?}");
+    assert!(m.stderr.contains("without quorum"), "{m:?}");
     assert_eq!(sim.score("node1"), None);
     let m3 = sim.run(&a, "node3", "monitor", &[], &[]);
     assert_eq!(m3.code, 0);
@@ -601,12 +600,15 @@ fn simulator_stop_outdates_with_the_new_notify_names() {
     start_all(&sim, &a, &["node1", "node2"]);
     assert_eq!(sim.run(&a, "node1", "promote", &[], &[]).code, 0);
     // DRBD on node2 no longer sees node1; Pacemaker's list still names it.
+    // What Pacemaker passes to the stop itself of a clone with notify=true:
+    // the notify lists, but no notify_type or notify_operation (those are
+    // set on notify actions only; issue 13: ours needed them, so it never
+    // outdated).
     sim.cluster("cut");
     let opt = [("stop_outdates_secondary", "true")];
     let notify = [
-        ("OCF_RESKEY_CRM_meta_notify_type", "pre"),
-        ("OCF_RESKEY_CRM_meta_notify_operation", "stop"),
         ("OCF_RESKEY_CRM_meta_notify_promoted_uname", "node1"),
+        ("OCF_RESKEY_CRM_meta_notify_master_uname", "node1"),
         ("OCF_RESKEY_CRM_meta_notify_unpromoted_uname", "node2"),
         ("OCF_RESKEY_CRM_meta_notify_stop_uname", "node2"),
     ];
@@ -628,6 +630,295 @@ fn simulator_stop_outdates_with_the_new_notify_names() {
     // Outdated and alone: no score, and promote is refused by DRBD.
     start_all(&sim, &a, &["node2"]);
     assert_eq!(sim.score("node2"), None);
+    // The Primary named is being stopped too (a stale list): no outdate.
+    sim.set("node2", &["disk=UpToDate"]);
+    sim.clear_calls("node2");
+    let both = [
+        ("OCF_RESKEY_CRM_meta_notify_promoted_uname", "node1"),
+        ("OCF_RESKEY_CRM_meta_notify_stop_uname", "node1 node2"),
+    ];
+    assert_eq!(sim.run(&a, "node2", "stop", &opt, &both).code, 0);
+    assert!(!sim.calls("node2").contains("outdate r0"));
+}
+
+/// PATH with the node's simulated tools and /usr/bin:/bin only: without
+/// /usr/sbin, where drbd-utils installs the real drbdadm and drbdsetup, a
+/// tool removed from the node's bin/ is really missing.
+fn path_without_sbin(sim: &Sim, n: &str) -> String {
+    format!("{}:/usr/bin:/bin", sim.bin(n).display())
+}
+
+#[test]
+fn simulator_resource_all_and_option_like_names_are_refused() {
+    let sim = Sim::new("all", &["node1", "node2"], &["--resource", "r0,r1"]);
+    let a = agent();
+    for bad in ["all", "-r0", "--force"] {
+        let v = sim.run(&a, "node1", "validate-all", &[("drbd_resource", bad)], &[]);
+        assert_eq!(v.code, 6, "{bad}: {v:?}");
+        assert!(v.reason().unwrap().contains("drbd_resource"), "{v:?}");
+        let s = sim.run(&a, "node1", "start", &[("drbd_resource", bad)], &[]);
+        assert_eq!(s.code, 6, "{bad}: {s:?}");
+    }
+    assert!(
+        !sim.calls("node1").contains("adjust"),
+        "nothing started: {}",
+        sim.calls("node1")
+    );
+    // r0 is ours, r1 another DRBD resource of the node (up by hand).
+    start_all(&sim, &a, &["node1"]);
+    let conf = sim.conf.to_str().unwrap().to_string();
+    let adm = sim.bin("node1").join("drbdadm");
+    let (code, out) = common::sh(adm.to_str().unwrap(), &["-c", &conf, "up", "r1"]);
+    assert_eq!(code, 0, "{out}");
+    // drbd_resource changed to `all` while r0 runs: the probe sees r0 (what
+    // start recorded), stop takes down r0 and leaves r1 alone.
+    let all = [("drbd_resource", "all")];
+    let probe = sim.run(
+        &a,
+        "node1",
+        "monitor",
+        &all,
+        &[("OCF_RESKEY_CRM_meta_interval", "0")],
+    );
+    assert_eq!(probe.code, 0, "{probe:?}");
+    let stop = sim.run(&a, "node1", "stop", &all, &[]);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    let st = sim.show("node1");
+    let r1 = &st[st.find("\"r1\"").unwrap()..];
+    assert!(r1.contains("\"up\": true"), "r1 is not ours: {st}");
+    let r0 = &st[st.find("\"r0\"").unwrap()..st.find("\"r1\"").unwrap()];
+    assert!(r0.contains("\"up\": false"), "r0 is down: {st}");
+    assert!(
+        !sim.calls("node1").contains(" all"),
+        "{}",
+        sim.calls("node1")
+    );
+    assert!(
+        sim.record("node1").is_none(),
+        "the record goes with a stop that answered 0"
+    );
+}
+
+#[test]
+fn simulator_stop_falls_back_to_drbdsetup_when_drbdadm_fails() {
+    let sim = Sim::new("admfails", &["node1", "node2"], &[]);
+    let a = agent();
+    // Before the fix stop retried drbdadm until this timeout, then said 1.
+    let t = [("OCF_RESKEY_CRM_meta_timeout", "20000")];
+    // A syntax error in drbd.conf while r0 runs as Primary.
+    start_all(&sim, &a, &["node1"]);
+    assert_eq!(sim.run(&a, "node1", "promote", &[], &[]).code, 0);
+    std::fs::write(&sim.conf, "resource r0 {\n  on node1 {\n").unwrap();
+    let s = sim.run(&a, "node1", "stop", &[], &t);
+    assert_eq!(s.code, 0, "{s:?}");
+    assert!(
+        s.elapsed < Duration::from_secs(10),
+        "no retrying until the timeout: {:?}",
+        s.elapsed
+    );
+    let calls = sim.calls("node1");
+    assert!(
+        calls.contains("drbdsetup secondary r0") && calls.contains("drbdsetup down r0"),
+        "{calls}"
+    );
+    assert!(sim.show("node1").contains("\"up\": false"));
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &[]).code, 7);
+    // The resource removed from drbd.conf (another one declared) while up.
+    std::fs::write(&sim.conf, "# r0 left\nresource r1 { }\n").unwrap();
+    let (code, out) = common::sh(
+        sim.bin("node1").join("drbdadm").to_str().unwrap(),
+        &["adjust", "r0"],
+    );
+    assert_eq!(code, 0, "up by hand: {out}");
+    let s = sim.run(&a, "node1", "stop", &[], &t);
+    assert_eq!(s.code, 0, "{s:?}");
+    assert!(sim.show("node1").contains("\"up\": false"));
+    // drbdsetup cannot take it down either (held open): 1, in time, never 0.
+    assert_eq!(
+        common::sh(
+            sim.bin("node1").join("drbdadm").to_str().unwrap(),
+            &["adjust", "r0"]
+        )
+        .0,
+        0
+    );
+    sim.set("node1", &["held_open=yes"]);
+    let s = sim.run(
+        &a,
+        "node1",
+        "stop",
+        &[],
+        &[("OCF_RESKEY_CRM_meta_timeout", "10000")],
+    );
+    assert_eq!(s.code, 1, "{s:?}");
+    assert!(s.elapsed < Duration::from_secs(10), "{:?}", s.elapsed);
+    assert!(s.reason().unwrap().contains("held open"), "{s:?}");
+    sim.set("node1", &["held_open=no"]);
+    assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);
+}
+
+#[test]
+fn simulator_start_fails_when_the_disk_does_not_attach() {
+    let sim = Sim::new("attach", &["node1", "node2"], &[]);
+    let a = agent();
+    // DRBD 9: `adjust --skip-net` creates the resource, then cannot open
+    // the backing device. Start must not answer 0 with a Diskless disk.
+    sim.set("node1", &["attach_error=yes"]);
+    let s = sim.run(&a, "node1", "start", &[], &[]);
+    assert_eq!(s.code, 1, "{s:?}");
+    assert!(s.reason().unwrap().contains("attach"), "{s:?}");
+    assert_eq!(
+        sim.calls("node1").matches("adjust --skip-net r0").count(),
+        2,
+        "one retry"
+    );
+    // What stop needs is there: the record, and the resource it created.
+    assert!(sim.record("node1").unwrap().contains("resource=r0"));
+    assert!(sim.show("node1").contains("\"up\": true"));
+    assert_eq!(
+        sim.run(
+            &a,
+            "node1",
+            "monitor",
+            &[],
+            &[("OCF_RESKEY_CRM_meta_interval", "0")]
+        )
+        .code,
+        0
+    );
+    assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);
+    assert!(sim.show("node1").contains("\"up\": false"));
+    // The same on DRBD 8.4 (new-resource, new-minor, attach).
+    let old = Sim::new("attach84", &["node1", "node2"], &["--version", "8.4.11"]);
+    old.set("node1", &["attach_error=yes"]);
+    let s = old.run(&a, "node1", "start", &[], &[]);
+    assert_eq!(s.code, 1, "{s:?}");
+    assert_eq!(old.run(&a, "node1", "stop", &[], &[]).code, 0);
+    assert!(old.show("node1").contains("\"up\": false"));
+    // Once the disk can be opened, start works.
+    old.set("node1", &["attach_error=no"]);
+    assert_eq!(old.run(&a, "node1", "start", &[], &[]).code, 0);
+    assert_eq!(old.run(&a, "node1", "stop", &[], &[]).code, 0);
+}
+
+#[test]
+fn simulator_start_records_what_stop_and_probe_need() {
+    let sim = Sim::new("record", &["node1", "node2"], &["--volumes", "2"]);
+    let a = agent();
+    start_all(&sim, &a, &["node1"]);
+    let rec = sim.record("node1").expect("start records");
+    let setup = sim.bin("node1").join("drbdsetup");
+    for line in [
+        "resource=r0".to_string(),
+        "minors=0,1".to_string(),
+        format!("drbdsetup={}", setup.display()),
+    ] {
+        assert!(rec.lines().any(|l| l == line), "{line} in {rec}");
+    }
+    assert_eq!(sim.run(&a, "node1", "promote", &[], &[]).code, 0);
+    let probe0 = [("OCF_RESKEY_CRM_meta_interval", "0")];
+    // The drbdsetup parameter changed to a program that does not exist (the
+    // environment check fails): the probe reads the kernel through the
+    // recorded drbdsetup and sees the Primary.
+    let gone = [("drbdsetup", "/nonexistent/drbdsetup")];
+    let p = sim.run(&a, "node1", "monitor", &gone, &probe0);
+    assert_eq!(p.code, 8, "{p:?}");
+    // drbdadm gone too, and drbd_resource refused: still the record's r0.
+    let worse = [
+        ("drbdadm", "/nonexistent/drbdadm"),
+        ("drbdsetup", "/nonexistent/drbdsetup"),
+        ("drbd_resource", "r0;x"),
+    ];
+    assert_eq!(sim.run(&a, "node1", "monitor", &worse, &probe0).code, 8);
+    let s = sim.run(&a, "node1", "stop", &worse, &[]);
+    assert_eq!(s.code, 0, "{s:?}");
+    assert!(sim.show("node1").contains("\"up\": false"));
+    assert!(sim.record("node1").is_none());
+    assert_eq!(sim.run(&a, "node1", "monitor", &worse, &probe0).code, 7);
+}
+
+#[test]
+fn simulator_a_changed_resource_name_does_not_hide_what_runs() {
+    let sim = Sim::new("rename", &["node1", "node2"], &["--resource", "r0,r1"]);
+    let a = agent();
+    start_all(&sim, &a, &["node1"]);
+    let probe0 = [("OCF_RESKEY_CRM_meta_interval", "0")];
+    // drbd_resource changed to r1 (valid, defined, not running): the probe
+    // and monitor still see r0, stop takes down both.
+    let r1 = [("drbd_resource", "r1")];
+    assert_eq!(sim.run(&a, "node1", "monitor", &r1, &probe0).code, 0);
+    assert_eq!(sim.run(&a, "node1", "monitor", &r1, &[]).code, 0);
+    assert_eq!(sim.run(&a, "node1", "stop", &r1, &[]).code, 0);
+    assert!(
+        !sim.show("node1").contains("\"up\": true"),
+        "{}",
+        sim.show("node1")
+    );
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &probe0).code, 7);
+    // Changed to r1 with a value refused elsewhere, while r1 runs but was
+    // not started by this instance: the record (r0) decides, r1 is left.
+    start_all(&sim, &a, &["node1"]);
+    let adm = sim.bin("node1").join("drbdadm");
+    assert_eq!(common::sh(adm.to_str().unwrap(), &["up", "r1"]).0, 0);
+    let bad = [("drbd_resource", "r1"), ("adjust_master_score", "1 2 3")];
+    sim.clear_calls("node1");
+    assert_eq!(sim.run(&a, "node1", "stop", &bad, &[]).code, 0);
+    let st = sim.show("node1");
+    let r0 = &st[st.find("\"r0\"").unwrap()..st.find("\"r1\"").unwrap()];
+    assert!(r0.contains("\"up\": false"), "{st}");
+    assert!(
+        st[st.find("\"r1\"").unwrap()..].contains("\"up\": true"),
+        "{st}"
+    );
+    assert!(sim.calls("node1").lines().all(|l| !l.contains("down r1")));
+    assert_eq!(common::sh(adm.to_str().unwrap(), &["down", "r1"]).0, 0);
+    // Renamed in the kernel (drbdsetup rename-resource r0 r5) while
+    // drbd_resource still says r0: found again by the recorded minors.
+    start_all(&sim, &a, &["node1"]);
+    let setup = sim.bin("node1").join("drbdsetup");
+    let (code, out) = common::sh(setup.to_str().unwrap(), &["rename-resource", "r0", "r5"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &probe0).code, 0);
+    let s = sim.run(&a, "node1", "stop", &[], &[]);
+    assert_eq!(s.code, 0, "{s:?}");
+    assert!(
+        sim.calls("node1").contains("down r5"),
+        "{}",
+        sim.calls("node1")
+    );
+    assert!(
+        !sim.show("node1").contains("\"up\": true"),
+        "{}",
+        sim.show("node1")
+    );
+}
+
+#[test]
+fn simulator_drbdsetup_missing_is_never_stopped() {
+    let sim = Sim::new("nosetup", &["node1", "node2"], &[]);
+    let a = agent();
+    start_all(&sim, &a, &["node1"]);
+    // An upgrade removed drbd-utils' drbdsetup; the module stays loaded.
+    let bin_setup = sim.bin("node1").join("drbdsetup");
+    std::fs::remove_file(&bin_setup).unwrap();
+    let path = path_without_sbin(&sim, "node1");
+    let env = [("PATH", path.as_str())];
+    let probe = [
+        ("PATH", path.as_str()),
+        ("OCF_RESKEY_CRM_meta_interval", "0"),
+    ];
+    let p = sim.run(&a, "node1", "monitor", &[], &probe);
+    assert_eq!(p.code, 1, "cannot see, never 7: {p:?}");
+    assert!(p.reason().unwrap().contains("drbdsetup"), "{p:?}");
+    let s = sim.run(&a, "node1", "stop", &[], &env);
+    assert_eq!(s.code, 1, "cannot stop, never 0: {s:?}");
+    assert!(sim.show("node1").contains("\"up\": true"));
+    // Put back: stop works. Removed again while stopped: 7 and 0.
+    std::os::unix::fs::symlink(sim.dir.path("drbd-simulator"), &bin_setup).unwrap();
+    assert_eq!(sim.run(&a, "node1", "stop", &[], &env).code, 0);
+    std::fs::remove_file(&bin_setup).unwrap();
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &probe).code, 7);
+    assert_eq!(sim.run(&a, "node1", "stop", &[], &env).code, 0);
 }
 
 #[test]

@@ -114,10 +114,22 @@ impl Sim {
         )
     }
 
+    /// The node's `HA_RSCTMP` (where the agent keeps what start recorded).
+    pub fn rsctmp(&self, n: &str) -> PathBuf {
+        self.node(n).join("rsctmp")
+    }
+
+    /// The record start left on node `n`, if any (its text).
+    pub fn record(&self, n: &str) -> Option<String> {
+        let file = format!("ocf-rs-drbd-{}.record", self.instance);
+        fs::read_to_string(self.rsctmp(n).join(file)).ok()
+    }
+
     /// Run `action` of the agent on node `n`: simulator first on PATH, the
-    /// module version from the node's simulated /proc/drbd (the documented
-    /// test hook), `CRM_meta_on_node=n`, notify on, a 20 s timeout; then the
-    /// given parameters and environment (later entries win).
+    /// module version from the node's simulated /proc/drbd and its minors
+    /// from the simulated /sys/block (the documented test hooks), the node's
+    /// own `HA_RSCTMP`, `CRM_meta_on_node=n`, notify on, a 20 s timeout; then
+    /// the given parameters and environment (later entries win).
     pub fn run(
         &self,
         agent: &AgentLink,
@@ -135,9 +147,13 @@ impl Sim {
         p.extend_from_slice(params);
         let path = self.path(n);
         let proc_file = self.node(n).join("proc-drbd");
+        let sys_block = self.node(n).join("sys-block");
+        let rsctmp = self.rsctmp(n);
         let mut e: Vec<(&str, &str)> = vec![
             ("PATH", path.as_str()),
             ("OCF_RS_DRBD_PROC", proc_file.to_str().unwrap()),
+            ("OCF_RS_DRBD_SYS_BLOCK", sys_block.to_str().unwrap()),
+            ("HA_RSCTMP", rsctmp.to_str().unwrap()),
             ("OCF_RESOURCE_INSTANCE", self.instance.as_str()),
             ("OCF_RESKEY_CRM_meta_on_node", n),
             ("OCF_RESKEY_CRM_meta_notify", "true"),

@@ -10,6 +10,7 @@ mod common;
 mod runner;
 
 mod database;
+mod drbd;
 mod dummy;
 mod filesystem;
 mod ipaddr;
@@ -28,6 +29,7 @@ fn every_case() -> Vec<(&'static str, CaseList)> {
         ("database", database::all()),
         ("vm", vm::all()),
         ("xen", xen::all()),
+        ("drbd", drbd::all()),
     ]
 }
 
@@ -50,4 +52,15 @@ fn every_deviation_is_documented() {
         missing.is_empty(),
         "deviations not in docs/compatibility.md: {missing:?}"
     );
+}
+
+/// The harness covers every agent, with at least 60 cases in all.
+#[test]
+fn every_agent_has_cases() {
+    let all = every_case();
+    for (agent, cases) in &all {
+        assert!(cases.len() >= 4, "{agent}: only {} cases", cases.len());
+    }
+    let total: usize = all.iter().map(|(_, c)| c.len()).sum();
+    assert!(total >= 60, "{total} cases");
 }

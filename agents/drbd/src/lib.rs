@@ -7,15 +7,19 @@
 //!   set on every monitor, probes included, with a bounded `crm_attribute`.
 //! * Every drbdadm/drbdsetup call runs under a deadline taken from the
 //!   action's own (LINBIT/drbd#51: a frozen drbdsetup).
-//! * Stop returns 0 whenever the resource is really down; with an invalid
-//!   configuration it still tries `drbdsetup down` (a failed stop fences).
+//! * Start records (`ocf::Record`) the resource, its minors and the
+//!   drbdsetup it uses before it creates anything.
+//! * Stop answers 0 only once drbdsetup shows the resource gone (or no DRBD
+//!   module is loaded): drbdadm first, drbdsetup when drbdadm fails; with an
+//!   unusable configuration, drbdsetup alone on what start recorded. A
+//!   changed `drbd_resource` or a renamed resource does not hide what runs.
 //! * The monitor forks `drbdsetup` once and `crm_attribute` once; the module
 //!   version comes from /proc/drbd (no fork) when the module is loaded.
 
 pub mod score;
 pub mod state;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ocf::exec::{self, Cmd, ExecError, Output};
@@ -29,12 +33,14 @@ use state::{ResourceState, Role};
 pub static DRBD_RESOURCE: ParamSpec = ParamSpec::new(
     "drbd_resource",
     "DRBD resource name",
-    "The name of the DRBD resource from the DRBD configuration (drbd.conf). \
-     Only the characters [-%+./0-9:=@A-Z_a-z] are allowed.",
+    "The name of one DRBD resource from the DRBD configuration (drbd.conf). \
+     Only the characters [-%+./0-9:=@A-Z_a-z] are allowed; `all` and names \
+     beginning with `-` are refused (stop would take down every DRBD resource \
+     of the node, or the tools would read an option).",
 )
 .required()
 .unique()
-.check(check_drbd_name);
+.check(check_resource_name);
 
 pub static DRBDCONF: ParamSpec = ParamSpec::new(
     "drbdconf",
@@ -63,9 +69,10 @@ pub static STOP_OUTDATES_SECONDARY: ParamSpec = ParamSpec::new(
     "stop_outdates_secondary",
     "Outdate a stopped Secondary if a peer is Primary",
     "On stop of a Secondary while another node is Primary (seen by DRBD before the \
-     stop, or named in Pacemaker's promoted list of a stop notification), mark the \
-     local data Outdated with `drbdadm outdate`, so this node cannot be promoted \
-     with stale data later.",
+     stop, or named in Pacemaker's promoted list, which Pacemaker passes to the stop \
+     of a clone with notify=true, and not being stopped itself), mark the local data \
+     Outdated with `drbdadm outdate`, so this node cannot be promoted with stale \
+     data later.",
 )
 .boolean()
 .default("false");
@@ -227,6 +234,23 @@ fn check_drbd_name(v: &str) -> Result<(), String> {
     } else {
         Err("must only contain the characters [-%+./0-9:=@A-Z_a-z]".into())
     }
+}
+
+/// One resource, named so that drbdadm and drbdsetup read it as a name:
+/// `all` is drbdadm's word for every resource, `-x` an option.
+fn check_resource_name(v: &str) -> Result<(), String> {
+    check_drbd_name(v)?;
+    if v == "all" {
+        return Err(
+            "must name one DRBD resource, not `all` (stop would take down \
+                    every DRBD resource on the node)"
+                .into(),
+        );
+    }
+    if v.starts_with('-') {
+        return Err("must not begin with '-' (drbdadm and drbdsetup would read an option)".into());
+    }
+    Ok(())
 }
 
 fn check_program(v: &str) -> Result<(), String> {
@@ -399,7 +423,11 @@ impl ocf::Agent for Drbd {
         let devices = resource_in_config(cfg, dl)?;
         check_two_primaries(cfg, ctx, dl)?;
         let v9 = version >= 0x090000;
+        // Before anything is created: what stop and probe need if this
+        // start fails half-way or the configuration changes later.
+        let mut rec = record_intent(cfg, ctx, v9, dl);
         let mut attach_failures = 0;
+        let mut reattached = false;
         let mut first = true;
         let mut pause = SETTLE;
         let st = loop {
@@ -428,6 +456,20 @@ impl ocf::Agent for Drbd {
                 }
                 continue;
             }
+            record_minors(ctx, &mut rec, &st);
+            if attach_failures > 0 && !reattached && !unattached_disks(&st).is_empty() {
+                // The failed attach created the resource (DRBD 9's adjust
+                // --skip-net, 8.4's new-minor): it is up, Diskless. One more
+                // attach, as linbit's agent does, then give up.
+                reattached = true;
+                if let Err(e) = attach_disk(cfg, v9, dl) {
+                    return Err(OcfError::generic(format!(
+                        "cannot attach {}: {e}",
+                        cfg.resource
+                    )));
+                }
+                continue;
+            }
             if st.role == Role::Primary {
                 ocf::warn!("{} is already Primary, demoting it", cfg.resource);
                 if let Err(e) = adm(cfg, &["secondary", &cfg.resource], dl) {
@@ -442,12 +484,26 @@ impl ocf::Agent for Drbd {
             connect(cfg, &st, v9, dl);
             break read_state(cfg, v9, &dl.keep_back(SCORE_RESERVE)).unwrap_or(st);
         };
+        let unattached = unattached_disks(&st);
+        if attach_failures > 0 && !unattached.is_empty() {
+            // Never "started" with a disk that failed to attach: the node
+            // would look healthy and serve nothing of its own.
+            return Err(OcfError::generic(format!(
+                "{} is up, but volume {} is not attached after a failed attach ({})",
+                cfg.resource,
+                unattached.join(", "),
+                describe(&st)
+            )));
+        }
         wait_for_devices(&devices, &dl.keep_back(SCORE_RESERVE))?;
         ocf::info!("{} started: {}", cfg.resource, describe(&st));
         update_score(cfg, ctx, &st, dl);
         Ok(())
     }
 
+    /// Takes down `drbd_resource` and, when start recorded another name (a
+    /// parameter changed while it ran, or the resource renamed in the
+    /// kernel), that one too; 0 only once drbdsetup shows them gone.
     fn stop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         let Some(version) = module_version(cfg, dl) else {
             ocf::info!("the DRBD module is not loaded: {} is stopped", cfg.resource);
@@ -455,59 +511,44 @@ impl ocf::Agent for Drbd {
             return Ok(());
         };
         let v9 = version >= 0x090000;
+        let tools = Tools::of(cfg);
+        let rec = Recorded::load(ctx);
+        let mut names = vec![cfg.resource.clone()];
+        if let Some(r) = &rec
+            && r.resource != cfg.resource
+        {
+            ocf::warn!(
+                "start recorded DRBD resource {} here, not {}: stopping both",
+                r.resource,
+                cfg.resource
+            );
+            names.push(r.resource.clone());
+        }
         let mut before: Option<ResourceState> = None;
-        let mut last_error = String::new();
-        let mut first = true;
-        let mut pause = SETTLE;
-        loop {
-            if !first && !dl.sleep(std::mem::replace(&mut pause, SETTLE)) {
-                return Err(OcfError::generic(format!(
-                    "{} is still up at the stop timeout: {last_error}",
-                    cfg.resource
-                )));
+        let mut recorded_seen = false;
+        for name in &names {
+            let seen = take_down(&tools, name, v9, dl)?;
+            if rec.as_ref().is_some_and(|r| &r.resource == name) {
+                recorded_seen = seen.is_some();
             }
-            first = false;
-            let st = match read_state(cfg, v9, &dl.share(0.5)) {
-                Ok(st) => st,
-                Err(e) => {
-                    // Cannot see it: try to take it down anyway.
-                    last_error = e.reason;
-                    pause = RETRY;
-                    if let Err(e) = adm(cfg, &["down", &cfg.resource], dl) {
-                        last_error = format!("{last_error}; {e}");
-                        pause = RETRY;
-                    }
-                    continue;
-                }
-            };
-            if !st.configured {
-                // Deconfigured but maybe not yet removed: down it anyway.
-                let _ = adm(
-                    cfg,
-                    &["down", &cfg.resource],
-                    &dl.cap(Duration::from_secs(10)),
-                );
-                break;
-            }
-            if st.role == Role::Primary {
-                ocf::warn!("{} is still Primary, demoting it", cfg.resource);
-                if let Err(e) = adm(cfg, &["secondary", &cfg.resource], dl) {
-                    last_error = e.to_string();
-                    pause = RETRY;
-                    continue;
-                }
-            }
-            before.get_or_insert(st);
-            if let Err(e) = adm(cfg, &["down", &cfg.resource], dl) {
-                last_error = e.to_string();
-                pause = RETRY;
-            }
+            before = before.or(seen);
+        }
+        if let Some(r) = &rec
+            && !recorded_seen
+            && let Some(other) = renamed(&tools.setup, r, &names, v9, dl)
+        {
+            ocf::warn!(
+                "{} holds the minors start recorded for {}: renamed, stopping it",
+                other,
+                r.resource
+            );
+            before = before.or(take_down(&tools, &other, v9, dl)?);
         }
         if let Some(st) = before {
             maybe_outdate_self(cfg, ctx, &st, dl);
         }
         remove_score(ctx, dl);
-        ocf::info!("{} stopped", cfg.resource);
+        ocf::info!("{} stopped", names.join(", "));
         Ok(())
     }
 
@@ -518,8 +559,21 @@ impl ocf::Agent for Drbd {
             }
             return Err(OcfError::not_running("the DRBD module is not loaded"));
         };
-        let st = read_state(cfg, version >= 0x090000, &dl.keep_back(SCORE_RESERVE))?;
+        let v9 = version >= 0x090000;
+        let st = read_state(cfg, v9, &dl.keep_back(SCORE_RESERVE))?;
         if !st.configured {
+            // What start started here may run under another name.
+            if let Some(rec) = Recorded::load(ctx)
+                && let Some((name, other)) =
+                    recorded_in_kernel(&cfg.drbdsetup, &rec, &cfg.resource, v9, dl)?
+            {
+                ocf::warn!(
+                    "{} is not in the kernel, but {name}, which start started here, is: {}",
+                    cfg.resource,
+                    describe(&other)
+                );
+                return Ok(running_status(&other));
+            }
             if !ctx.is_probe() {
                 remove_score(ctx, dl);
             }
@@ -540,10 +594,15 @@ impl ocf::Agent for Drbd {
         }
         let f = Facts::of(&st);
         if !f.quorum {
-            return Err(OcfError::new(
-                Status::FailedPromoted,
-                format!("{} is Primary without quorum", cfg.resource),
-            ));
+            // linbit's answer: still promoted, but without a score, so
+            // Pacemaker moves the promotion to a node with quorum; a 9 would
+            // make it demote and stop here, which blocks while I/O is
+            // suspended for lack of quorum and ends in fencing.
+            ocf::warn!(
+                "{} is Primary without quorum: its promotion score is removed",
+                cfg.resource
+            );
+            return Ok(Status::RunningPromoted);
         }
         if !f.has_good_data() {
             return Err(OcfError::new(
@@ -650,70 +709,152 @@ impl ocf::Agent for Drbd {
         Ok(())
     }
 
+    /// The configuration or this node's setup does not validate (drbd.conf
+    /// unreadable, drbdadm or drbdsetup missing, a parameter refused). Take
+    /// down, with drbdsetup alone, what start recorded here (or, without a
+    /// record, the resource the raw parameter still names safely); 0 only
+    /// when the kernel shows none of it, or has no DRBD at all.
     fn stop_unconfigured(
         cfg: Option<&Config>,
-        _rec: Option<&ocf::Record>,
+        rec: Option<&ocf::Record>,
         ctx: &Context,
         why: &OcfError,
         dl: &Deadline,
     ) -> OcfResult<()> {
-        let resource = cfg
-            .map(|c| c.resource.clone())
-            .or_else(|| ctx.params.get(DRBD_RESOURCE.name).cloned())
-            .filter(|r| !r.is_empty() && check_drbd_name(r).is_ok());
-        let Some(resource) = resource else {
+        let u = Unconfigured::new(cfg, rec, ctx);
+        if u.names.is_empty() {
             ocf::info!(
-                "stop: {}; no valid resource name, so nothing of ours can be running",
+                "stop: {}; no usable resource name and nothing recorded: nothing of ours runs",
                 why.reason
+            );
+            return Ok(());
+        }
+        let Some(version) = u.module_version(dl) else {
+            ocf::info!(
+                "stop: {}; the DRBD module is not loaded: {} is stopped",
+                why.reason,
+                u.names.join(", ")
             );
             return Ok(());
         };
-        let drbdsetup = cfg
-            .map(|c| c.drbdsetup.clone())
-            .or_else(|| ctx.params.get(DRBDSETUP.name).cloned())
-            .filter(|p| check_program(p).is_ok())
-            .unwrap_or_else(|| "drbdsetup".into());
-        if exec::which(&drbdsetup).is_none() {
-            ocf::info!(
-                "stop: {}; {drbdsetup} is not installed, so DRBD is not running",
-                why.reason
+        let v9 = u
+            .rec
+            .as_ref()
+            .and_then(|r| r.v9)
+            .unwrap_or(version >= 0x090000);
+        let Some(setup) = u.drbdsetup.clone() else {
+            return match u.minors_in_kernel(dl) {
+                Some(false) => {
+                    ocf::info!(
+                        "stop: {}; drbdsetup is missing, but no minor of {} exists: stopped",
+                        why.reason,
+                        u.names.join(", ")
+                    );
+                    Ok(())
+                }
+                _ => Err(OcfError::generic(format!(
+                    "stop: {}; drbdsetup is not installed, so {} cannot be taken down \
+                     (DRBD devices exist in the kernel)",
+                    why.reason,
+                    u.names.join(", ")
+                ))),
+            };
+        };
+        ocf::err!(
+            "stop with an invalid setup ({}): taking {} down with '{}' directly to avoid fencing",
+            why.reason,
+            u.names.join(", "),
+            setup
+        );
+        let tools = Tools::setup_only(setup);
+        let mut recorded_seen = false;
+        for name in &u.names {
+            let seen = take_down(&tools, name, v9, dl).map_err(|e| {
+                OcfError::generic(format!(
+                    "stop with an invalid setup ({}): {}",
+                    why.reason, e.reason
+                ))
+            })?;
+            if u.rec.as_ref().is_some_and(|r| &r.resource == name) {
+                recorded_seen = seen.is_some();
+            }
+        }
+        if let Some(r) = &u.rec
+            && !recorded_seen
+            && let Some(other) = renamed(&tools.setup, r, &u.names, v9, dl)
+        {
+            ocf::warn!(
+                "{other} holds the minors start recorded for {}: renamed, stopping it",
+                r.resource
             );
-            return Ok(());
+            take_down(&tools, &other, v9, dl)?;
+        }
+        if let Err(e) = ocf::cluster::delete_promotion_score(ctx, &dl.cap(Duration::from_secs(5))) {
+            ocf::warn!("cannot remove the promotion score: {e}");
         }
         ocf::err!(
-            "stop with an invalid setup ({}): trying '{drbdsetup} down {resource}' directly to avoid fencing",
-            why.reason
+            "{} is down; fencing of this node avoided. Fix the setup!",
+            u.names.join(", ")
         );
-        let cmd = Cmd::new(&drbdsetup).args(["down", resource.as_str()]);
-        match exec::run(&cmd, &dl.cap(CALL_CAP)) {
-            Ok(out) if out.success() => {
-                ocf::err!("{resource} is down; fencing of this node avoided. Fix the setup!");
-                Ok(())
-            }
-            Ok(out) if !proc_drbd_exists() && out.code == Some(20) => {
-                ocf::info!("the DRBD module is not loaded: {resource} is stopped");
-                Ok(())
-            }
-            Ok(out) => Err(OcfError::generic(format!(
-                "stop with an invalid setup ({}), and '{drbdsetup} down {resource}' failed: {}",
-                why.reason,
-                out.describe()
-            ))),
-            Err(e) => Err(OcfError::generic(format!(
-                "stop with an invalid setup ({}), and {e}",
-                why.reason
-            ))),
-        }
+        Ok(())
     }
 
-    // PLACEHOLDER(issue 13): the old driver rule; must become truthful.
+    /// A probe in the same situation: the kernel's view (drbdsetup) of what
+    /// start recorded (or, without a record, of the resource the raw
+    /// parameter names): 0 or 8 when it exists, 7 only when it does not (or
+    /// no DRBD module is loaded), 1 when it cannot be seen.
     fn probe_unconfigured(
-        _cfg: Option<&Config>,
-        _rec: Option<&ocf::Record>,
-        _ctx: &Context,
-        _why: &OcfError,
-        _dl: &Deadline,
+        cfg: Option<&Config>,
+        rec: Option<&ocf::Record>,
+        ctx: &Context,
+        why: &OcfError,
+        dl: &Deadline,
     ) -> OcfResult<Status> {
+        let u = Unconfigured::new(cfg, rec, ctx);
+        if u.names.is_empty() {
+            return Ok(Status::NotRunning);
+        }
+        let Some(version) = u.module_version(dl) else {
+            return Ok(Status::NotRunning);
+        };
+        let v9 = u
+            .rec
+            .as_ref()
+            .and_then(|r| r.v9)
+            .unwrap_or(version >= 0x090000);
+        let Some(setup) = u.drbdsetup.as_deref() else {
+            return match u.minors_in_kernel(dl) {
+                Some(false) => Ok(Status::NotRunning),
+                _ => Err(OcfError::generic(format!(
+                    "{}; drbdsetup is not installed, so the state of {} cannot be read \
+                     (DRBD devices exist in the kernel)",
+                    why.reason,
+                    u.names.join(", ")
+                ))),
+            };
+        };
+        for name in &u.names {
+            let st = read_state_with(setup, name, v9, &dl.cap(READ_CAP))
+                .map_err(|e| OcfError::generic(format!("{}; and {e}", why.reason)))?;
+            if st.configured {
+                ocf::warn!("{name} runs here: {}", describe(&st));
+                return Ok(running_status(&st));
+            }
+        }
+        if let Some(r) = &u.rec
+            && let Some(other) = renamed(setup, r, &u.names, v9, dl)
+        {
+            let st = read_state_with(setup, &other, v9, &dl.cap(READ_CAP))
+                .map_err(|e| OcfError::generic(format!("{}; and {e}", why.reason)))?;
+            if st.configured {
+                ocf::warn!(
+                    "{other} (renamed from {}) runs here: {}",
+                    r.resource,
+                    describe(&st)
+                );
+                return Ok(running_status(&st));
+            }
+        }
         Ok(Status::NotRunning)
     }
 }
@@ -780,14 +921,29 @@ fn proc_drbd_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/proc/drbd"))
 }
 
-fn proc_drbd_exists() -> bool {
-    proc_drbd_path().exists() || Path::new("/sys/module/drbd").exists()
+/// Environment variable (a test hook, documented in docs/agents/drbd.md):
+/// the directory that stands for /sys/block (one `drbd<minor>` entry per
+/// minor the kernel has), for the SIMULATOR.
+pub const SYS_BLOCK_HOOK: &str = "OCF_RS_DRBD_SYS_BLOCK";
+
+fn sys_block_path() -> PathBuf {
+    std::env::var_os(SYS_BLOCK_HOOK)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/sys/block"))
 }
 
 /// The loaded module's version code, `None` when it is not loaded. Read from
 /// /proc/drbd (or /sys/module/drbd/version) without a fork; only when
 /// neither exists, `drbdadm --version` decides (it knows other ways).
 fn module_version(cfg: &Config, dl: &Deadline) -> Option<u32> {
+    module_version_with(Some(&cfg.drbdadm), dl)
+}
+
+/// [`module_version`] with the drbdadm to ask, if any. The kernel module
+/// cannot be unloaded while a resource exists (rmmod: in use), so "not
+/// loaded" means that no DRBD resource runs on this node.
+fn module_version_with(drbdadm: Option<&str>, dl: &Deadline) -> Option<u32> {
     if let Ok(text) = std::fs::read_to_string(proc_drbd_path())
         && let Some(v) = state::version_from_proc(&text)
     {
@@ -798,7 +954,7 @@ fn module_version(cfg: &Config, dl: &Deadline) -> Option<u32> {
     {
         return Some(code);
     }
-    let out = run_tool(Cmd::new(&cfg.drbdadm).arg("--version"), &dl.cap(READ_CAP));
+    let out = run_tool(Cmd::new(drbdadm?).arg("--version"), &dl.cap(READ_CAP));
     match out {
         Ok(o) => state::version_from_drbdadm(&o.stdout_str()),
         Err(e) => {
@@ -944,29 +1100,419 @@ fn check_clone_meta(cfg: &Config, ctx: &Context) -> OcfResult<()> {
     Ok(())
 }
 
-/// The resource's state, bounded by `dl` (and [`READ_CAP`]).
 fn read_state(cfg: &Config, v9: bool, dl: &Deadline) -> OcfResult<ResourceState> {
+    read_state_with(&cfg.drbdsetup, &cfg.resource, v9, dl)
+        .map_err(|e| OcfError::generic(format!("cannot read the state of {}: {e}", cfg.resource)))
+}
+
+/// The kernel's state of resource `name`, through the drbdsetup `setup`,
+/// bounded by `dl` (and [`READ_CAP`]).
+fn read_state_with(
+    setup: &str,
+    name: &str,
+    v9: bool,
+    dl: &Deadline,
+) -> Result<ResourceState, ToolError> {
     let dl = dl.cap(READ_CAP);
     let args: &[&str] = if v9 {
-        &["events2", "--now", &cfg.resource]
+        &["events2", "--now", name]
     } else {
-        &["sh-status", &cfg.resource]
+        &["sh-status", name]
     };
-    match setup(cfg, args, &dl) {
+    match run_tool(Cmd::new(setup).args(args), &dl) {
         Ok(out) => {
             let text = out.stdout_str();
             Ok(if v9 {
-                state::parse_events2(&text, &cfg.resource)
+                state::parse_events2(&text, name)
             } else {
                 state::parse_sh_status(&text)
             })
         }
         // 10: "No such resource" (also 8.4's sh-status on a down resource).
         Err(e) if e.code == Some(10) => Ok(ResourceState::unconfigured()),
-        Err(e) => Err(OcfError::generic(format!(
-            "cannot read the state of {}: {e}",
-            cfg.resource
-        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// 0 for a Secondary, 8 for a Primary (what a probe answers for it).
+fn running_status(st: &ResourceState) -> Status {
+    if st.role == Role::Primary {
+        Status::RunningPromoted
+    } else {
+        Status::Success
+    }
+}
+
+/// Volumes with a backing disk configured that is not attached (Diskless or
+/// Failed, and not an intentionally diskless client).
+fn unattached_disks(st: &ResourceState) -> Vec<String> {
+    st.volumes
+        .iter()
+        .filter(|v| !v.client && matches!(v.disk, state::Disk::Diskless | state::Disk::Failed))
+        .map(|v| format!("{} ({:?})", v.number, v.disk))
+        .collect()
+}
+
+/// The DRBD programs a stop uses: drbdadm (with drbd.conf) when it can be
+/// used, and drbdsetup, which needs no configuration.
+struct Tools {
+    adm: Option<(String, String)>,
+    setup: String,
+    /// drbdadm refused its configuration once (exit 10, E_CONFIG_INVALID):
+    /// drbdsetup alone from then on.
+    adm_broken: std::cell::Cell<bool>,
+}
+
+impl Tools {
+    fn of(cfg: &Config) -> Tools {
+        Tools {
+            adm: Some((cfg.drbdadm.clone(), cfg.drbdconf.clone())),
+            setup: cfg.drbdsetup.clone(),
+            adm_broken: Default::default(),
+        }
+    }
+
+    fn setup_only(setup: String) -> Tools {
+        Tools {
+            adm: None,
+            setup,
+            adm_broken: Default::default(),
+        }
+    }
+
+    /// `drbdadm <args>`, and `drbdsetup <args>` when drbdadm fails (a
+    /// broken drbd.conf, the resource no longer in it): the same
+    /// subcommands (`secondary`, `down`) exist in both. drbdadm gets half of
+    /// the time left, so drbdsetup still has its turn after a hung drbdadm.
+    fn run(&self, args: &[&str], dl: &Deadline) -> Result<(), String> {
+        let mut failed = String::new();
+        if let Some((program, conf)) = self.adm.as_ref().filter(|_| !self.adm_broken.get()) {
+            let cmd = Cmd::new(program).args(["-c", conf.as_str()]).args(args);
+            match run_tool(cmd, &dl.share(0.5)) {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    ocf::warn!("{e}; trying {} {}", self.setup, args.join(" "));
+                    self.adm_broken.set(e.code == Some(10));
+                    failed = format!("{e}; ");
+                }
+            }
+        }
+        run_tool(Cmd::new(&self.setup).args(args), dl)
+            .map(drop)
+            .map_err(|e| format!("{failed}{e}"))
+    }
+}
+
+/// Take `name` down and wait until the kernel (drbdsetup) no longer knows
+/// it. Answers Ok only then, with the state seen before the first down
+/// (None when it was not up); an error at the deadline.
+fn take_down(
+    tools: &Tools,
+    name: &str,
+    v9: bool,
+    dl: &Deadline,
+) -> OcfResult<Option<ResourceState>> {
+    let mut before: Option<ResourceState> = None;
+    let mut last_error = String::new();
+    let mut first = true;
+    let mut pause = SETTLE;
+    loop {
+        if !first && !dl.sleep(std::mem::replace(&mut pause, SETTLE)) {
+            return Err(OcfError::generic(format!(
+                "{name} is still up at the stop timeout: {last_error}"
+            )));
+        }
+        first = false;
+        let st = match read_state_with(&tools.setup, name, v9, &dl.share(0.5)) {
+            Ok(st) => st,
+            Err(_) if dl.expired() && !last_error.is_empty() => {
+                // Cut short by the deadline: the earlier error says why.
+                return Err(OcfError::generic(format!(
+                    "{name} is still up at the stop timeout: {last_error}"
+                )));
+            }
+            Err(e) => {
+                // Cannot see it: try to take it down anyway, then look again.
+                // A read cut short by its share of the time says less than a
+                // refusal seen before (held open): keep that one.
+                if e.code.is_some() || last_error.is_empty() {
+                    last_error = format!("cannot read the state of {name}: {e}");
+                }
+                pause = RETRY;
+                if let Err(e) = tools.run(&["down", name], dl) {
+                    keep_telling(&mut last_error, e, dl);
+                }
+                continue;
+            }
+        };
+        if !st.configured {
+            // Deconfigured but maybe not yet removed (8.4): down it anyway
+            // (linbit's agent does), whatever that answers.
+            if let Some((program, conf)) = tools.adm.as_ref().filter(|_| !tools.adm_broken.get()) {
+                let cmd = Cmd::new(program).args(["-c", conf.as_str(), "down", name]);
+                let _ = run_tool(cmd, &dl.cap(Duration::from_secs(10)));
+            }
+            return Ok(before);
+        }
+        if st.role == Role::Primary {
+            ocf::warn!("{name} is still Primary, demoting it");
+            if let Err(e) = tools.run(&["secondary", name], dl) {
+                keep_telling(&mut last_error, e, dl);
+                pause = RETRY;
+                continue;
+            }
+        }
+        before.get_or_insert(st);
+        if let Err(e) = tools.run(&["down", name], dl) {
+            keep_telling(&mut last_error, e, dl);
+            pause = RETRY;
+        }
+    }
+}
+
+/// The error the exit reason gives: the newest, unless the deadline cut it
+/// short (a call killed at the deadline says less than the refusal before).
+fn keep_telling(last: &mut String, new: String, dl: &Deadline) {
+    if !dl.expired() || last.is_empty() {
+        *last = new;
+    }
+}
+
+// ------------------------------------------------------------ the record
+
+/// What start recorded here (`ocf::Record`): the resource name, its minors
+/// and the drbdsetup it used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Recorded {
+    resource: String,
+    drbdsetup: Option<String>,
+    minors: Vec<u32>,
+    v9: Option<bool>,
+}
+
+impl Recorded {
+    fn load(ctx: &Context) -> Option<Recorded> {
+        Recorded::from(&ocf::Record::load(ctx)?)
+    }
+
+    /// A record whose resource name we would refuse is not ours.
+    fn from(rec: &ocf::Record) -> Option<Recorded> {
+        let resource = rec.get("resource")?.to_string();
+        check_resource_name(&resource).ok()?;
+        Some(Recorded {
+            resource,
+            drbdsetup: rec
+                .get("drbdsetup")
+                .filter(|p| check_program(p).is_ok())
+                .map(str::to_string),
+            minors: parse_minors(rec.get("minors").unwrap_or("")),
+            v9: rec.get("v9").map(|v| v == "yes"),
+        })
+    }
+}
+
+/// Minor numbers, one per word (`drbdadm sh-minor` lines, the record's list).
+fn parse_minors(text: &str) -> Vec<u32> {
+    let mut m: Vec<u32> = text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    m.sort_unstable();
+    m.dedup();
+    m
+}
+
+fn show_minors(m: &[u32]) -> String {
+    m.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Record, before start creates anything, the resource, its minors (from
+/// drbd.conf: `drbdadm sh-minor`) and the drbdsetup that can take it down.
+fn record_intent(cfg: &Config, ctx: &Context, v9: bool, dl: &Deadline) -> ocf::Record {
+    let minors = adm(cfg, &["sh-minor", &cfg.resource], &dl.cap(READ_CAP))
+        .map(|o| parse_minors(&o.stdout_str()))
+        .unwrap_or_default();
+    let setup = exec::which(&cfg.drbdsetup)
+        .map(|p| p.into_os_string())
+        .unwrap_or_else(|| cfg.drbdsetup.clone().into());
+    let mut rec = ocf::Record::new()
+        .with("resource", &cfg.resource)
+        .with("drbdsetup", setup)
+        .with("v9", if v9 { "yes" } else { "no" });
+    if !minors.is_empty() {
+        rec.set("minors", show_minors(&minors));
+    }
+    rec.save(ctx);
+    rec
+}
+
+/// Complete the record with the minors the kernel reports (they are what a
+/// renamed resource keeps).
+fn record_minors(ctx: &Context, rec: &mut ocf::Record, st: &ResourceState) {
+    let minors: Vec<u32> = parse_minors(
+        &st.volumes
+            .iter()
+            .filter_map(|v| v.minor.map(|m| m.to_string()))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    if !minors.is_empty() && rec.get("minors") != Some(show_minors(&minors).as_str()) {
+        rec.set("minors", show_minors(&minors));
+        rec.save(ctx);
+    }
+}
+
+/// DRBD 9: the resource other than `known` that holds exactly the minors
+/// start recorded (`drbdsetup rename-resource` keeps them). One
+/// `events2 --now all`, only when the recorded name is gone.
+fn renamed(
+    setup: &str,
+    rec: &Recorded,
+    known: &[String],
+    v9: bool,
+    dl: &Deadline,
+) -> Option<String> {
+    if !v9 || rec.minors.is_empty() {
+        return None;
+    }
+    let cmd = Cmd::new(setup).args(["events2", "--now", "all"]);
+    let out = run_tool(cmd, &dl.cap(READ_CAP)).ok()?;
+    state::minors_by_resource(&out.stdout_str())
+        .into_iter()
+        .find(|(name, minors)| *minors == rec.minors && !known.contains(name))
+        .map(|(name, _)| name)
+}
+
+/// Monitor: `cfg_name` is not in the kernel; is what start recorded (under
+/// its recorded name, or renamed) there?
+fn recorded_in_kernel(
+    setup: &str,
+    rec: &Recorded,
+    cfg_name: &str,
+    v9: bool,
+    dl: &Deadline,
+) -> OcfResult<Option<(String, ResourceState)>> {
+    let read = |name: &str| {
+        read_state_with(setup, name, v9, &dl.keep_back(SCORE_RESERVE))
+            .map_err(|e| OcfError::generic(format!("cannot read the state of {name}: {e}")))
+    };
+    let mut known = vec![cfg_name.to_string()];
+    if rec.resource != cfg_name {
+        let st = read(&rec.resource)?;
+        if st.configured {
+            return Ok(Some((rec.resource.clone(), st)));
+        }
+        known.push(rec.resource.clone());
+    }
+    if let Some(other) = renamed(setup, rec, &known, v9, dl) {
+        let st = read(&other)?;
+        if st.configured {
+            return Ok(Some((other, st)));
+        }
+    }
+    Ok(None)
+}
+
+/// Stop and probe without a usable configuration: what can still be
+/// identified safely.
+struct Unconfigured {
+    /// The recorded resource; without a record (nothing started here since
+    /// the last stop or reboot, or started by linbit's agent before a
+    /// switch), the one the parameter names when it is a name we accept.
+    /// Never both: with a record, another resource the parameter now names
+    /// was not started by this instance.
+    names: Vec<String>,
+    rec: Option<Recorded>,
+    /// The first usable drbdsetup: the recorded one, the parameter's, PATH's.
+    drbdsetup: Option<String>,
+    drbdadm: Option<String>,
+    /// drbd.conf, for `drbdadm sh-minor` when nothing was recorded.
+    drbdconf: Option<String>,
+}
+
+impl Unconfigured {
+    fn new(cfg: Option<&Config>, rec: Option<&ocf::Record>, ctx: &Context) -> Unconfigured {
+        let rec = rec.and_then(Recorded::from);
+        let raw = |spec: &ParamSpec| ctx.params.get(spec.name).cloned();
+        let param = cfg
+            .map(|c| c.resource.clone())
+            .or_else(|| raw(&DRBD_RESOURCE))
+            .filter(|r| check_resource_name(r).is_ok());
+        let names: Vec<String> = match &rec {
+            Some(r) => vec![r.resource.clone()],
+            None => param.into_iter().collect(),
+        };
+        let program = |spec: &ParamSpec, from_cfg: Option<String>, fallback: &str| {
+            let mut candidates: Vec<String> = vec![];
+            candidates.extend(from_cfg.or_else(|| raw(spec)));
+            candidates.push(fallback.to_string());
+            candidates
+        };
+        let mut setups: Vec<String> = rec.iter().filter_map(|r| r.drbdsetup.clone()).collect();
+        setups.extend(program(
+            &DRBDSETUP,
+            cfg.map(|c| c.drbdsetup.clone()),
+            "drbdsetup",
+        ));
+        let usable = |list: Vec<String>| {
+            list.into_iter()
+                .filter(|p| check_program(p).is_ok())
+                .find(|p| exec::which(p).is_some())
+        };
+        Unconfigured {
+            names,
+            rec,
+            drbdsetup: usable(setups),
+            drbdadm: usable(program(&DRBDADM, cfg.map(|c| c.drbdadm.clone()), "drbdadm")),
+            drbdconf: cfg
+                .map(|c| c.drbdconf.clone())
+                .or_else(|| raw(&DRBDCONF))
+                .or_else(|| DRBDCONF.default.map(str::to_string))
+                .filter(|c| check_drbd_name(c).is_ok()),
+        }
+    }
+
+    fn module_version(&self, dl: &Deadline) -> Option<u32> {
+        module_version_with(self.drbdadm.as_deref(), dl)
+    }
+
+    /// The resource's minors: recorded, or else from drbd.conf (`drbdadm
+    /// sh-minor`, when drbdadm and drbd.conf still work).
+    fn minors(&self, dl: &Deadline) -> Vec<u32> {
+        if let Some(r) = self.rec.as_ref().filter(|r| !r.minors.is_empty()) {
+            return r.minors.clone();
+        }
+        let (Some(adm), Some(conf), Some(name)) =
+            (&self.drbdadm, &self.drbdconf, self.names.first())
+        else {
+            return vec![];
+        };
+        let cmd = Cmd::new(adm).args(["-c", conf.as_str(), "sh-minor", name.as_str()]);
+        run_tool(cmd, &dl.cap(READ_CAP))
+            .map(|o| parse_minors(&o.stdout_str()))
+            .unwrap_or_default()
+    }
+
+    /// Without drbdsetup, /sys/block says whether minors exist: Some(true)
+    /// when one of the resource's minors does (or, when they are unknown,
+    /// any DRBD minor), Some(false) when none does, None when /sys/block
+    /// cannot be read.
+    fn minors_in_kernel(&self, dl: &Deadline) -> Option<bool> {
+        let dir = sys_block_path();
+        let entries = std::fs::read_dir(&dir).ok()?;
+        let names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let minors = self.minors(dl);
+        Some(if minors.is_empty() {
+            names.iter().any(|n| {
+                n.strip_prefix("drbd")
+                    .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            })
+        } else {
+            minors.iter().any(|m| names.contains(&format!("drbd{m}")))
+        })
     }
 }
 
@@ -977,6 +1523,15 @@ fn attach(cfg: &Config, v9: bool, dl: &Deadline) -> Result<(), ToolError> {
     } else {
         adm(cfg, &["new-resource", &cfg.resource], dl)?;
         adm(cfg, &["new-minor", &cfg.resource], dl)?;
+        adm(cfg, &["attach", &cfg.resource], dl).map(drop)
+    }
+}
+
+/// Attach the disks of a resource that exists already (the second try).
+fn attach_disk(cfg: &Config, v9: bool, dl: &Deadline) -> Result<(), ToolError> {
+    if v9 {
+        adm(cfg, &["adjust", "--skip-net", &cfg.resource], dl).map(drop)
+    } else {
         adm(cfg, &["attach", &cfg.resource], dl).map(drop)
     }
 }
@@ -1078,23 +1633,34 @@ fn promote_loop(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
     }
 }
 
-/// After a stop: mark our data Outdated if a peer is Primary (opt-in).
+/// After a stop: mark our data Outdated if another node is Primary (opt-in).
+/// Another node is Primary when DRBD saw a Primary peer before the stop, or
+/// when Pacemaker's promoted list names a node other than this one that is
+/// not being stopped too (linbit's rule). Pacemaker passes those lists
+/// (`CRM_meta_notify_*`) to every action of a clone with notify=true, the
+/// stop included; `notify_type` is set only on notify actions, so it is
+/// not needed here.
 fn maybe_outdate_self(cfg: &Config, ctx: &Context, before: &ResourceState, dl: &Deadline) {
     if !cfg.stop_outdates_secondary || before.role == Role::Primary {
         return;
     }
     let me = ctx.on_node();
     let drbd_says = before.peers.iter().any(|p| p.role == Role::Primary);
-    let pacemaker_says = ctx.notification().is_some_and(|n| {
-        let stopping = n.unames(ocf::env::NotifyList::Stop);
-        n.unames(ocf::env::NotifyList::Promoted)
-            .into_iter()
-            .any(|h| Some(h) != me && !stopping.contains(&h))
-    });
-    if !(drbd_says || pacemaker_says) {
+    let stopping = notify_unames(ctx, "stop", None);
+    let elsewhere = notify_unames(ctx, "promoted", Some("master"))
+        .into_iter()
+        .find(|h| {
+            !me.is_some_and(|m| m.eq_ignore_ascii_case(h))
+                && !stopping.iter().any(|s| s.eq_ignore_ascii_case(h))
+        });
+    if !drbd_says && elsewhere.is_none() {
         return;
     }
-    ocf::info!("outdating {}: another node is Primary", cfg.resource);
+    ocf::info!(
+        "outdating {}: {} is Primary",
+        cfg.resource,
+        elsewhere.unwrap_or("a peer")
+    );
     if let Err(e) = adm(
         cfg,
         &["outdate", &cfg.resource],
@@ -1102,6 +1668,20 @@ fn maybe_outdate_self(cfg: &Config, ctx: &Context, before: &ResourceState, dl: &
     ) {
         ocf::warn!("outdate: {e}");
     }
+}
+
+/// A `CRM_meta_notify_<list>_uname` list of any action (not only notify):
+/// the new name, or the legacy one when the new is empty or absent.
+fn notify_unames<'a>(ctx: &'a Context, list: &str, legacy: Option<&str>) -> Vec<&'a str> {
+    let get = |n: &str| ctx.meta.get(&format!("notify_{n}_uname"));
+    let value = match (get(list), legacy.and_then(get)) {
+        (Some(v), _) if !v.trim().is_empty() => Some(v),
+        (_, Some(v)) => Some(v),
+        (v, None) => v,
+    };
+    value
+        .map(|v| v.split_whitespace().collect())
+        .unwrap_or_default()
 }
 
 // ------------------------------------------------------------ the score
@@ -1287,6 +1867,89 @@ mod tests {
         assert_eq!(c.scores.best, 4);
         assert_eq!(c.peer_primary, PeerPrimary::RemoveIfUnexpected);
         assert!(c.wfc_timeout.is_zero());
+    }
+
+    #[test]
+    fn one_resource_by_name_only() {
+        for bad in ["all", "-r0", "--force", "-"] {
+            let e = configure(&[("OCF_RESKEY_drbd_resource", bad)]).unwrap_err();
+            assert_eq!(e.status, Status::ErrConfigured, "{bad}");
+            assert!(e.reason.contains("drbd_resource"), "{}", e.reason);
+        }
+        for good in ["r0", "all-data", "ALL", "r-0", "data.all"] {
+            assert!(
+                configure(&[("OCF_RESKEY_drbd_resource", good)]).is_ok(),
+                "{good}"
+            );
+        }
+    }
+
+    #[test]
+    fn notify_lists_are_read_on_every_action() {
+        // A stop of a clone with notify=true: lists, no notify_type.
+        let c = ctx(
+            "stop",
+            &[
+                ("OCF_RESKEY_CRM_meta_notify_master_uname", "node1 "),
+                ("OCF_RESKEY_CRM_meta_notify_promoted_uname", ""),
+                ("OCF_RESKEY_CRM_meta_notify_stop_uname", "node2 node3"),
+            ],
+        );
+        assert!(c.notification().is_none());
+        assert_eq!(notify_unames(&c, "promoted", Some("master")), ["node1"]);
+        assert_eq!(notify_unames(&c, "stop", None), ["node2", "node3"]);
+        assert!(notify_unames(&c, "start", None).is_empty());
+        let new = ctx(
+            "stop",
+            &[
+                ("OCF_RESKEY_CRM_meta_notify_master_uname", "old"),
+                ("OCF_RESKEY_CRM_meta_notify_promoted_uname", "new"),
+            ],
+        );
+        assert_eq!(notify_unames(&new, "promoted", Some("master")), ["new"]);
+    }
+
+    #[test]
+    fn records_are_read_defensively() {
+        let rec = ocf::Record::new()
+            .with("resource", "r0")
+            .with("drbdsetup", "/usr/sbin/drbdsetup")
+            .with("minors", "3,1, 2")
+            .with("v9", "yes");
+        let r = Recorded::from(&rec).unwrap();
+        assert_eq!(r.resource, "r0");
+        assert_eq!(r.minors, [1, 2, 3]);
+        assert_eq!(r.drbdsetup.as_deref(), Some("/usr/sbin/drbdsetup"));
+        assert_eq!(r.v9, Some(true));
+        // A name we would refuse is never acted on; a bad program is dropped.
+        assert!(Recorded::from(&rec.clone().with("resource", "all")).is_none());
+        assert!(Recorded::from(&rec.clone().with("resource", "-x")).is_none());
+        let odd = Recorded::from(&rec.clone().with("drbdsetup", "bin/x;y")).unwrap();
+        assert_eq!(odd.drbdsetup, None);
+        assert_eq!(parse_minors("0\n1\n\n"), [0, 1]);
+        assert!(parse_minors("").is_empty());
+    }
+
+    #[test]
+    fn unattached_disks_are_found() {
+        let st = state::parse_events2(
+            "exists resource name:r0 role:Secondary\n\
+             exists device name:r0 volume:0 minor:0 disk:UpToDate client:no\n\
+             exists device name:r0 volume:1 minor:1 disk:Diskless client:no\n\
+             exists -\n",
+            "r0",
+        );
+        assert_eq!(unattached_disks(&st), ["1 (Diskless)"]);
+        let client = state::parse_events2(
+            "exists resource name:r0 role:Secondary\n\
+             exists device name:r0 volume:0 minor:0 disk:Diskless client:yes\n\
+             exists -\n",
+            "r0",
+        );
+        assert!(
+            unattached_disks(&client).is_empty(),
+            "a diskless client is meant to be"
+        );
     }
 
     #[test]

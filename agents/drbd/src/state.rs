@@ -238,6 +238,52 @@ pub fn parse_events2(text: &str, name: &str) -> ResourceState {
     st
 }
 
+/// Every resource in `drbdsetup events2 --now all` output with the minors of
+/// its devices (sorted): how a resource is found again by its minors, which
+/// the kernel keeps when the resource is renamed (`drbdsetup rename-resource`).
+pub fn minors_by_resource(text: &str) -> Vec<(String, Vec<u32>)> {
+    let mut out: Vec<(String, Vec<u32>)> = vec![];
+    for line in text.lines() {
+        let mut words: Vec<&str> = line.split_whitespace().collect();
+        if words
+            .first()
+            .is_some_and(|w| w.trim_end_matches('*').parse::<u64>().is_ok())
+        {
+            words.remove(0);
+        }
+        if words.len() < 2 || words[0] != "exists" {
+            continue;
+        }
+        if words[1] == "-" {
+            break;
+        }
+        if !matches!(words[1], "resource" | "device") {
+            continue;
+        }
+        let f = fields(&words[2..]);
+        let Some(name) = get(&f, "name") else {
+            continue;
+        };
+        let at = match out.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                out.push((name.to_string(), vec![]));
+                out.len() - 1
+            }
+        };
+        if words[1] == "device"
+            && let Some(m) = get(&f, "minor").and_then(|m| m.parse::<u32>().ok())
+        {
+            out[at].1.push(m);
+        }
+    }
+    for (_, minors) in &mut out {
+        minors.sort_unstable();
+        minors.dedup();
+    }
+    out
+}
+
 /// Parse DRBD 8.4's `drbdsetup sh-status <res>`: shell assignments
 /// (`_role=Secondary`), one block per volume closed by `_sh_status_process`.
 /// Values are taken as data, never evaluated. 8.4 has one peer and no quorum.
@@ -378,6 +424,24 @@ change resource name:r0 role:Secondary
         assert!(st.configured);
         assert!(st.volumes[0].client);
         assert_eq!(st.volumes[1].disk, Disk::Other("Frobnicated".into()));
+    }
+
+    #[test]
+    fn minors_of_every_resource() {
+        let all = minors_by_resource(EVENTS2);
+        assert_eq!(
+            all,
+            vec![
+                ("r0".to_string(), vec![10, 11]),
+                ("other".to_string(), vec![20])
+            ]
+        );
+        assert!(minors_by_resource("exists -\n").is_empty());
+        // A resource without devices yet (between new-resource and new-minor).
+        assert_eq!(
+            minors_by_resource("exists resource name:r9 role:Secondary\nexists -\n"),
+            vec![("r9".to_string(), vec![])]
+        );
     }
 
     #[test]
