@@ -5,6 +5,7 @@
 //! | [`exit`] | OCF exit statuses and the error type; the exit-reason line |
 //! | [`env`] | the environment parsed into a [`Context`] |
 //! | [`params`] | typed parameter tables: parsing, validation, defaults |
+//! | [`procfs`] | processes as `/proc` shows them: stat, cmdline, cwd, fds, maps, namespaces |
 //! | [`metadata`] | the meta-data XML and the Markdown reference |
 //! | [`deadline`] | deadlines from `CRM_meta_timeout`, phase budgets, the watchdog |
 //! | [`exec`] | running tools by argv with a deadline, in their own process group |
@@ -15,6 +16,7 @@
 //! | [`record`] | what start started here, for stop and probe when the configuration does not validate |
 //! | [`run`] | the [`Agent`] trait and the driver's rule table |
 //! | [`secret`] | masking secrets (`password=`, ...) in every line we show |
+//! | [`xml`] | reading XML through one parser (roxmltree) with small typed helpers |
 
 pub mod cluster;
 pub mod deadline;
@@ -26,9 +28,11 @@ pub mod log;
 pub mod metadata;
 pub mod net;
 pub mod params;
+pub mod procfs;
 pub mod record;
 pub mod run;
 pub mod secret;
+pub mod xml;
 
 pub use deadline::Deadline;
 pub use env::Context;
