@@ -72,19 +72,34 @@ impl Drop for LoopDev {
     }
 }
 
+/// The mount table's lines, as bytes: a mount point need not be UTF-8
+/// (one test mounts below a directory whose name is not), and a lossy or
+/// failed read would leave such a mount behind.
+fn table_lines() -> Vec<Vec<u8>> {
+    fs::read("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .split(|&c| c == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// Field `n` (from 0) of a mountinfo line's left or right half.
+fn field(line: &[u8], right: bool, n: usize) -> Option<&[u8]> {
+    let sep = line.windows(3).position(|w| w == b" - ")?;
+    let half = if right {
+        &line[sep + 3..]
+    } else {
+        &line[..sep]
+    };
+    half.split(|&c| c == b' ').nth(n)
+}
+
 /// Mount points whose source is `dev`, deepest first.
 pub fn mounts_of_source(dev: &str) -> Vec<PathBuf> {
-    let table = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut out: Vec<PathBuf> = table
-        .lines()
-        .filter_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let src = right.split(' ').nth(1)?;
-            if src != dev {
-                return None;
-            }
-            Some(unescape(left.split(' ').nth(4)?))
-        })
+    let mut out: Vec<PathBuf> = table_lines()
+        .iter()
+        .filter(|l| field(l, true, 1) == Some(dev.as_bytes()))
+        .filter_map(|l| field(l, false, 4).map(unescape))
         .collect();
     out.reverse();
     out
@@ -92,10 +107,9 @@ pub fn mounts_of_source(dev: &str) -> Vec<PathBuf> {
 
 /// Mount points at or below `dir`, deepest first.
 pub fn mounts_within(dir: &Path) -> Vec<PathBuf> {
-    let table = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut out: Vec<PathBuf> = table
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(unescape))
+    let mut out: Vec<PathBuf> = table_lines()
+        .iter()
+        .filter_map(|l| field(l, false, 4).map(unescape))
         .filter(|p| p.starts_with(dir))
         .collect();
     out.reverse();
@@ -106,8 +120,7 @@ pub fn is_mounted(dir: &Path) -> bool {
     mounts_within(dir).iter().any(|p| p == dir)
 }
 
-fn unescape(s: &str) -> PathBuf {
-    let b = s.as_bytes();
+fn unescape(b: &[u8]) -> PathBuf {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
