@@ -15,7 +15,10 @@
 pub mod bounded_io;
 pub mod holders;
 pub mod identity;
+pub mod invariants;
 pub mod mountinfo;
+#[cfg(test)]
+mod props;
 
 use std::ffi::CString;
 use std::fs;
@@ -375,7 +378,7 @@ fn check_options(v: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_statusfile_prefix(v: &str) -> Result<(), String> {
+pub fn check_statusfile_prefix(v: &str) -> Result<(), String> {
     if v.starts_with('/') {
         return Err("must be relative to the mount point".into());
     }
@@ -1675,26 +1678,41 @@ fn fstype_supported(cfg: &Config, dl: &Deadline) -> OcfResult<()> {
     )))
 }
 
+/// The depth-20 status file of this resource on this node.
+fn status_file(cfg: &Config, ctx: &Context) -> bounded_io::StatusFile {
+    status_file_of(
+        &cfg.statusfile_prefix,
+        &ctx.instance,
+        ctx.meta.get("clone").map(String::as_str),
+        &node_name(ctx),
+    )
+}
+
 /// The depth-20 status file: `<dir>/<prefix><instance>[_<clone>]_<node>`.
 /// Every `/` in the prefix ends a directory (`a/b/` is two, `a/b/st-` two
-/// and a file name prefix); a `/` in the instance, clone or node name would
-/// be one more, so it becomes `_`.
-fn status_file(cfg: &Config, ctx: &Context) -> bounded_io::StatusFile {
+/// and a file name prefix; empty parts do not count); a `/` in the
+/// instance, clone or node name would be one more, so it becomes `_`.
+pub fn status_file_of(
+    prefix: &str,
+    instance: &str,
+    clone: Option<&str>,
+    node: &str,
+) -> bounded_io::StatusFile {
     let plain = |s: &str| s.replace(['/', '\0'], "_");
-    let mut parts: Vec<&str> = cfg.statusfile_prefix.split('/').collect();
+    let mut parts: Vec<&str> = prefix.split('/').collect();
     let stem = parts.pop().unwrap_or_default();
     let dirs = parts
         .into_iter()
         .filter(|d| !d.is_empty())
         .map(str::to_string)
         .collect();
-    let mut name = format!("{stem}{}", plain(&ctx.instance));
-    if let Some(c) = ctx.meta.get("clone").filter(|c| !c.is_empty()) {
+    let mut name = format!("{}{}", plain(stem), plain(instance));
+    if let Some(c) = clone.filter(|c| !c.is_empty()) {
         name.push('_');
         name.push_str(&plain(c));
     }
     name.push('_');
-    name.push_str(&plain(&node_name(ctx)));
+    name.push_str(&plain(node));
     bounded_io::StatusFile { dirs, name }
 }
 

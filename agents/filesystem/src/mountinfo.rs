@@ -95,21 +95,22 @@ fn number(field: &[u8]) -> Option<u32> {
 }
 
 /// Parse one line; `None` for anything malformed (skipped, never a panic).
+/// Six fields, then optional fields up to a field that is exactly `-`
+/// (proc(5)): found by position, not as the text ` - `, which an escaped
+/// path field of `-` alone would also make.
 pub fn parse_line(line: &[u8]) -> Option<Mount> {
-    let sep = line.windows(3).position(|w| w == b" - ")?;
-    let (left, right) = (&line[..sep], &line[sep + 3..]);
-    let mut l = left.split(|&c| c == b' ');
-    let id = number(l.next()?)?;
-    let parent = number(l.next()?)?;
-    let dev = l.next()?;
+    let mut f = line.split(|&c| c == b' ');
+    let id = number(f.next()?)?;
+    let parent = number(f.next()?)?;
+    let dev = f.next()?;
     let colon = dev.iter().position(|&c| c == b':')?;
     let (major, minor) = (number(&dev[..colon])?, number(&dev[colon + 1..])?);
-    let root = path(l.next()?);
-    let mount_point = path(l.next()?);
-    let options = text(l.next()?);
-    let mut r = right.split(|&c| c == b' ');
-    let fstype = text(r.next()?);
-    let source = OsString::from_vec(decode(r.next().unwrap_or(b"")));
+    let root = path(f.next()?);
+    let mount_point = path(f.next()?);
+    let options = text(f.next()?);
+    f.by_ref().find(|x| *x == b"-")?;
+    let fstype = text(f.next()?);
+    let source = OsString::from_vec(decode(f.next().unwrap_or(b"")));
     Some(Mount {
         id,
         parent,
@@ -215,6 +216,19 @@ bad line without separator
     fn parses_fields_and_decodes_escapes() {
         let m = parse(TABLE.as_bytes());
         assert_eq!(m.len(), 7, "the malformed line is skipped");
+        let dash = parse(b"40 1 7:3 / - rw shared:2 - ext4 /dev/loop3 rw\n");
+        assert_eq!(
+            dash[0].mount_point,
+            PathBuf::from("-"),
+            "a field of '-' alone"
+        );
+        assert_eq!(dash[0].fstype, "ext4");
+        let non_utf8 = parse(b"41 1 0:9 / /mnt/a\xff\\040b rw - tmpfs t\xfe rw\n");
+        assert_eq!(
+            non_utf8[0].mount_point.as_os_str().as_bytes(),
+            b"/mnt/a\xff b"
+        );
+        assert_eq!(non_utf8[0].source.as_bytes(), b"t\xfe");
         assert_eq!(m[1].mount_point, PathBuf::from("/mnt/fsa data"));
         assert_eq!((m[1].major, m[1].minor), (7, 3));
         assert_eq!(m[1].fstype, "xfs");
