@@ -585,3 +585,34 @@ fn a_mount_below_ours_with_a_non_utf8_name_is_unmounted() {
         "{table}"
     );
 }
+
+/// The mount point reached through a symlink a user owns (in a directory
+/// everyone may write to, like a shared /srv/incoming): start refuses with
+/// exit 4 and mounts nothing, instead of mounting wherever the user's link
+/// points (over /etc/cron.d, say). Before: the link was followed.
+#[test]
+fn a_mount_point_behind_a_users_link_is_refused() {
+    let a = agent_link("filesystem");
+    let lo = LoopDev::new("h-ulink", "ext4", 64, None);
+    let base = MountPoint::new("h-ulink");
+    let target = base.0.join("elsewhere");
+    fs::create_dir_all(&target).unwrap();
+    fs::set_permissions(&base.0, fs::Permissions::from_mode(0o1777)).unwrap();
+    let link = base.0.join("data");
+    symlink(&target, &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(NOBODY), Some(NOBODY)).unwrap();
+    let p = params(&lo.dev, link.to_str().unwrap(), "ext4");
+    let o = ocf(&a, "start", &p, &[]);
+    assert_eq!(o.code, 4, "{o:?}");
+    assert!(
+        o.reason().unwrap_or_default().contains("uid 65534"),
+        "{o:?}"
+    );
+    assert!(fsa::mounts_of_source(&lo.dev).is_empty(), "nothing mounted");
+    // The same link made by root is followed, as before.
+    fs::remove_file(&link).unwrap();
+    symlink(&target, &link).unwrap();
+    ok(&ocf(&a, "start", &p, &[]), "start through root's link");
+    assert!(is_mounted(&target));
+    ok(&ocf(&a, "stop", &p, &[]), "stop");
+}

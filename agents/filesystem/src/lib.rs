@@ -752,6 +752,7 @@ impl ocf::Agent for Filesystem {
         {
             run_fsck(cfg, dev, dl)?;
         }
+        trusted_mount_point(&cfg.directory).map_err(OcfError::perm)?;
         if !dir.is_dir() {
             fs::create_dir_all(&dir).map_err(|e| {
                 OcfError::installed(format!(
@@ -759,6 +760,9 @@ impl ocf::Agent for Filesystem {
                     dir.display()
                 ))
             })?;
+            // What we just made, in a directory others may write to, must
+            // be ours before anything is mounted on it.
+            trusted_mount_point(&cfg.directory).map_err(OcfError::perm)?;
         }
         // Before mounting, what we are about to mount and where, so a start
         // cut short (mount hung, the watchdog fired) leaves what stop needs.
@@ -1492,6 +1496,94 @@ fn config_from(
     })
 }
 
+/// Is the mount point reached only through what root controls? Walking
+/// `dir` as the kernel will (symlinks followed, at most 40): a symlink on
+/// the way must be root's, and a directory on the way that others may write
+/// to must have the sticky bit, with what follows in it root's (or not there
+/// yet). Otherwise a user could point our mount anywhere, over /etc/cron.d
+/// for one, with a link of theirs, or swap what we checked before mount(8)
+/// looks it up again. Whatever is missing at the end is what start creates.
+/// `Ok` with the resolved path, or why not.
+pub fn trusted_mount_point(dir: &Path) -> Result<PathBuf, String> {
+    use std::ffi::OsString;
+    let mut todo: Vec<OsString> = dir
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    let mut cur = PathBuf::from("/");
+    let mut hops = 0;
+    let mut missing = false;
+    while let Some(c) = todo.pop() {
+        if c == ".." {
+            cur.pop();
+            continue;
+        }
+        if c == "." || c.is_empty() {
+            continue;
+        }
+        let next = cur.join(&c);
+        if missing {
+            cur = next;
+            continue;
+        }
+        let parent = fs::symlink_metadata(&cur).map_err(|e| format!("{}: {e}", cur.display()))?;
+        let shared = parent.mode() & 0o002 != 0;
+        if shared && parent.mode() & 0o1000 == 0 {
+            return Err(format!(
+                "{} (on the way to the mount point {}) is writable by everyone without the sticky bit: anyone could replace what follows",
+                cur.display(),
+                dir.display()
+            ));
+        }
+        let md = match fs::symlink_metadata(&next) {
+            Ok(md) => md,
+            Err(_) => {
+                missing = true;
+                cur = next;
+                continue;
+            }
+        };
+        if (shared || md.file_type().is_symlink()) && md.uid() != 0 {
+            return Err(format!(
+                "{} (on the way to the mount point {}) is {} of uid {}, not root's: it could point the mount anywhere",
+                next.display(),
+                dir.display(),
+                if md.file_type().is_symlink() {
+                    "a symlink"
+                } else {
+                    "an entry"
+                },
+                md.uid()
+            ));
+        }
+        if md.file_type().is_symlink() {
+            hops += 1;
+            if hops > 40 {
+                return Err(format!("{}: too many symlinks", dir.display()));
+            }
+            let target = fs::read_link(&next).map_err(|e| format!("{}: {e}", next.display()))?;
+            if target.is_absolute() {
+                cur = PathBuf::from("/");
+            }
+            for t in target.components().rev() {
+                match t {
+                    Component::Normal(n) => todo.push(n.to_os_string()),
+                    Component::ParentDir => todo.push("..".into()),
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        cur = next;
+    }
+    Ok(cur)
+}
+
 fn read_mounts() -> OcfResult<Vec<Mount>> {
     mountinfo::read()
         .map_err(|e| OcfError::generic(format!("cannot read /proc/self/mountinfo: {e}")))
@@ -2072,6 +2164,45 @@ mod tests {
         ] {
             assert!(system_directory(Path::new(bad)).is_some(), "{bad}");
         }
+    }
+
+    /// The mount point is reached only through what root controls.
+    #[test]
+    fn mount_points_behind_links_of_others() {
+        use std::os::unix::fs::{PermissionsExt, lchown, symlink};
+        let base = PathBuf::from(format!("/var/tmp/fsa-trust-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(base.join("real/sub")).unwrap();
+        fs::set_permissions(&base, fs::Permissions::from_mode(0o755)).unwrap();
+        symlink(base.join("real"), base.join("roots")).unwrap();
+        symlink(base.join("real"), base.join("theirs")).unwrap();
+        lchown(base.join("theirs"), Some(65534), None).unwrap();
+        fs::create_dir(base.join("open")).unwrap();
+        fs::set_permissions(base.join("open"), fs::Permissions::from_mode(0o777)).unwrap();
+        fs::create_dir(base.join("sticky")).unwrap();
+        fs::set_permissions(base.join("sticky"), fs::Permissions::from_mode(0o1777)).unwrap();
+        fs::create_dir(base.join("sticky/users")).unwrap();
+        std::os::unix::fs::chown(base.join("sticky/users"), Some(65534), None).unwrap();
+        fs::create_dir(base.join("sticky/roots")).unwrap();
+        let t = |p: &str| trusted_mount_point(&base.join(p));
+        let r = t("roots/sub/new/deeper");
+        let got = (
+            r.clone(),
+            t("theirs/sub"),
+            t("open/x"),
+            t("sticky/users"),
+            t("sticky/roots/x"),
+            t("sticky/missing"),
+            t("roots/../real/sub"),
+        );
+        let _ = fs::remove_dir_all(&base);
+        assert_eq!(got.0.unwrap(), base.join("real/sub/new/deeper"));
+        assert!(got.1.unwrap_err().contains("symlink of uid 65534"));
+        assert!(got.2.unwrap_err().contains("without the sticky bit"));
+        assert!(got.3.unwrap_err().contains("uid 65534"));
+        assert_eq!(got.4.unwrap(), base.join("sticky/roots/x"));
+        assert_eq!(got.5.unwrap(), base.join("sticky/missing"));
+        assert_eq!(got.6.unwrap(), base.join("real/sub"));
     }
 
     /// A CIFS password leaves the option list for PASSWD; a doubled comma is
