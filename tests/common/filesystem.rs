@@ -393,6 +393,29 @@ impl Drop for MountNs {
     }
 }
 
+/// SIGSTOP `pid` and wait until every one of its threads is stopped: a
+/// FUSE daemon thread still running could take the next request, and a
+/// request a stopped daemon has already read cannot be interrupted, not
+/// even by SIGKILL (the test then waited forever for its own `stat`).
+pub fn stop_process(pid: u32) {
+    // SAFETY: a process the test started.
+    unsafe { libc::kill(pid as i32, libc::SIGSTOP) };
+    let all_stopped = || {
+        fs::read_dir(format!("/proc/{pid}/task")).is_ok_and(|tasks| {
+            tasks.flatten().all(|t| {
+                fs::read(t.path().join("stat")).is_ok_and(|st| {
+                    let close = st.iter().rposition(|&c| c == b')').unwrap_or(0);
+                    st.get(close + 2) == Some(&b'T')
+                })
+            })
+        })
+    };
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while !all_stopped() && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// What a bounded run did.
 #[derive(Debug)]
 pub struct Bounded {
@@ -429,7 +452,12 @@ pub fn bounded(cmd: &mut Command, limit: Duration) -> Bounded {
         if started.elapsed() >= limit {
             // SAFETY: the process group we just created.
             unsafe { libc::kill(-pgid, libc::SIGKILL) };
-            let _ = child.wait();
+            // A process stuck in the kernel may outlive SIGKILL for a while:
+            // never wait for it forever.
+            let end = std::time::Instant::now() + Duration::from_secs(5);
+            while child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             break None;
         }
         std::thread::sleep(Duration::from_millis(20));

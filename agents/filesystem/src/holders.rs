@@ -202,9 +202,8 @@ impl Guard {
             return Some("a child of this agent".into());
         }
         let exe = readlink(&PathBuf::from(format!("/proc/{pid}/exe"))).map(|t| {
-            let t = t.strip_suffix(DELETED).unwrap_or(&t).to_vec();
-            let base = t.rsplit(|&c| c == b'/').next().unwrap_or(&[]).to_vec();
-            base
+            let t = t.strip_suffix(DELETED).unwrap_or(&t);
+            t.rsplit(|&c| c == b'/').next().unwrap_or(&[]).to_vec()
         });
         let named = exe.as_deref().is_some_and(is_cluster_daemon_name)
             || is_cluster_daemon_name(comm.as_bytes());

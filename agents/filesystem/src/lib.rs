@@ -50,7 +50,11 @@ pub static DEVICE: ParamSpec = ParamSpec::new(
 pub static DIRECTORY: ParamSpec = ParamSpec::new(
     "directory",
     "mount point",
-    "The absolute path to mount on. It is created if missing. '/' is refused.",
+    "The absolute path to mount on. It is created if missing. System directories \
+     are refused ('/', /usr, /var, /var/lib, /var/log, /etc, /tmp, /root, and \
+     anything in /proc, /sys, /dev, /run, /boot, the program and library \
+     directories, or the cluster stack's own), and so is a path through a \
+     symlink that is not root's.",
 )
 .required()
 .unique()
@@ -80,8 +84,11 @@ pub static STATUSFILE_PREFIX: ParamSpec = ParamSpec::new(
     "statusfile_prefix",
     "status file prefix",
     "Where monitor depth 20 writes its status file, relative to the mount point: \
-     <directory>/<prefix><instance>[_<clone>]_<node>. A prefix ending in / is a \
-     directory, created when needed.",
+     <directory>/<prefix><instance>[_<clone>]_<node>. Each part ending in / is a \
+     directory (a/b/ is two), created when needed; each must be root's and \
+     writable by nobody else, and the file is never written through a link. A \
+     prefix without / puts the file in the mount's root, which then must be \
+     root's and writable by nobody else.",
 )
 .default(".Filesystem_status/")
 .check(check_statusfile_prefix);
@@ -1653,12 +1660,22 @@ fn bind_origin(mounts: &[Mount], src: &Path, dir: &Path) -> Option<((u32, u32), 
 }
 
 fn tag_link(d: &Device) -> Option<PathBuf> {
+    tag_link_in(Path::new("/dev/disk"), d)
+}
+
+/// The device a `/dev/disk/by-uuid` or `by-label` link (under `disk`) names.
+fn tag_link_in(disk: &Path, d: &Device) -> Option<PathBuf> {
     let (kind, v) = match d {
         Device::Uuid(u) => ("by-uuid", u),
         Device::Label(l) => ("by-label", l),
         _ => return None,
     };
-    let p = Path::new("/dev/disk").join(kind).join(v);
+    // A label is data, not a path: udev spells a '/' in it as \x2f, so a
+    // value with '/' (or '.', '..') names no link there, only a way out.
+    if v.is_empty() || v == "." || v == ".." || v.contains('/') {
+        return None;
+    }
+    let p = disk.join(kind).join(v);
     fs::canonicalize(p).ok()
 }
 
@@ -2135,6 +2152,23 @@ mod tests {
             &[],
         );
         assert_eq!(bind_uuid.unwrap_err().status, Status::ErrConfigured);
+    }
+
+    #[test]
+    fn a_tag_is_never_a_path() {
+        let disk = std::env::temp_dir().join(format!("fsa-disk-{}", std::process::id()));
+        fs::create_dir_all(disk.join("by-label")).unwrap();
+        fs::create_dir_all(disk.join("by-uuid")).unwrap();
+        let mut got = Vec::new();
+        for l in ["../../../etc/passwd", "a/../../../etc/passwd", "..", "."] {
+            got.push(tag_link_in(&disk, &Device::Label(l.into())));
+            got.push(tag_link_in(&disk, &Device::Uuid(l.into())));
+        }
+        std::os::unix::fs::symlink("/dev/null", disk.join("by-label/data")).unwrap();
+        let real = tag_link_in(&disk, &Device::Label("data".into()));
+        let _ = fs::remove_dir_all(&disk);
+        assert!(got.iter().all(Option::is_none), "{got:?}");
+        assert_eq!(real, Some(PathBuf::from("/dev/null")));
     }
 
     #[test]
