@@ -1896,9 +1896,8 @@ fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> O
             ),
         }
         if dl.expired() {
-            if last_holders.is_empty() {
-                last_holders = holders::scan(path, &guard);
-            }
+            // No new scan here: past the deadline only the watchdog's margin
+            // is left, and a scan of /proc on a loaded node can take longer.
             let loops = holders::loop_devices_within(path);
             let who = if !loops.is_empty() && last_holders.is_empty() {
                 format!("; the kernel holds it for {}", loops.join(", "))
@@ -1985,6 +1984,8 @@ fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> O
             }
             last_holders = found;
         } else if rounds == 1 {
+            // Only to name them if the stop fails: nobody is signalled.
+            last_holders = holders::scan(path, &guard);
             ocf::info!(
                 "{} is busy; force_unmount=false, so only retrying",
                 path.display()

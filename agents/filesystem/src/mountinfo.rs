@@ -9,8 +9,8 @@
 //! Everything is bytes until it is a path: a directory name need not be
 //! UTF-8, and a path decoded lossily names nothing we can unmount.
 
-use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 /// One mount as the kernel lists it.
@@ -137,11 +137,6 @@ pub fn read() -> std::io::Result<Vec<Mount>> {
     Ok(parse(&std::fs::read("/proc/self/mountinfo")?))
 }
 
-/// `s` as a path for comparisons with the table (bytes, no decoding).
-pub fn os(s: &str) -> &OsStr {
-    OsStr::from_bytes(s.as_bytes())
-}
-
 /// True when `p` is `dir` or lies below it (component-wise, not by string).
 pub fn is_within(p: &Path, dir: &Path) -> bool {
     p.starts_with(dir)
@@ -200,6 +195,7 @@ pub fn unmount_order<'a>(mounts: &'a [Mount], roots: &[u32]) -> Vec<&'a Mount> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
 
     const TABLE: &str = "\
 22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/vda rw
