@@ -623,8 +623,8 @@ fn a_hung_fuse_mount_elsewhere_does_not_stall_monitor_or_stop() {
             .any(|e| fs::read_link(e.path()).is_ok_and(|t| t == fuse_file)))),
         "a process must hold a file open on the FUSE mount"
     );
-    // SAFETY: the bindfs daemon we started (resumed and killed by MountNs's Drop).
-    unsafe { libc::kill(daemon as i32, libc::SIGSTOP) };
+    // The bindfs daemon we started (resumed and killed by MountNs's Drop).
+    fsa::stop_process(daemon);
     let stat = ns.run_bounded(&["stat", fuse_dir.s()], &[], Duration::from_secs(2));
     assert_eq!(
         stat.code, None,
@@ -1027,8 +1027,8 @@ fn dead_storage_under_our_own_mount_fails_depth_10_and_20_in_time() {
     assert_eq!(start.code, Some(0), "{start:?}");
     assert_eq!(run(&a.path, "monitor", "10", 10).code, Some(0));
 
-    // SAFETY: the bindfs daemon we started; MountNs's Drop resumes it.
-    unsafe { libc::kill(daemon as i32, libc::SIGSTOP) };
+    // The bindfs daemon we started; MountNs's Drop resumes it.
+    fsa::stop_process(daemon);
     let d0 = run(&a.path, "monitor", "0", 10);
     assert_eq!(d0.code, Some(0), "{d0:?}");
     assert!(d0.elapsed < Duration::from_secs(1), "{:?}", d0.elapsed);

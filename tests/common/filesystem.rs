@@ -72,19 +72,34 @@ impl Drop for LoopDev {
     }
 }
 
+/// The mount table's lines, as bytes: a mount point need not be UTF-8
+/// (one test mounts below a directory whose name is not), and a lossy or
+/// failed read would leave such a mount behind.
+fn table_lines() -> Vec<Vec<u8>> {
+    fs::read("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .split(|&c| c == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// Field `n` (from 0) of a mountinfo line's left or right half.
+fn field(line: &[u8], right: bool, n: usize) -> Option<&[u8]> {
+    let sep = line.windows(3).position(|w| w == b" - ")?;
+    let half = if right {
+        &line[sep + 3..]
+    } else {
+        &line[..sep]
+    };
+    half.split(|&c| c == b' ').nth(n)
+}
+
 /// Mount points whose source is `dev`, deepest first.
 pub fn mounts_of_source(dev: &str) -> Vec<PathBuf> {
-    let table = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut out: Vec<PathBuf> = table
-        .lines()
-        .filter_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let src = right.split(' ').nth(1)?;
-            if src != dev {
-                return None;
-            }
-            Some(unescape(left.split(' ').nth(4)?))
-        })
+    let mut out: Vec<PathBuf> = table_lines()
+        .iter()
+        .filter(|l| field(l, true, 1) == Some(dev.as_bytes()))
+        .filter_map(|l| field(l, false, 4).map(unescape))
         .collect();
     out.reverse();
     out
@@ -92,10 +107,9 @@ pub fn mounts_of_source(dev: &str) -> Vec<PathBuf> {
 
 /// Mount points at or below `dir`, deepest first.
 pub fn mounts_within(dir: &Path) -> Vec<PathBuf> {
-    let table = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut out: Vec<PathBuf> = table
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(unescape))
+    let mut out: Vec<PathBuf> = table_lines()
+        .iter()
+        .filter_map(|l| field(l, false, 4).map(unescape))
         .filter(|p| p.starts_with(dir))
         .collect();
     out.reverse();
@@ -106,8 +120,7 @@ pub fn is_mounted(dir: &Path) -> bool {
     mounts_within(dir).iter().any(|p| p == dir)
 }
 
-fn unescape(s: &str) -> PathBuf {
-    let b = s.as_bytes();
+fn unescape(b: &[u8]) -> PathBuf {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
@@ -380,6 +393,29 @@ impl Drop for MountNs {
     }
 }
 
+/// SIGSTOP `pid` and wait until every one of its threads is stopped: a
+/// FUSE daemon thread still running could take the next request, and a
+/// request a stopped daemon has already read cannot be interrupted, not
+/// even by SIGKILL (the test then waited forever for its own `stat`).
+pub fn stop_process(pid: u32) {
+    // SAFETY: a process the test started.
+    unsafe { libc::kill(pid as i32, libc::SIGSTOP) };
+    let all_stopped = || {
+        fs::read_dir(format!("/proc/{pid}/task")).is_ok_and(|tasks| {
+            tasks.flatten().all(|t| {
+                fs::read(t.path().join("stat")).is_ok_and(|st| {
+                    let close = st.iter().rposition(|&c| c == b')').unwrap_or(0);
+                    st.get(close + 2) == Some(&b'T')
+                })
+            })
+        })
+    };
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while !all_stopped() && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// What a bounded run did.
 #[derive(Debug)]
 pub struct Bounded {
@@ -416,7 +452,12 @@ pub fn bounded(cmd: &mut Command, limit: Duration) -> Bounded {
         if started.elapsed() >= limit {
             // SAFETY: the process group we just created.
             unsafe { libc::kill(-pgid, libc::SIGKILL) };
-            let _ = child.wait();
+            // A process stuck in the kernel may outlive SIGKILL for a while:
+            // never wait for it forever.
+            let end = std::time::Instant::now() + Duration::from_secs(5);
+            while child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             break None;
         }
         std::thread::sleep(Duration::from_millis(20));

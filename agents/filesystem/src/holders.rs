@@ -19,6 +19,9 @@ pub struct Holder {
     pub comm: String,
     /// e.g. `cwd /mnt/x/sub`, `fd 3 /mnt/x/file`, `map /mnt/x/lib.so`.
     pub what: String,
+    /// Why it must never be signalled, if it must not: ours, an ancestor
+    /// or a child of ours, init, a daemon of the cluster stack.
+    pub protected: Option<String>,
 }
 
 impl std::fmt::Display for Holder {
@@ -27,15 +30,24 @@ impl std::fmt::Display for Holder {
     }
 }
 
+/// The only text the kernel appends to a path in a `/proc` link or in
+/// `maps`: the file or directory was removed.
+const DELETED: &[u8] = b" (deleted)";
+
 /// Does the link text `target` name `dir` or something below it? Works on
-/// bytes, so `/mnt/ab` is not below `/mnt/a`; a ` (deleted)` suffix still
-/// matches.
+/// bytes, component-wise: `/mnt/ab` is not below `/mnt/a`, and neither is
+/// `/mnt/a old` (a sibling with a space in its name); only the exact
+/// ` (deleted)` suffix may follow the directory itself.
 pub fn link_is_within(target: &[u8], dir: &Path) -> bool {
     let d = dir.as_os_str().as_bytes();
+    let d = d.strip_suffix(b"/").filter(|d| !d.is_empty()).unwrap_or(d);
     if d.is_empty() || d == b"/" {
         return false;
     }
-    target.starts_with(d) && matches!(target.get(d.len()), None | Some(b'/') | Some(b' '))
+    match target.strip_prefix(d) {
+        Some(rest) => rest.is_empty() || rest[0] == b'/' || rest == DELETED,
+        None => false,
+    }
 }
 
 fn readlink(p: &Path) -> Option<Vec<u8>> {
@@ -60,17 +72,173 @@ pub fn protected_pids() -> Vec<i32> {
     out
 }
 
+/// The parent pid in the text of `/proc/<pid>/stat`: the fields after the
+/// comm, which may itself hold spaces and parentheses, so after the LAST
+/// `)`. `None` for anything malformed.
+pub fn stat_ppid(stat: &[u8]) -> Option<i32> {
+    let close = stat.iter().rposition(|&c| c == b')')?;
+    let rest = stat.get(close + 1..)?;
+    let mut fields = rest.split(|&c| c == b' ').filter(|f| !f.is_empty());
+    let _state = fields.next()?;
+    let ppid = fields.next()?;
+    std::str::from_utf8(ppid).ok()?.parse().ok()
+}
+
 fn parent_of(pid: i32) -> Option<i32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The comm field may hold spaces and parentheses: split after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(1)?.parse().ok()
+    stat_ppid(&fs::read(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The real and effective uid in the text of `/proc/<pid>/status`.
+pub fn status_uids(status: &[u8]) -> Option<(u32, u32)> {
+    let line = status
+        .split(|&c| c == b'\n')
+        .find_map(|l| l.strip_prefix(b"Uid:"))?;
+    let mut ids = line
+        .split(|c| c.is_ascii_whitespace())
+        .filter(|f| !f.is_empty())
+        .map(|f| std::str::from_utf8(f).ok()?.parse::<u32>().ok());
+    Some((ids.next()??, ids.next()??))
 }
 
 fn comm(pid: i32) -> String {
-    fs::read_to_string(format!("/proc/{pid}/comm"))
-        .map(|s| s.trim_end().to_string())
+    fs::read(format!("/proc/{pid}/comm"))
+        .map(|s| String::from_utf8_lossy(s.trim_ascii_end()).into_owned())
         .unwrap_or_else(|_| "?".into())
+}
+
+/// Is `name` (a program's file name, or its 15-character comm) a daemon of
+/// the cluster stack: Corosync, Pacemaker (current and pre-2.0 names), sbd,
+/// the DLM and lock daemons that cluster filesystems and LVM need, booth?
+/// Signalling any of them takes the node out of the cluster or fences it.
+pub fn is_cluster_daemon_name(name: &[u8]) -> bool {
+    const EXACT: &[&[u8]] = &[
+        b"corosync",
+        b"pacemakerd",
+        b"sbd",
+        b"dlm_controld",
+        b"gfs_controld",
+        b"lvmlockd",
+        b"clvmd",
+        b"cmirrord",
+        b"booth",
+        b"boothd",
+        b"crmd",
+        b"lrmd",
+        b"stonithd",
+        b"cib",
+        b"attrd",
+        b"pengine",
+        b"pcsd",
+    ];
+    const PREFIX: &[&[u8]] = &[
+        b"corosync-",
+        b"pacemaker-",
+        b"pacemaker_",
+        b"ocfs2_controld",
+    ];
+    EXACT.contains(&name) || PREFIX.iter().any(|p| name.starts_with(p))
+}
+
+/// The uid the Pacemaker daemons that do not run as root run as.
+fn hacluster_uid() -> Option<u32> {
+    let name = c"hacluster";
+    let mut size = 4096usize;
+    loop {
+        let mut buf = vec![0 as libc::c_char; size];
+        // SAFETY: passwd is plain data; getpwnam_r fills it and points into buf.
+        let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut res: *mut libc::passwd = std::ptr::null_mut();
+        let rc = unsafe {
+            libc::getpwnam_r(
+                name.as_ptr(),
+                &mut pw,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut res,
+            )
+        };
+        if rc == libc::ERANGE && size < 1 << 20 {
+            size *= 4;
+            continue;
+        }
+        return (rc == 0 && !res.is_null()).then_some(pw.pw_uid);
+    }
+}
+
+/// What decides whether a holder may be signalled, gathered once per scan.
+pub struct Guard {
+    /// Ourselves, init, our ancestors.
+    pids: Vec<i32>,
+    me: i32,
+    cluster_uids: Vec<u32>,
+}
+
+impl Guard {
+    pub fn new() -> Guard {
+        let mut cluster_uids = vec![0];
+        cluster_uids.extend(hacluster_uid());
+        Guard {
+            pids: protected_pids(),
+            me: std::process::id() as i32,
+            cluster_uids,
+        }
+    }
+
+    /// Why `pid` must never be signalled, if it must not. A cluster daemon
+    /// counts only when it runs as root or hacluster: anyone can name a
+    /// program `corosync`, and such a name must not make a user's process
+    /// unkillable (and the stop fail, and the node fenced).
+    pub fn reason(&self, pid: i32, comm: &str) -> Option<String> {
+        if pid == self.me {
+            return Some("this agent".into());
+        }
+        if pid == 1 {
+            return Some("init".into());
+        }
+        if self.pids.contains(&pid) {
+            return Some("an ancestor of this agent (pacemaker-execd or the caller)".into());
+        }
+        if self.is_descendant(pid) {
+            return Some("a child of this agent".into());
+        }
+        let exe = readlink(&PathBuf::from(format!("/proc/{pid}/exe"))).map(|t| {
+            let t = t.strip_suffix(DELETED).unwrap_or(&t);
+            t.rsplit(|&c| c == b'/').next().unwrap_or(&[]).to_vec()
+        });
+        let named = exe.as_deref().is_some_and(is_cluster_daemon_name)
+            || is_cluster_daemon_name(comm.as_bytes());
+        if named {
+            let uids = fs::read(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| status_uids(&s));
+            // Unreadable: assume the worst, it may be the cluster's.
+            let theirs = uids.is_none_or(|(r, e)| {
+                self.cluster_uids.contains(&r) || self.cluster_uids.contains(&e)
+            });
+            if theirs {
+                return Some("a daemon of the cluster stack".into());
+            }
+        }
+        None
+    }
+
+    fn is_descendant(&self, pid: i32) -> bool {
+        let mut cur = pid;
+        for _ in 0..64 {
+            match parent_of(cur) {
+                Some(p) if p == self.me => return true,
+                Some(p) if p > 1 && p != cur => cur = p,
+                _ => return false,
+            }
+        }
+        false
+    }
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Guard::new()
+    }
 }
 
 /// What of `pid` lies within `dir`, if anything.
@@ -106,21 +274,34 @@ fn holds(proc_dir: &Path, dir: &Path) -> Option<String> {
     None
 }
 
+/// The path of one line of `/proc/<pid>/maps`: the sixth field, which runs
+/// to the end of the line and may itself contain spaces. `None` for an
+/// anonymous mapping (`[heap]`, nothing) or a malformed line.
+pub fn maps_path(line: &[u8]) -> Option<&[u8]> {
+    let mut rest = line;
+    for _ in 0..5 {
+        let sp = rest.iter().position(|&c| c == b' ')?;
+        rest = &rest[sp + 1..];
+    }
+    let start = rest.iter().position(|&c| c != b' ')?;
+    let path = &rest[start..];
+    path.starts_with(b"/").then_some(path)
+}
+
 /// A file under `dir` in `/proc/<pid>/maps` (the fallback for map_files).
 fn mapped_in_maps(proc_dir: &Path, dir: &Path) -> Option<String> {
     let text = fs::read(proc_dir.join("maps")).ok()?;
     text.split(|&b| b == b'\n').find_map(|line| {
-        // The path is the sixth field; it may itself contain spaces.
-        let start = line.iter().position(|&b| b == b'/')?;
-        let path = &line[start..];
+        let path = maps_path(line)?;
         link_is_within(path, dir).then(|| format!("map {}", String::from_utf8_lossy(path)))
     })
 }
 
-/// Every process in our mount namespace that holds something within `dir`.
-/// Processes in other mount namespaces hold other copies of the mount and
-/// cannot make our umount fail with EBUSY, so they are left alone.
-pub fn scan(dir: &Path) -> Vec<Holder> {
+/// Every process in our mount namespace that holds something within `dir`,
+/// each with what protects it from signals, if anything. Processes in other
+/// mount namespaces hold other copies of the mount and cannot make our
+/// umount fail with EBUSY, so they are left alone.
+pub fn scan(dir: &Path, guard: &Guard) -> Vec<Holder> {
     if dir.as_os_str().is_empty() || dir == Path::new("/") {
         return Vec::new();
     }
@@ -142,9 +323,11 @@ pub fn scan(dir: &Path) -> Vec<Holder> {
             continue;
         }
         if let Some(what) = holds(&proc_dir, dir) {
+            let comm = comm(pid);
             out.push(Holder {
                 pid,
-                comm: comm(pid),
+                protected: guard.reason(pid, &comm),
+                comm,
                 what,
             });
         }
@@ -175,9 +358,10 @@ pub fn loop_devices_within(dir: &Path) -> Vec<String> {
             if !name.starts_with("loop") {
                 return None;
             }
-            let f = fs::read_to_string(e.path().join("loop/backing_file")).ok()?;
-            let f = f.trim_end_matches('\n');
-            link_is_within(f.as_bytes(), dir).then(|| format!("/dev/{name} (backed by {f})"))
+            let f = fs::read(e.path().join("loop/backing_file")).ok()?;
+            let f = f.strip_suffix(b"\n").unwrap_or(&f);
+            link_is_within(f, dir)
+                .then(|| format!("/dev/{name} (backed by {})", String::from_utf8_lossy(f)))
         })
         .collect();
     out.sort();
@@ -248,7 +432,16 @@ mod tests {
         assert!(link_is_within(b"/mnt/a", d));
         assert!(link_is_within(b"/mnt/a/f", d));
         assert!(link_is_within(b"/mnt/a (deleted)", d));
+        assert!(link_is_within(b"/mnt/a/f (deleted)", d));
         assert!(!link_is_within(b"/mnt/ab", d));
+        assert!(!link_is_within(b"/mnt/a old", d), "a sibling with a space");
+        assert!(!link_is_within(b"/mnt/a (deleted)x", d));
+        assert!(!link_is_within(b"/mnt/a old (deleted)", d));
+        assert!(link_is_within(
+            b"/mnt/a\xff/x",
+            Path::new(OsStr::from_bytes(b"/mnt/a\xff"))
+        ));
+        assert!(link_is_within(b"/mnt/a/f", Path::new("/mnt/a/")));
         assert!(!link_is_within(b"/mnt", d));
         assert!(!link_is_within(b"socket:[123]", d));
         assert!(!link_is_within(b"/", Path::new("/")), "never for /");
@@ -273,6 +466,55 @@ mod tests {
     }
 
     #[test]
+    fn proc_text_parsers_are_total() {
+        assert_eq!(stat_ppid(b"42 (a) b) c) S 7 42 42 0"), Some(7));
+        assert_eq!(stat_ppid(b"42 (sleep) S 1 42"), Some(1));
+        assert_eq!(
+            stat_ppid(b"1 (x)"),
+            None,
+            "nothing after the comm: no panic"
+        );
+        assert_eq!(stat_ppid(b"1 (x) "), None);
+        assert_eq!(stat_ppid(b""), None);
+        assert_eq!(
+            status_uids(b"Name:\tsleep\nUid:\t1000\t0\t0\t0\nGid:\t0\n"),
+            Some((1000, 0))
+        );
+        assert_eq!(status_uids(b"Uid:\t1\n"), None);
+        assert_eq!(status_uids(b"Uid:"), None);
+        assert_eq!(
+            maps_path(b"7f00-7f01 r--p 00000000 07:03 12     /mnt/d/lib x.so (deleted)"),
+            Some(&b"/mnt/d/lib x.so (deleted)"[..])
+        );
+        assert_eq!(maps_path(b"7f01-7f02 rw-p 00000000 00:00 0 "), None);
+        assert_eq!(maps_path(b"7f01-7f02 rw-p 00000000 00:00 0   [heap]"), None);
+        assert_eq!(maps_path(b"short /x"), None);
+    }
+
+    #[test]
+    fn cluster_daemon_names() {
+        for n in [
+            &b"corosync"[..],
+            b"pacemakerd",
+            b"pacemaker-controld",
+            b"pacemaker-contr",
+            b"pacemaker-based",
+            b"sbd",
+            b"dlm_controld",
+            b"corosync-qdevice",
+            b"pacemaker_remoted",
+        ] {
+            assert!(is_cluster_daemon_name(n), "{}", String::from_utf8_lossy(n));
+        }
+        for n in [&b"sleep"[..], b"corosyncx", b"sbd2", b"postgres", b""] {
+            assert!(!is_cluster_daemon_name(n), "{}", String::from_utf8_lossy(n));
+        }
+        let g = Guard::new();
+        assert!(g.reason(1, "init").is_some());
+        assert!(g.reason(std::process::id() as i32, "x").is_some());
+    }
+
+    #[test]
     fn signal_lists() {
         assert_eq!(parse_signals("TERM").unwrap(), [libc::SIGTERM]);
         assert_eq!(
@@ -294,7 +536,7 @@ mod tests {
             .current_dir(&dir)
             .spawn()
             .unwrap();
-        let found = scan(&dir);
+        let found = scan(&dir, &Guard::new());
         let _ = child.kill();
         let _ = child.wait();
         let _ = fs::remove_dir_all(&dir);
@@ -305,7 +547,7 @@ mod tests {
         assert!(h.what.starts_with("cwd "), "{h}");
         assert_eq!(h.comm, "sleep");
         assert!(found.iter().all(|h| h.pid != std::process::id() as i32));
-        assert!(scan(Path::new("/")).is_empty());
+        assert!(scan(Path::new("/"), &Guard::new()).is_empty());
         let prot = protected_pids();
         assert!(prot.contains(&1) && prot.contains(&(std::process::id() as i32)));
     }

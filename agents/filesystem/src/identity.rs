@@ -11,7 +11,7 @@
 //! filesystem are *not* part of it: the kernel recomputes both from dentries,
 //! so a renamed parent directory or a renamed bind source changes them.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -38,7 +38,8 @@ pub struct RecordedMount {
     /// `st_dev` of the mounted root (differs from `dev` for a btrfs subvolume).
     pub st_dev: Option<DevNo>,
     pub fstype: String,
-    pub source: String,
+    /// As the kernel lists it (bytes: a bind or FUSE source need not be UTF-8).
+    pub source: OsString,
     /// Where it was mounted then (for the log; not part of the identity).
     pub mount_point: PathBuf,
 }
@@ -72,7 +73,8 @@ impl Recorded {
             .with("device", &self.device)
             .with("directory", &self.directory)
             .with("fstype", &self.fstype)
-            .with("options", &self.options)
+            // Only `bind` in it matters to stop: a CIFS password stays out.
+            .with("options", ocf::secret::redact(&self.options).as_ref())
             .with("dir", &self.dir);
         if let Some(d) = self.rdev {
             r.set("rdev", fmt_dev(d));
@@ -108,7 +110,7 @@ impl Recorded {
                 dev,
                 st_dev: r.get("st_dev").and_then(parse_dev),
                 fstype: text("mnt_fstype").unwrap_or_default(),
-                source: text("source").unwrap_or_default(),
+                source: r.get_os("source").unwrap_or_default(),
                 mount_point: path("mount_point").unwrap_or_default(),
             }),
             _ => None,
@@ -179,11 +181,13 @@ pub fn live_root(root: &Path) -> &Path {
     }
 }
 
-/// A loop device's backing file, without the ` (deleted)` the kernel
-/// appends once the image was removed.
-pub fn live_backing_file(text: &str) -> &str {
-    let t = text.trim_end_matches('\n');
-    t.strip_suffix(" (deleted)").unwrap_or(t)
+/// A loop device's backing file (sysfs bytes), without the newline and
+/// the ` (deleted)` the kernel appends once the image was removed.
+pub fn live_backing_file(text: &[u8]) -> &Path {
+    let t = text.strip_suffix(b"\n").unwrap_or(text);
+    Path::new(OsStr::from_bytes(
+        t.strip_suffix(b" (deleted)").unwrap_or(t),
+    ))
 }
 
 /// A network or pseudo source (`host:/export`, `//server/share`, a tmpfs
@@ -225,9 +229,12 @@ pub fn normalize_source(s: &str, fstype: &str) -> String {
     }
 }
 
-/// Is `listed` (a table's source) the source `configured` names?
-pub fn same_source(configured: &str, listed: &str, fstype: &str) -> bool {
-    normalize_source(configured, fstype) == normalize_source(listed, fstype)
+/// Is `listed` (a table's source) the source `configured` names? A listed
+/// source that is not UTF-8 is never a configured one (parameters are text).
+pub fn same_source(configured: &str, listed: &OsStr, fstype: &str) -> bool {
+    listed
+        .to_str()
+        .is_some_and(|l| normalize_source(configured, fstype) == normalize_source(l, fstype))
 }
 
 #[cfg(test)]
@@ -284,7 +291,7 @@ mod tests {
     #[test]
     fn by_record_follows_the_identity_not_the_path() {
         let t = parse(
-            "1 0 8:1 / / rw - ext4 /dev/vda rw\n\
+            b"1 0 8:1 / / rw - ext4 /dev/vda rw\n\
              40 1 7:3 / /mnt/renamed rw - ext4 /dev/loop3 rw\n\
              41 40 7:3 / /mnt/renamed rw - ext4 /dev/loop3 rw\n\
              42 1 7:3 / /elsewhere rw - ext4 /dev/loop3 rw\n\
@@ -303,7 +310,7 @@ mod tests {
 
     #[test]
     fn an_anonymous_device_matches_through_st_dev() {
-        let t = parse("50 1 0:61 / /mnt/b rw - btrfs /dev/loop4 rw\n");
+        let t = parse(b"50 1 0:61 / /mnt/b rw - btrfs /dev/loop4 rw\n");
         let mut m = rm(50, (0, 60), "/dev/loop4", "/mnt/b");
         m.fstype = "btrfs".into();
         assert!(!is_recorded(&m, &t[0]));
@@ -313,6 +320,7 @@ mod tests {
 
     #[test]
     fn cifs_and_nfs_spellings() {
+        let same_source = |c: &str, l: &str, t: &str| same_source(c, OsStr::new(l), t);
         assert!(same_source("\\\\srv\\share", "//srv/share", "cifs"));
         assert!(same_source(
             "\\\\SRV\\Share\\dir",
@@ -344,9 +352,12 @@ mod tests {
         assert_eq!(live_root(Path::new("/data//deleted")), Path::new("/data"));
         assert_eq!(live_root(Path::new("/data")), Path::new("/data"));
         assert_eq!(
-            live_backing_file("/var/tmp/a.img (deleted)\n"),
-            "/var/tmp/a.img"
+            live_backing_file(b"/var/tmp/a.img (deleted)\n"),
+            Path::new("/var/tmp/a.img")
         );
-        assert_eq!(live_backing_file("/var/tmp/a.img\n"), "/var/tmp/a.img");
+        assert_eq!(
+            live_backing_file(b"/var/tmp/a\xff.img\n"),
+            Path::new(OsStr::from_bytes(b"/var/tmp/a\xff.img"))
+        );
     }
 }

@@ -15,7 +15,10 @@
 pub mod bounded_io;
 pub mod holders;
 pub mod identity;
+pub mod invariants;
 pub mod mountinfo;
+#[cfg(test)]
+mod props;
 
 use std::ffi::CString;
 use std::fs;
@@ -47,7 +50,11 @@ pub static DEVICE: ParamSpec = ParamSpec::new(
 pub static DIRECTORY: ParamSpec = ParamSpec::new(
     "directory",
     "mount point",
-    "The absolute path to mount on. It is created if missing. '/' is refused.",
+    "The absolute path to mount on. It is created if missing. System directories \
+     are refused ('/', /usr, /var, /var/lib, /var/log, /etc, /tmp, /root, and \
+     anything in /proc, /sys, /dev, /run, /boot, the program and library \
+     directories, or the cluster stack's own), and so is a path through a \
+     symlink that is not root's.",
 )
 .required()
 .unique()
@@ -65,16 +72,23 @@ pub static FSTYPE: ParamSpec = ParamSpec::new(
 pub static OPTIONS: ParamSpec = ParamSpec::new(
     "options",
     "mount options",
-    "Options passed to mount -o, e.g. 'noatime,nodiratime' or 'bind,ro'.",
+    "Options passed to mount -o, e.g. 'noatime,nodiratime' or 'bind,ro'. A CIFS \
+     password=/pass= is handed to mount.cifs in its environment (PASSWD), never on \
+     the command line; a credentials= file is better still.",
 )
+// It may carry a CIFS password: a refused value is never echoed.
+.secret()
 .check(check_options);
 
 pub static STATUSFILE_PREFIX: ParamSpec = ParamSpec::new(
     "statusfile_prefix",
     "status file prefix",
     "Where monitor depth 20 writes its status file, relative to the mount point: \
-     <directory>/<prefix><instance>[_<clone>]_<node>. A prefix ending in / is a \
-     directory, created when needed.",
+     <directory>/<prefix><instance>[_<clone>]_<node>. Each part ending in / is a \
+     directory (a/b/ is two), created when needed; each must be root's and \
+     writable by nobody else, and the file is never written through a link. A \
+     prefix without / puts the file in the mount's root, which then must be \
+     root's and writable by nobody else.",
 )
 .default(".Filesystem_status/")
 .check(check_statusfile_prefix);
@@ -274,7 +288,83 @@ fn check_directory(v: &str) -> Result<(), String> {
     if normalize(p) == Path::new("/") {
         return Err("must not be / (it cannot be unmounted)".into());
     }
+    if let Some(why) = system_directory(&normalize(p)) {
+        return Err(format!("must not be a system directory: {why}"));
+    }
     Ok(())
+}
+
+/// Directories a resource must never be mounted on, nor below: the kernel's
+/// pseudo filesystems and runtime state, programs and libraries, and the
+/// cluster stack's own configuration, state and logs. Mounting there hides
+/// what the node runs on, and a stop would signal every process using it
+/// (Pacemaker's and Corosync's own among them).
+const SYSTEM_TREES: &[&str] = &[
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run",
+    "/boot",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/lib",
+    "/usr/lib32",
+    "/usr/lib64",
+    "/usr/libexec",
+    "/usr/local/bin",
+    "/usr/local/sbin",
+    "/usr/local/lib",
+    "/etc/corosync",
+    "/etc/pacemaker",
+    "/etc/ha.d",
+    "/var/lib/pacemaker",
+    "/var/lib/corosync",
+    "/var/lib/pcsd",
+    "/var/lib/heartbeat",
+    "/var/log/pacemaker",
+    "/var/log/cluster",
+    "/var/run",
+    "/var/lock",
+];
+
+/// Directories a resource must never be mounted on exactly (below them is
+/// where real clusters mount: /var/lib/pgsql, /var/log/app, /usr/local/app):
+/// everything on the node uses them.
+const SYSTEM_DIRS: &[&str] = &[
+    "/",
+    "/etc",
+    "/root",
+    "/tmp",
+    "/usr",
+    "/usr/local",
+    "/usr/share",
+    "/usr/include",
+    "/var",
+    "/var/lib",
+    "/var/log",
+    "/var/cache",
+    "/var/spool",
+    "/var/tmp",
+    "/var/mail",
+];
+
+/// Why `dir` (normalized, absolute) is a system directory, if it is.
+pub fn system_directory(dir: &Path) -> Option<String> {
+    if let Some(d) = SYSTEM_DIRS.iter().find(|d| dir == Path::new(d)) {
+        return Some(format!("{d} is used by everything on the node"));
+    }
+    SYSTEM_TREES.iter().find(|t| dir.starts_with(t)).map(|t| {
+        format!(
+            "{} is in {t}, which the system or the cluster stack runs from",
+            dir.display()
+        )
+    })
 }
 
 fn check_fstype(v: &str) -> Result<(), String> {
@@ -295,12 +385,15 @@ fn check_options(v: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_statusfile_prefix(v: &str) -> Result<(), String> {
+pub fn check_statusfile_prefix(v: &str) -> Result<(), String> {
     if v.starts_with('/') {
         return Err("must be relative to the mount point".into());
     }
-    if v.split('/').any(|c| c == "..") {
-        return Err("must not contain '..'".into());
+    if v.split('/').any(|c| c == ".." || c == ".") {
+        return Err("must not contain '.' or '..' as a directory".into());
+    }
+    if v.split('/').any(|c| c.len() > 200) {
+        return Err("has a directory or name part longer than 200 bytes".into());
     }
     Ok(())
 }
@@ -372,7 +465,7 @@ pub fn normalize(dir: &Path) -> PathBuf {
     out
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     pub device: Device,
     pub device_text: String,
@@ -387,6 +480,88 @@ pub struct Config {
     pub signal_delay: Duration,
     pub statusfile_prefix: String,
     pub fast_stop: bool,
+}
+
+/// `options` may hold a CIFS password: Debug shows it masked.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("device", &self.device)
+            .field("directory", &self.directory)
+            .field("fstype", &self.fstype)
+            .field("options", &ocf::secret::redact(&self.options))
+            .field("bind", &self.bind)
+            .field("run_fsck", &self.run_fsck)
+            .field("force_unmount", &self.force_unmount)
+            .field("term_signals", &self.term_signals)
+            .field("kill_signals", &self.kill_signals)
+            .field("signal_delay", &self.signal_delay)
+            .field("statusfile_prefix", &self.statusfile_prefix)
+            .field("fast_stop", &self.fast_stop)
+            .finish()
+    }
+}
+
+/// Filesystem types mount.cifs mounts (it reads a password from PASSWD).
+const CIFS: &[&str] = &["cifs", "smb3", "smbfs"];
+
+/// For CIFS, take `password=`/`pass=` out of the option list: the list goes
+/// on mount's command line, which any user can read in /proc/<pid>/cmdline
+/// while mount runs (for as long as a dead server keeps it waiting), and
+/// mount.cifs reads the same password from PASSWD in its environment,
+/// which only root can read. A doubled comma is a comma inside the
+/// password, as mount.cifs and the kernel read it. Other types keep their
+/// options as they are: only mount.cifs is known to read PASSWD.
+pub fn split_cifs_password(fstype: &str, options: &str) -> (String, Option<String>) {
+    if !CIFS.contains(&fstype) {
+        return (options.to_string(), None);
+    }
+    let b = options.as_bytes();
+    let mut kept: Vec<&str> = Vec::new();
+    let mut password = None;
+    let mut i = 0;
+    while i <= b.len() {
+        let rest = &options[i..];
+        let key_len = ["password=", "pass="]
+            .iter()
+            .find(|k| {
+                rest.as_bytes()
+                    .get(..k.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(k.as_bytes()))
+            })
+            .map(|k| k.len());
+        if let Some(k) = key_len {
+            // The value runs to the first single comma; ",," is a comma.
+            let mut v = String::new();
+            let mut j = i + k;
+            while j < b.len() {
+                if b[j] == b',' {
+                    if b.get(j + 1) == Some(&b',') {
+                        v.push(',');
+                        j += 2;
+                        continue;
+                    }
+                    break;
+                }
+                let c = rest[j - i..].chars().next().unwrap_or(' ');
+                v.push(c);
+                j += c.len_utf8();
+            }
+            if v.is_empty() {
+                kept.push(&options[i..j]);
+            } else {
+                password = Some(v);
+            }
+            i = j + 1;
+            continue;
+        }
+        let end = rest.find(',').map_or(b.len(), |n| i + n);
+        if end > i {
+            kept.push(&options[i..end]);
+        }
+        i = end + 1;
+    }
+    (kept.join(","), password)
 }
 
 impl Config {
@@ -499,13 +674,21 @@ impl ocf::Agent for Filesystem {
         let mounts = read_mounts()?;
         let rec = load_record(ctx);
         let dir = mount_dir(cfg, &mounts);
+        // The directory through a symlink on this node: the same rule.
+        if let Some(why) = system_directory(&dir) {
+            return Err(OcfError::installed(format!(
+                "the directory {} is {} here, a system directory: {why}",
+                cfg.directory.display(),
+                dir.display()
+            )));
+        }
         let ours = find(cfg, rec.as_ref(), ctx, &mounts, &dir, dl);
         if let Some(m) = ours.config.last() {
             ocf::info!(
                 "{} is already mounted on {} ({})",
                 cfg.device_text,
                 dir.display(),
-                m.source
+                m.source_text()
             );
             record_existing(cfg, ctx, rec.as_ref(), &dir, m);
             return Ok(());
@@ -516,13 +699,13 @@ impl ocf::Agent for Filesystem {
                     "{} is already mounted on {} (the mount start made, listed as {})",
                     cfg.device_text,
                     dir.display(),
-                    m.source
+                    m.source_text()
                 );
                 return Ok(());
             }
             return Err(OcfError::generic(format!(
                 "what this resource mounted before ({} on {}) is still mounted, and the configuration now names {} on {}; stop the resource first",
-                m.source,
+                m.source_text(),
                 m.mount_point.display(),
                 cfg.device_text,
                 dir.display()
@@ -532,7 +715,7 @@ impl ocf::Agent for Filesystem {
             return Err(OcfError::generic(format!(
                 "{} already has {} ({}) mounted on it; refusing to mount {} on top",
                 dir.display(),
-                other.source,
+                other.source_text(),
                 other.fstype,
                 cfg.device_text
             )));
@@ -576,6 +759,7 @@ impl ocf::Agent for Filesystem {
         {
             run_fsck(cfg, dev, dl)?;
         }
+        trusted_mount_point(&cfg.directory).map_err(OcfError::perm)?;
         if !dir.is_dir() {
             fs::create_dir_all(&dir).map_err(|e| {
                 OcfError::installed(format!(
@@ -583,6 +767,9 @@ impl ocf::Agent for Filesystem {
                     dir.display()
                 ))
             })?;
+            // What we just made, in a directory others may write to, must
+            // be ours before anything is mounted on it.
+            trusted_mount_point(&cfg.directory).map_err(OcfError::perm)?;
         }
         // Before mounting, what we are about to mount and where, so a start
         // cut short (mount hung, the watchdog fired) leaves what stop needs.
@@ -603,11 +790,17 @@ impl ocf::Agent for Filesystem {
         if !cfg.fstype.is_empty() {
             cmd = cmd.args(["-t", cfg.fstype.as_str()]);
         }
-        if !cfg.options.is_empty() {
-            cmd = cmd.args(["-o", cfg.options.as_str()]);
+        let (options, password) = split_cifs_password(&cfg.fstype, &cfg.options);
+        if !options.is_empty() {
+            cmd = cmd.args(["-o", options.as_str()]);
+        }
+        if let Some(pw) = password {
+            cmd = cmd.env("PASSWD", pw);
         }
         // A tag is mounted as the device it resolved to, so fsck, mount
-        // and the monitor all mean the same device.
+        // and the monitor all mean the same device. After `--`, neither
+        // can be read as an option (validation refuses a leading '-' too).
+        cmd = cmd.arg("--");
         cmd = match (&cfg.device, &resolved) {
             (Device::Uuid(_) | Device::Label(_), Some(dev)) => cmd.arg(dev),
             (Device::Uuid(u), None) => cmd.arg(format!("UUID={u}")),
@@ -640,7 +833,7 @@ impl ocf::Agent for Filesystem {
                     "the kernel lists {} on {} as {} ({}, {}); recorded as mount ID {}",
                     cfg.device_text,
                     dir.display(),
-                    m.source,
+                    m.source_text(),
                     m.fstype,
                     identity::fmt_dev((m.major, m.minor)),
                     m.id
@@ -755,7 +948,7 @@ impl ocf::Agent for Filesystem {
             Some(m) => {
                 ocf::warn!(
                     "{} is mounted on {} (mount ID {})",
-                    m.source,
+                    m.source_text(),
                     m.mount_point.display(),
                     m.id
                 );
@@ -775,7 +968,7 @@ impl ocf::Agent for Filesystem {
                 if let Some(old) = ours.record.iter().find(|r| !ours.config.contains(r)) {
                     ocf::warn!(
                         "what start mounted before ({} on {}) is mounted too; a stop unmounts it",
-                        old.source,
+                        old.source_text(),
                         old.mount_point.display()
                     );
                 }
@@ -789,7 +982,7 @@ impl ocf::Agent for Filesystem {
                     "{} no longer names what is mounted on {}; checking the mount start made ({}, mount ID {})",
                     cfg.device_text,
                     dir.display(),
-                    m.source,
+                    m.source_text(),
                     m.id
                 );
                 *m
@@ -799,7 +992,7 @@ impl ocf::Agent for Filesystem {
                     "the configuration names {} on {}, but what start mounted ({} on {}) is still mounted",
                     cfg.device_text,
                     dir.display(),
-                    m.source,
+                    m.source_text(),
                     m.mount_point.display()
                 );
                 if ctx.is_probe() {
@@ -814,7 +1007,7 @@ impl ocf::Agent for Filesystem {
                         "{} is not mounted on {}; {} ({}) is",
                         cfg.device_text,
                         dir.display(),
-                        other.source,
+                        other.source_text(),
                         other.fstype
                     );
                 }
@@ -836,18 +1029,17 @@ impl ocf::Agent for Filesystem {
         }
         if level >= 20 {
             ocf::deadline::set_phase("status file (depth 20)");
-            let (sdir, sfile) = status_paths(cfg, ctx, &m.mount_point);
+            let status = status_file(cfg, ctx);
             bounded_io::write_read_status(
-                &sdir,
-                &sfile,
+                &m.mount_point,
+                &status,
                 format!("{}\n", ctx.instance).as_bytes(),
                 dl,
             )
             .map_err(|e| {
                 OcfError::generic(format!(
-                    "status file {} on {}: {e}",
-                    sfile.display(),
-                    m.mount_point.display()
+                    "status file {}: {e}",
+                    status.path(&m.mount_point).display()
                 ))
             })?;
         }
@@ -919,7 +1111,7 @@ fn stop_found(cfg: &Config, rec: Option<&Recorded>, ctx: &Context, dl: &Deadline
                 "{} is not mounted on {} ({} is, and is left alone)",
                 cfg.device_text,
                 dir.display(),
-                other.source
+                other.source_text()
             );
         } else {
             ocf::info!("{} is not mounted on {}", cfg.device_text, dir.display());
@@ -933,7 +1125,7 @@ fn stop_found(cfg: &Config, rec: Option<&Recorded>, ctx: &Context, dl: &Deadline
             "{} is not mounted on {}, but what start mounted ({} on {}, mount ID {}) is: unmounting that",
             cfg.device_text,
             dir.display(),
-            m.source,
+            m.source_text(),
             m.mount_point.display(),
             m.id
         );
@@ -942,10 +1134,13 @@ fn stop_found(cfg: &Config, rec: Option<&Recorded>, ctx: &Context, dl: &Deadline
     let mut places: Vec<&Path> = roots.iter().map(|m| m.mount_point.as_path()).collect();
     places.sort();
     places.dedup();
+    let status = status_file(cfg, ctx);
     for place in places {
-        let (_, sfile) = status_paths(cfg, ctx, place);
-        if let Err(e) = bounded_io::remove(&sfile, &dl.cap(Duration::from_secs(2))) {
-            ocf::warn!("cannot remove the status file {}: {e}", sfile.display());
+        if let Err(e) = bounded_io::remove(place, &status, &dl.cap(Duration::from_secs(2))) {
+            ocf::warn!(
+                "cannot remove the status file {}: {e}",
+                status.path(place).display()
+            );
         }
     }
     let mut ids: Vec<u32> = roots.iter().map(|m| m.id).collect();
@@ -972,7 +1167,7 @@ fn stop_found(cfg: &Config, rec: Option<&Recorded>, ctx: &Context, dl: &Deadline
             {
                 ocf::info!(
                     "{} is also mounted on {}; unmounting that too",
-                    root.source,
+                    root.source_text(),
                     m.mount_point.display()
                 );
                 ids.push(m.id);
@@ -1002,7 +1197,7 @@ fn stop_found(cfg: &Config, rec: Option<&Recorded>, ctx: &Context, dl: &Deadline
     if let Some(l) = left.first() {
         return Err(OcfError::generic(format!(
             "{} is still mounted on {}",
-            l.source,
+            l.source_text(),
             l.mount_point.display()
         )));
     }
@@ -1058,9 +1253,8 @@ fn by_config<'a>(
         }
         Device::Path(p) => {
             let want = rdev_of(p).or_else(|| same.and_then(|r| r.rdev));
-            let cheap = keep(&|m| {
-                want.is_some_and(|d| on_device(m, d)) || Path::new(&m.source) == p.as_path()
-            });
+            let cheap =
+                keep(&|m| want.is_some_and(|d| on_device(m, d)) || m.source_path() == p.as_path());
             if !cheap.is_empty() {
                 return cheap;
             }
@@ -1068,7 +1262,7 @@ fn by_config<'a>(
             // loop image (the table lists /dev/loopN), even once removed.
             let canon = fs::canonicalize(p).ok();
             keep(&|m| {
-                canon.as_deref().is_some_and(|c| Path::new(&m.source) == c)
+                canon.as_deref().is_some_and(|c| m.source_path() == c)
                     || (want.is_none()
                         && loop_backing_file(&m.source)
                             .is_some_and(|f| f == *p || canon.as_deref() == Some(f.as_path())))
@@ -1100,8 +1294,8 @@ fn by_config<'a>(
 fn on_device(m: &Mount, d: DevNo) -> bool {
     (m.major, m.minor) == d
         || (m.major == 0
-            && m.source.starts_with("/dev/")
-            && rdev_of(Path::new(&m.source)) == Some(d))
+            && m.source_path().starts_with("/dev/")
+            && rdev_of(m.source_path()) == Some(d))
 }
 
 /// Start found its filesystem already mounted: make sure the record names
@@ -1136,7 +1330,7 @@ fn record_existing(cfg: &Config, ctx: &Context, rec: Option<&Recorded>, dir: &Pa
 /// hang on a server or a FUSE daemon.
 fn recorded_mount(cfg: &Config, m: &Mount) -> RecordedMount {
     let on_block =
-        m.major != 0 || (m.source.starts_with("/dev/") && is_block(Path::new(&m.source)));
+        m.major != 0 || (m.source_path().starts_with("/dev/") && is_block(m.source_path()));
     let st_dev = (on_block && !cfg.bind && !NETWORK.contains(&m.fstype.as_str()))
         .then(|| fs::metadata(&m.mount_point).ok())
         .flatten()
@@ -1191,7 +1385,7 @@ fn device_to_read(
                 _ => None,
             })
             .or_else(|| {
-                m.source
+                m.source_text()
                     .starts_with("/dev/")
                     .then(|| rdev_of(Path::new(&m.source)))
                     .flatten()
@@ -1207,8 +1401,8 @@ fn device_to_read(
     if let Some(p) = same.and_then(|r| r.devpath.clone()) {
         candidates.push(p);
     }
-    if m.source.starts_with('/') {
-        candidates.push(PathBuf::from(&m.source));
+    if m.source_path().has_root() {
+        candidates.push(m.source_path().to_path_buf());
     }
     if let Some(p) = sysfs_node(want) {
         candidates.push(p);
@@ -1221,7 +1415,7 @@ fn device_to_read(
             format!(
                 "the device {} of {} on {} is gone: no device node for it is left",
                 identity::fmt_dev(want),
-                m.source,
+                m.source_text(),
                 m.mount_point.display()
             )
         })
@@ -1309,6 +1503,94 @@ fn config_from(
     })
 }
 
+/// Is the mount point reached only through what root controls? Walking
+/// `dir` as the kernel will (symlinks followed, at most 40): a symlink on
+/// the way must be root's, and a directory on the way that others may write
+/// to must have the sticky bit, with what follows in it root's (or not there
+/// yet). Otherwise a user could point our mount anywhere, over /etc/cron.d
+/// for one, with a link of theirs, or swap what we checked before mount(8)
+/// looks it up again. Whatever is missing at the end is what start creates.
+/// `Ok` with the resolved path, or why not.
+pub fn trusted_mount_point(dir: &Path) -> Result<PathBuf, String> {
+    use std::ffi::OsString;
+    let mut todo: Vec<OsString> = dir
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    let mut cur = PathBuf::from("/");
+    let mut hops = 0;
+    let mut missing = false;
+    while let Some(c) = todo.pop() {
+        if c == ".." {
+            cur.pop();
+            continue;
+        }
+        if c == "." || c.is_empty() {
+            continue;
+        }
+        let next = cur.join(&c);
+        if missing {
+            cur = next;
+            continue;
+        }
+        let parent = fs::symlink_metadata(&cur).map_err(|e| format!("{}: {e}", cur.display()))?;
+        let shared = parent.mode() & 0o002 != 0;
+        if shared && parent.mode() & 0o1000 == 0 {
+            return Err(format!(
+                "{} (on the way to the mount point {}) is writable by everyone without the sticky bit: anyone could replace what follows",
+                cur.display(),
+                dir.display()
+            ));
+        }
+        let md = match fs::symlink_metadata(&next) {
+            Ok(md) => md,
+            Err(_) => {
+                missing = true;
+                cur = next;
+                continue;
+            }
+        };
+        if (shared || md.file_type().is_symlink()) && md.uid() != 0 {
+            return Err(format!(
+                "{} (on the way to the mount point {}) is {} of uid {}, not root's: it could point the mount anywhere",
+                next.display(),
+                dir.display(),
+                if md.file_type().is_symlink() {
+                    "a symlink"
+                } else {
+                    "an entry"
+                },
+                md.uid()
+            ));
+        }
+        if md.file_type().is_symlink() {
+            hops += 1;
+            if hops > 40 {
+                return Err(format!("{}: too many symlinks", dir.display()));
+            }
+            let target = fs::read_link(&next).map_err(|e| format!("{}: {e}", next.display()))?;
+            if target.is_absolute() {
+                cur = PathBuf::from("/");
+            }
+            for t in target.components().rev() {
+                match t {
+                    Component::Normal(n) => todo.push(n.to_os_string()),
+                    Component::ParentDir => todo.push("..".into()),
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        cur = next;
+    }
+    Ok(cur)
+}
+
 fn read_mounts() -> OcfResult<Vec<Mount>> {
     mountinfo::read()
         .map_err(|e| OcfError::generic(format!("cannot read /proc/self/mountinfo: {e}")))
@@ -1341,13 +1623,14 @@ fn is_block(p: &Path) -> bool {
 /// The image file behind a loop device (`mount -o loop image dir`), from
 /// sysfs: the table lists /dev/loopN, the configuration names the file
 /// (which may have been removed since: the kernel then says "(deleted)").
-fn loop_backing_file(source: &str) -> Option<PathBuf> {
-    let name = source.strip_prefix("/dev/")?;
-    if !name.starts_with("loop") || name.contains('/') {
+fn loop_backing_file(source: &std::ffi::OsStr) -> Option<PathBuf> {
+    let name = source.as_bytes().strip_prefix(b"/dev/")?;
+    if !name.starts_with(b"loop") || !name[4..].iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let text = fs::read_to_string(format!("/sys/block/{name}/loop/backing_file")).ok()?;
-    Some(PathBuf::from(identity::live_backing_file(&text)))
+    let name = std::str::from_utf8(name).ok()?;
+    let text = fs::read(format!("/sys/block/{name}/loop/backing_file")).ok()?;
+    Some(identity::live_backing_file(&text).to_path_buf())
 }
 
 fn rdev_of(p: &Path) -> Option<DevNo> {
@@ -1377,12 +1660,22 @@ fn bind_origin(mounts: &[Mount], src: &Path, dir: &Path) -> Option<((u32, u32), 
 }
 
 fn tag_link(d: &Device) -> Option<PathBuf> {
+    tag_link_in(Path::new("/dev/disk"), d)
+}
+
+/// The device a `/dev/disk/by-uuid` or `by-label` link (under `disk`) names.
+fn tag_link_in(disk: &Path, d: &Device) -> Option<PathBuf> {
     let (kind, v) = match d {
         Device::Uuid(u) => ("by-uuid", u),
         Device::Label(l) => ("by-label", l),
         _ => return None,
     };
-    let p = Path::new("/dev/disk").join(kind).join(v);
+    // A label is data, not a path: udev spells a '/' in it as \x2f, so a
+    // value with '/' (or '.', '..') names no link there, only a way out.
+    if v.is_empty() || v == "." || v == ".." || v.contains('/') {
+        return None;
+    }
+    let p = disk.join(kind).join(v);
     fs::canonicalize(p).ok()
 }
 
@@ -1494,22 +1787,42 @@ fn fstype_supported(cfg: &Config, dl: &Deadline) -> OcfResult<()> {
     )))
 }
 
-/// The depth-20 status file: `<dir>/<prefix><instance>[_<clone>]_<node>`,
-/// and the directory it lives in.
-fn status_paths(cfg: &Config, ctx: &Context, dir: &Path) -> (PathBuf, PathBuf) {
-    let mut name = format!("{}{}", cfg.statusfile_prefix, ctx.instance);
-    if let Some(c) = ctx.meta.get("clone").filter(|c| !c.is_empty()) {
+/// The depth-20 status file of this resource on this node.
+fn status_file(cfg: &Config, ctx: &Context) -> bounded_io::StatusFile {
+    status_file_of(
+        &cfg.statusfile_prefix,
+        &ctx.instance,
+        ctx.meta.get("clone").map(String::as_str),
+        &node_name(ctx),
+    )
+}
+
+/// The depth-20 status file: `<dir>/<prefix><instance>[_<clone>]_<node>`.
+/// Every `/` in the prefix ends a directory (`a/b/` is two, `a/b/st-` two
+/// and a file name prefix; empty parts do not count); a `/` in the
+/// instance, clone or node name would be one more, so it becomes `_`.
+pub fn status_file_of(
+    prefix: &str,
+    instance: &str,
+    clone: Option<&str>,
+    node: &str,
+) -> bounded_io::StatusFile {
+    let plain = |s: &str| s.replace(['/', '\0'], "_");
+    let mut parts: Vec<&str> = prefix.split('/').collect();
+    let stem = parts.pop().unwrap_or_default();
+    let dirs = parts
+        .into_iter()
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut name = format!("{}{}", plain(stem), plain(instance));
+    if let Some(c) = clone.filter(|c| !c.is_empty()) {
         name.push('_');
-        name.push_str(c);
+        name.push_str(&plain(c));
     }
     name.push('_');
-    name.push_str(&node_name(ctx));
-    let file = dir.join(name);
-    let sdir = file
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| dir.to_path_buf());
-    (sdir, file)
+    name.push_str(&plain(node));
+    bounded_io::StatusFile { dirs, name }
 }
 
 fn node_name(ctx: &Context) -> String {
@@ -1553,12 +1866,16 @@ fn still_mounted(id: u32) -> bool {
 
 /// Unmount one mount: umount first; on EBUSY signal its holders (term
 /// signals until `term_until`, kill signals after) and retry every 20 ms
-/// for `signal_delay`, until the shared deadline.
+/// for `signal_delay`, until the shared deadline. Never signalled: this
+/// agent and its ancestors and children, init, the cluster stack's daemons,
+/// and anyone at all when the mount sits on a system directory (another
+/// mount of our device bound there by hand): the stop then fails, truthfully.
 fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> OcfResult<()> {
     let path = &m.mount_point;
     ocf::deadline::set_phase(&format!("unmounting {}", path.display()));
     let network = cfg.is_network() || NETWORK.contains(&m.fstype.as_str());
-    let protected = holders::protected_pids();
+    let guard = holders::Guard::new();
+    let system = system_directory(&normalize(path));
     let mut last_holders: Vec<holders::Holder> = Vec::new();
     let mut rounds = 0u32;
     loop {
@@ -1579,9 +1896,8 @@ fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> O
             ),
         }
         if dl.expired() {
-            if last_holders.is_empty() {
-                last_holders = holders::scan(path);
-            }
+            // No new scan here: past the deadline only the watchdog's margin
+            // is left, and a scan of /proc on a loaded node can take longer.
             let loops = holders::loop_devices_within(path);
             let who = if !loops.is_empty() && last_holders.is_empty() {
                 format!("; the kernel holds it for {}", loops.join(", "))
@@ -1593,7 +1909,11 @@ fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> O
                     last_holders
                         .iter()
                         .take(5)
-                        .map(|h| h.to_string())
+                        .map(|h| match (&h.protected, &system) {
+                            (Some(why), _) => format!("{h} ({why}: never signalled)"),
+                            (None, Some(_)) => format!("{h} (not signalled: a system directory)"),
+                            (None, None) => h.to_string(),
+                        })
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
@@ -1611,7 +1931,7 @@ fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> O
             } else {
                 &cfg.term_signals
             };
-            let found = holders::scan(path);
+            let found = holders::scan(path, &guard);
             if found.is_empty() {
                 let loops = holders::loop_devices_within(path);
                 if loops.is_empty() {
@@ -1627,12 +1947,30 @@ fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> O
                     );
                 }
             }
+            if let Some(why) = &system
+                && rounds == 1
+                && !found.is_empty()
+            {
+                ocf::warn!(
+                    "{} is busy, but {why}: its holders are never signalled",
+                    path.display()
+                );
+            }
             for h in &found {
-                if protected.contains(&h.pid) {
-                    ocf::warn!(
-                        "{h} holds {}, but it is ours or an ancestor: not signalled",
-                        path.display()
-                    );
+                let seen = last_holders.iter().any(|o| o.pid == h.pid);
+                if let Some(why) = &h.protected {
+                    if !seen {
+                        ocf::warn!(
+                            "{h} holds {}, but it is {why}: never signalled",
+                            path.display()
+                        );
+                    }
+                    continue;
+                }
+                if system.is_some() {
+                    if !seen {
+                        ocf::warn!("{h} holds {}: not signalled", path.display());
+                    }
                     continue;
                 }
                 for &s in signals {
@@ -1646,6 +1984,8 @@ fn unmount_one(cfg: &Config, m: &Mount, dl: &Deadline, term_until: Instant) -> O
             }
             last_holders = found;
         } else if rounds == 1 {
+            // Only to name them if the stop fails: nobody is signalled.
+            last_holders = holders::scan(path, &guard);
             ocf::info!(
                 "{} is busy; force_unmount=false, so only retrying",
                 path.display()
@@ -1786,6 +2126,14 @@ mod tests {
             ("signal_delay", "-1"),
             ("statusfile_prefix", "/abs"),
             ("statusfile_prefix", "../up"),
+            ("statusfile_prefix", "a/./b/"),
+            ("directory", "/var/log"),
+            ("directory", "/usr/"),
+            ("directory", "/var/lib/pacemaker/cib"),
+            ("directory", "/proc/sys"),
+            ("directory", "/run/x"),
+            ("directory", "/tmp"),
+            ("directory", "/etc"),
         ];
         for (k, v) in cases {
             let mut params: Vec<(&str, &str)> =
@@ -1805,6 +2153,141 @@ mod tests {
             &[],
         );
         assert_eq!(bind_uuid.unwrap_err().status, Status::ErrConfigured);
+    }
+
+    #[test]
+    fn a_tag_is_never_a_path() {
+        let disk = std::env::temp_dir().join(format!("fsa-disk-{}", std::process::id()));
+        fs::create_dir_all(disk.join("by-label")).unwrap();
+        fs::create_dir_all(disk.join("by-uuid")).unwrap();
+        let mut got = Vec::new();
+        for l in ["../../../etc/passwd", "a/../../../etc/passwd", "..", "."] {
+            got.push(tag_link_in(&disk, &Device::Label(l.into())));
+            got.push(tag_link_in(&disk, &Device::Uuid(l.into())));
+        }
+        std::os::unix::fs::symlink("/dev/null", disk.join("by-label/data")).unwrap();
+        let real = tag_link_in(&disk, &Device::Label("data".into()));
+        let _ = fs::remove_dir_all(&disk);
+        assert!(got.iter().all(Option::is_none), "{got:?}");
+        assert_eq!(real, Some(PathBuf::from("/dev/null")));
+    }
+
+    #[test]
+    fn system_directories() {
+        for ok in [
+            "/srv/data",
+            "/var/lib/pgsql",
+            "/var/log/app",
+            "/mnt",
+            "/srv",
+            "/home",
+            "/opt/app",
+            "/usr/local/app",
+            "/var/libx",
+            "/tmpdata",
+        ] {
+            assert_eq!(system_directory(Path::new(ok)), None, "{ok}");
+        }
+        for bad in [
+            "/",
+            "/var",
+            "/var/lib",
+            "/usr/lib/x",
+            "/etc/corosync",
+            "/dev/shm",
+            "/sys",
+        ] {
+            assert!(system_directory(Path::new(bad)).is_some(), "{bad}");
+        }
+    }
+
+    /// The mount point is reached only through what root controls.
+    #[test]
+    fn mount_points_behind_links_of_others() {
+        use std::os::unix::fs::{PermissionsExt, lchown, symlink};
+        let base = PathBuf::from(format!("/var/tmp/fsa-trust-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(base.join("real/sub")).unwrap();
+        fs::set_permissions(&base, fs::Permissions::from_mode(0o755)).unwrap();
+        symlink(base.join("real"), base.join("roots")).unwrap();
+        symlink(base.join("real"), base.join("theirs")).unwrap();
+        lchown(base.join("theirs"), Some(65534), None).unwrap();
+        fs::create_dir(base.join("open")).unwrap();
+        fs::set_permissions(base.join("open"), fs::Permissions::from_mode(0o777)).unwrap();
+        fs::create_dir(base.join("sticky")).unwrap();
+        fs::set_permissions(base.join("sticky"), fs::Permissions::from_mode(0o1777)).unwrap();
+        fs::create_dir(base.join("sticky/users")).unwrap();
+        std::os::unix::fs::chown(base.join("sticky/users"), Some(65534), None).unwrap();
+        fs::create_dir(base.join("sticky/roots")).unwrap();
+        let t = |p: &str| trusted_mount_point(&base.join(p));
+        let r = t("roots/sub/new/deeper");
+        let got = (
+            r.clone(),
+            t("theirs/sub"),
+            t("open/x"),
+            t("sticky/users"),
+            t("sticky/roots/x"),
+            t("sticky/missing"),
+            t("roots/../real/sub"),
+        );
+        let _ = fs::remove_dir_all(&base);
+        assert_eq!(got.0.unwrap(), base.join("real/sub/new/deeper"));
+        assert!(got.1.unwrap_err().contains("symlink of uid 65534"));
+        assert!(got.2.unwrap_err().contains("without the sticky bit"));
+        assert!(got.3.unwrap_err().contains("uid 65534"));
+        assert_eq!(got.4.unwrap(), base.join("sticky/roots/x"));
+        assert_eq!(got.5.unwrap(), base.join("sticky/missing"));
+        assert_eq!(got.6.unwrap(), base.join("real/sub"));
+    }
+
+    /// A CIFS password leaves the option list for PASSWD; a doubled comma is
+    /// one comma of it; nothing else changes, and other types are untouched.
+    #[test]
+    fn a_cifs_password_moves_to_the_environment() {
+        let s = |t: &str, o: &str| split_cifs_password(t, o);
+        assert_eq!(
+            s("cifs", "username=bob,password=s3cr:t,vers=3.0"),
+            ("username=bob,vers=3.0".into(), Some("s3cr:t".into()))
+        );
+        assert_eq!(
+            s("smb3", "PASS=a,,b,,,ro"),
+            ("ro".into(), Some("a,b,".into()))
+        );
+        assert_eq!(s("cifs", "password=x"), (String::new(), Some("x".into())));
+        assert_eq!(
+            s("cifs", "credentials=/root/.smb,uid=0"),
+            ("credentials=/root/.smb,uid=0".into(), None)
+        );
+        assert_eq!(s("cifs", "password=,ro"), ("password=,ro".into(), None));
+        assert_eq!(s("cifs", "passwordx=1"), ("passwordx=1".into(), None));
+        assert_eq!(
+            s("cifs", "pässword=1,pass=é"),
+            ("pässword=1".into(), Some("é".into()))
+        );
+        assert_eq!(
+            s("ext4", "password=x,ro"),
+            ("password=x,ro".into(), None),
+            "only mount.cifs reads PASSWD"
+        );
+        assert_eq!(s("cifs", ""), (String::new(), None));
+        assert_eq!(s("cifs", ",,ro,"), ("ro".into(), None));
+    }
+
+    /// A refused `options` value is not echoed, and Config's Debug masks it.
+    #[test]
+    fn options_never_show_a_password() {
+        let mut p = BASE.to_vec();
+        p.push(("options", "password=hunter2 "));
+        let e = configure(&p, &[]).unwrap_err();
+        assert!(!e.reason.contains("hunter2"), "{}", e.reason);
+        let mut p = BASE.to_vec();
+        p.push(("options", "ro,password=hunter2"));
+        let c = configure(&p, &[]).unwrap();
+        let dbg = format!("{c:?}");
+        assert!(
+            !dbg.contains("hunter2") && dbg.contains("ro,password=***"),
+            "{dbg}"
+        );
     }
 
     #[test]
@@ -1853,9 +2336,27 @@ mod tests {
                 ("OCF_RESKEY_CRM_meta_clone", "2"),
             ],
         );
-        let (d, f) = status_paths(&c, &cx, Path::new("/mnt/x"));
-        assert_eq!(d, PathBuf::from("/mnt/x/.Filesystem_status"));
-        assert_eq!(f, PathBuf::from("/mnt/x/.Filesystem_status/fs1_2_n1"));
+        let st = status_file(&c, &cx);
+        assert_eq!(st.dirs, [".Filesystem_status"]);
+        assert_eq!(
+            st.path(Path::new("/mnt/x")),
+            PathBuf::from("/mnt/x/.Filesystem_status/fs1_2_n1")
+        );
+        let mut nested = c.clone();
+        nested.statusfile_prefix = "a//b/st-".into();
+        let cx = Context::from_vars(
+            "filesystem",
+            "monitor",
+            [
+                ("OCF_RESOURCE_INSTANCE", "grp/fs1"),
+                ("OCF_RESKEY_CRM_meta_on_node", "n1"),
+            ],
+        );
+        let st = status_file(&nested, &cx);
+        assert_eq!(st.dirs, ["a", "b"]);
+        assert_eq!(st.name, "st-grp_fs1_n1");
+        nested.statusfile_prefix = "st-".into();
+        assert!(status_file(&nested, &cx).dirs.is_empty());
     }
 
     /// A CIFS share configured as `\\SRV\Share` is the one the kernel lists
@@ -1864,7 +2365,7 @@ mod tests {
     #[test]
     fn network_sources_match_as_the_kernel_lists_them() {
         let t = mountinfo::parse(
-            "1 0 8:1 / / rw - ext4 /dev/vda rw\n\
+            b"1 0 8:1 / / rw - ext4 /dev/vda rw\n\
              40 1 0:60 / /mnt/c rw - cifs //srv/share rw\n\
              41 1 0:61 / /mnt/n rw - nfs4 srv:/export/a rw\n\
              42 1 0:62 / /mnt/o rw - cifs //srv/other rw\n",
@@ -1896,17 +2397,17 @@ mod tests {
             .expect("a block device node in /dev");
         let d = rdev_of(&node).unwrap();
         let line = format!("50 1 0:77 / /mnt/b rw - btrfs {} rw\n", node.display());
-        let m = &mountinfo::parse(&line)[0];
+        let m = &mountinfo::parse(line.as_bytes())[0];
         assert!(on_device(m, d));
         assert!(!on_device(m, (d.0, d.1 + 1)));
         let not_anon = format!("50 1 9:9 / /mnt/b rw - btrfs {} rw\n", node.display());
-        assert!(!on_device(&mountinfo::parse(&not_anon)[0], d));
+        assert!(!on_device(&mountinfo::parse(not_anon.as_bytes())[0], d));
     }
 
     #[test]
     fn bind_origin_from_the_table() {
         let t = mountinfo::parse(
-            "1 0 8:1 / / rw - ext4 /dev/vda rw\n\
+            b"1 0 8:1 / / rw - ext4 /dev/vda rw\n\
              2 1 7:1 / /srv rw - xfs /dev/loop1 rw\n\
              3 1 7:1 /data /mnt/b rw - xfs /dev/loop1 rw\n",
         );

@@ -5,6 +5,9 @@
 //! Line format (proc(5)): `id parent major:minor root mount_point options
 //! [optional fields...] - fstype source super_options`. Paths escape space,
 //! tab, newline and backslash as `\NNN` octal.
+//!
+//! Everything is bytes until it is a path: a directory name need not be
+//! UTF-8, and a path decoded lossily names nothing we can unmount.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -22,13 +25,26 @@ pub struct Mount {
     pub mount_point: PathBuf,
     pub options: String,
     pub fstype: String,
-    pub source: String,
+    /// As the kernel lists it: a device path, `host:/export`, a bind or
+    /// FUSE source directory (bytes, like any path).
+    pub source: OsString,
+}
+
+impl Mount {
+    /// The source as a path (a device node, a bind or FUSE source).
+    pub fn source_path(&self) -> &Path {
+        Path::new(&self.source)
+    }
+    /// The source for a log line.
+    pub fn source_text(&self) -> std::borrow::Cow<'_, str> {
+        self.source.to_string_lossy()
+    }
 }
 
 /// Decode `\NNN` octal escapes. Only values up to `\377` are escapes (a
 /// larger one would overflow a byte: the panic fuzzing found elsewhere).
-pub fn decode(field: &str) -> Vec<u8> {
-    let b = field.as_bytes();
+pub fn decode(field: &[u8]) -> Vec<u8> {
+    let b = field;
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
@@ -51,32 +67,55 @@ pub fn decode(field: &str) -> Vec<u8> {
     out
 }
 
-fn path(field: &str) -> PathBuf {
+/// The kernel's escaping (`mangle` in fs/proc_namespace.c): space, tab,
+/// newline and backslash as `\NNN`. The inverse of [`decode`] for tests,
+/// fuzzing and fake tables.
+pub fn encode(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    for &c in raw {
+        if matches!(c, b' ' | b'\t' | b'\n' | b'\\') {
+            out.extend_from_slice(format!("\\{c:03o}").as_bytes());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn path(field: &[u8]) -> PathBuf {
     PathBuf::from(OsString::from_vec(decode(field)))
 }
 
-fn text(field: &str) -> String {
+fn text(field: &[u8]) -> String {
     String::from_utf8_lossy(&decode(field)).into_owned()
 }
 
+fn number(field: &[u8]) -> Option<u32> {
+    std::str::from_utf8(field).ok()?.parse().ok()
+}
+
 /// Parse one line; `None` for anything malformed (skipped, never a panic).
-pub fn parse_line(line: &str) -> Option<Mount> {
-    let (left, right) = line.split_once(" - ")?;
-    let mut l = left.split(' ');
-    let id = l.next()?.parse().ok()?;
-    let parent = l.next()?.parse().ok()?;
-    let (major, minor) = l.next()?.split_once(':')?;
-    let root = path(l.next()?);
-    let mount_point = path(l.next()?);
-    let options = l.next()?.to_string();
-    let mut r = right.split(' ');
-    let fstype = text(r.next()?);
-    let source = text(r.next().unwrap_or(""));
+/// Six fields, then optional fields up to a field that is exactly `-`
+/// (proc(5)): found by position, not as the text ` - `, which an escaped
+/// path field of `-` alone would also make.
+pub fn parse_line(line: &[u8]) -> Option<Mount> {
+    let mut f = line.split(|&c| c == b' ');
+    let id = number(f.next()?)?;
+    let parent = number(f.next()?)?;
+    let dev = f.next()?;
+    let colon = dev.iter().position(|&c| c == b':')?;
+    let (major, minor) = (number(&dev[..colon])?, number(&dev[colon + 1..])?);
+    let root = path(f.next()?);
+    let mount_point = path(f.next()?);
+    let options = text(f.next()?);
+    f.by_ref().find(|x| *x == b"-")?;
+    let fstype = text(f.next()?);
+    let source = OsString::from_vec(decode(f.next().unwrap_or(b"")));
     Some(Mount {
         id,
         parent,
-        major: major.parse().ok()?,
-        minor: minor.parse().ok()?,
+        major,
+        minor,
         root,
         mount_point,
         options,
@@ -86,14 +125,16 @@ pub fn parse_line(line: &str) -> Option<Mount> {
 }
 
 /// Parse a whole table, in the kernel's order (parents before children).
-pub fn parse(table: &str) -> Vec<Mount> {
-    table.lines().filter_map(parse_line).collect()
+pub fn parse(table: &[u8]) -> Vec<Mount> {
+    table
+        .split(|&c| c == b'\n')
+        .filter_map(parse_line)
+        .collect()
 }
 
 /// Read this process's mount table.
 pub fn read() -> std::io::Result<Vec<Mount>> {
-    let bytes = std::fs::read("/proc/self/mountinfo")?;
-    Ok(parse(&String::from_utf8_lossy(&bytes)))
+    Ok(parse(&std::fs::read("/proc/self/mountinfo")?))
 }
 
 /// True when `p` is `dir` or lies below it (component-wise, not by string).
@@ -154,6 +195,7 @@ pub fn unmount_order<'a>(mounts: &'a [Mount], roots: &[u32]) -> Vec<&'a Mount> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
 
     const TABLE: &str = "\
 22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/vda rw
@@ -168,8 +210,21 @@ bad line without separator
 
     #[test]
     fn parses_fields_and_decodes_escapes() {
-        let m = parse(TABLE);
+        let m = parse(TABLE.as_bytes());
         assert_eq!(m.len(), 7, "the malformed line is skipped");
+        let dash = parse(b"40 1 7:3 / - rw shared:2 - ext4 /dev/loop3 rw\n");
+        assert_eq!(
+            dash[0].mount_point,
+            PathBuf::from("-"),
+            "a field of '-' alone"
+        );
+        assert_eq!(dash[0].fstype, "ext4");
+        let non_utf8 = parse(b"41 1 0:9 / /mnt/a\xff\\040b rw - tmpfs t\xfe rw\n");
+        assert_eq!(
+            non_utf8[0].mount_point.as_os_str().as_bytes(),
+            b"/mnt/a\xff b"
+        );
+        assert_eq!(non_utf8[0].source.as_bytes(), b"t\xfe");
         assert_eq!(m[1].mount_point, PathBuf::from("/mnt/fsa data"));
         assert_eq!((m[1].major, m[1].minor), (7, 3));
         assert_eq!(m[1].fstype, "xfs");
@@ -181,18 +236,19 @@ bad line without separator
 
     #[test]
     fn decode_is_total() {
-        assert_eq!(decode("a\\040b"), b"a b");
-        assert_eq!(decode("\\011\\012\\134"), b"\t\n\\");
-        assert_eq!(decode("\\666"), b"\\666", "beyond a byte: left alone");
-        assert_eq!(decode("end\\04"), b"end\\04");
-        assert_eq!(decode("\\"), b"\\");
-        assert_eq!(decode("\\9999"), b"\\9999");
-        assert_eq!(decode(""), b"");
+        assert_eq!(decode(b"a\\040b"), b"a b");
+        assert_eq!(decode(b"\\011\\012\\134"), b"\t\n\\");
+        assert_eq!(decode(b"\\666"), b"\\666", "beyond a byte: left alone");
+        assert_eq!(decode(b"end\\04"), b"end\\04");
+        assert_eq!(decode(b"\\"), b"\\");
+        assert_eq!(decode(b"\\9999"), b"\\9999");
+        assert_eq!(decode(b""), b"");
+        assert_eq!(decode(&encode(b"a b\\c\td\ne\xff")), b"a b\\c\td\ne\xff");
     }
 
     #[test]
     fn stacked_and_nested_mounts_are_descendants_deepest_first() {
-        let m = parse(TABLE);
+        let m = parse(TABLE.as_bytes());
         let ids: Vec<u32> = descendants(&m, 30).iter().map(|x| x.id).collect();
         assert_eq!(ids, [34, 32, 31]);
         assert!(descendants(&m, 32).is_empty());
@@ -207,7 +263,7 @@ bad line without separator
     #[test]
     fn unmount_order_of_several_roots() {
         let m = parse(
-            "22 1 8:1 / / rw - ext4 /dev/vda rw\n\
+            b"22 1 8:1 / / rw - ext4 /dev/vda rw\n\
              30 22 7:3 / /mnt/x rw - ext4 /dev/loop3 rw\n\
              31 30 0:40 / /mnt/x/sub rw - tmpfs t rw\n\
              32 30 7:3 / /mnt/x rw - ext4 /dev/loop3 rw\n\
@@ -220,7 +276,7 @@ bad line without separator
 
     #[test]
     fn a_parent_loop_does_not_hang() {
-        let m = parse("1 2 0:1 / /a rw - tmpfs t rw\n2 1 0:2 / /b rw - tmpfs t rw\n");
+        let m = parse(b"1 2 0:1 / /a rw - tmpfs t rw\n2 1 0:2 / /b rw - tmpfs t rw\n");
         assert!(descendants(&m, 9).is_empty());
     }
 
