@@ -1113,3 +1113,34 @@ fn simulator_no_value_reaches_a_tool_as_an_option() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);
 }
+
+/// A FIFO in place of drbd.conf (say, `drbdconf` in a directory a user can
+/// write to): no action waits on it. Start answers 5 at once, and stop takes
+/// down what start recorded with drbdsetup, as with drbd.conf gone. Before
+/// the fix the environment check's open() waited for a writer until the
+/// timeout: a stop that times out gets the node fenced.
+#[test]
+fn simulator_a_fifo_as_drbdconf_never_blocks() {
+    let sim = Sim::new("conffifo", &["node1", "node2"], &[]);
+    let a = agent();
+    start_all(&sim, &a, &["node1"]);
+    let fifo = sim.dir.path("fifo.conf");
+    let (code, out) = common::sh("mkfifo", &[fifo.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let p = [("drbdconf", fifo.to_str().unwrap())];
+    let t = [("OCF_RESKEY_CRM_meta_timeout", "10000")];
+    let quick = |o: &common::Outcome| o.elapsed < Duration::from_secs(5);
+    let v = sim.run(
+        &a,
+        "node1",
+        "validate-all",
+        &p,
+        &[t[0], ("OCF_CHECK_LEVEL", "10")],
+    );
+    assert!(quick(&v) && v.code == 5, "{v:?}");
+    let s = sim.run(&a, "node1", "start", &p, &t);
+    assert!(quick(&s) && s.code == 5, "{s:?}");
+    let stop = sim.run(&a, "node1", "stop", &p, &t);
+    assert!(quick(&stop) && stop.code == 0, "{stop:?}");
+    assert!(sim.show("node1").contains("\"up\": false"));
+}

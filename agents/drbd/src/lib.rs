@@ -408,9 +408,9 @@ impl ocf::Agent for Drbd {
                 return Err(OcfError::installed(format!("{tool} is not installed")));
             }
         }
-        if ctx.action != "monitor" && std::fs::File::open(&cfg.drbdconf).is_err() {
+        if ctx.action != "monitor" && !readable_file(&cfg.drbdconf) {
             return Err(OcfError::installed(format!(
-                "configuration file {} does not exist or is not readable",
+                "configuration file {} does not exist, is not readable or is not a regular file",
                 cfg.drbdconf
             )));
         }
@@ -905,6 +905,19 @@ fn run_tool(cmd: Cmd, dl: &Deadline) -> Result<Output, ToolError> {
             message: e.to_string(),
         }),
     }
+}
+
+/// Can drbd.conf be read? Opened without blocking (a FIFO put in its place
+/// would hold the action until its timeout, a stop until fencing) and
+/// checked to be a regular file (a link to one is fine: drbdadm follows it).
+fn readable_file(path: &str) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| m.is_file())
 }
 
 /// `drbdadm -c <drbdconf> <args>`, bounded.
