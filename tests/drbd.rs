@@ -212,7 +212,7 @@ fn simulator_every_score_rule() {
     );
     assert!(
         sim.calls("node1")
-            .contains("crm_resource --output-as=xml --resource d --locate")
+            .contains("crm_resource --output-as=xml --resource=d --locate")
     );
 }
 
@@ -976,4 +976,171 @@ fn simulator_optional_behaviours() {
     );
     assert_eq!(sim.calls("node2").matches(" primary r0").count(), 1);
     assert_eq!(sim.score("node2"), None);
+}
+
+/// No value the agent hands drbdadm, drbdsetup, modprobe, crm_attribute or
+/// crm_resource can read as an option: checked on the argv each simulated
+/// tool really got. Before the fix `drbdadm sh-mod-parms` output went to
+/// modprobe word for word (`--force` included), a relative `drbdconf`
+/// passed validation, and a resource renamed in the kernel to `-d` (found
+/// by the minors start recorded) went to drbdadm as its --dry-run option,
+/// and to drbdsetup, until stop's timeout.
+#[test]
+fn simulator_no_value_reaches_a_tool_as_an_option() {
+    let sim = Sim::new("options", &["node1", "node2"], &[]);
+    let a = agent();
+    let probe0 = [("OCF_RESKEY_CRM_meta_interval", "0")];
+    // Whatever reads as an option after the tool's own words.
+    let options_after = |argv: &[String], fixed: usize| -> Vec<String> {
+        argv.iter()
+            .skip(fixed)
+            .filter(|w| w.starts_with('-'))
+            .cloned()
+            .collect()
+    };
+
+    // drbdconf must be an absolute path: `-x` or a relative name is refused
+    // before any tool runs.
+    for bad in ["-x", "--config-file=/x", "drbd.conf"] {
+        let v = sim.run(&a, "node1", "validate-all", &[("drbdconf", bad)], &[]);
+        assert_eq!(v.code, 6, "{bad}: {v:?}");
+        assert!(v.reason().unwrap().contains("drbdconf"), "{v:?}");
+    }
+    assert!(sim.argv("node1").is_empty(), "{:?}", sim.argv("node1"));
+
+    // modprobe gets only name=value words of sh-mod-parms.
+    sim.set("node1", &["module=unloaded"]);
+    std::fs::remove_file(sim.node("node1").join("proc-drbd")).unwrap();
+    sim.set(
+        "node1",
+        &["mod_parms=minor_count=8 --force -v usermode_helper=/bin/true =x -"],
+    );
+    let s = sim.run(&a, "node1", "start", &[], &[]);
+    assert_eq!(s.code, 0, "{s:?}");
+    let modprobe: Vec<Vec<String>> = sim
+        .argv("node1")
+        .into_iter()
+        .filter(|c| c[0] == "modprobe")
+        .collect();
+    assert_eq!(
+        modprobe,
+        [[
+            "modprobe",
+            "-s",
+            "drbd",
+            "minor_count=8",
+            "usermode_helper=/bin/true"
+        ]
+        .map(String::from)
+        .to_vec()],
+    );
+    // A monitor, a notify and a stop: every drbdadm/drbdsetup call names
+    // the resource or a minor as a word, crm_resource --resource= joined.
+    let notify = [
+        ("OCF_RESKEY_CRM_meta_notify_type", "post"),
+        ("OCF_RESKEY_CRM_meta_notify_operation", "start"),
+        ("OCF_RESKEY_CRM_meta_notify_start_uname", "-x --force"),
+        ("OCF_RESKEY_CRM_meta_notify_promoted_uname", "-n"),
+    ];
+    assert_eq!(sim.run(&a, "node1", "notify", &[], &notify).code, 0);
+    assert_eq!(sim.run(&a, "node1", "monitor", &[], &[]).code, 0);
+    for call in sim.argv("node1") {
+        let allowed: &[&str] = match call[0].as_str() {
+            "drbdadm" => &["-c", "--skip-net", "--version"],
+            "drbdsetup" => &[
+                "--now",
+                "--wfc-timeout",
+                "--degr-wfc-timeout",
+                "--outdated-wfc-timeout",
+            ],
+            "crm_attribute" => &[
+                "--output-as",
+                "--promotion",
+                "--lifetime",
+                "--node",
+                "--update",
+                "--delete",
+                "--query",
+            ],
+            "crm_resource" => &["--output-as", "--resource", "--locate"],
+            "modprobe" => &["-s"],
+            other => panic!("unexpected tool {other}: {call:?}"),
+        };
+        let extra: Vec<String> = options_after(&call, 1)
+            .into_iter()
+            .filter(|o| !allowed.contains(&o.split('=').next().unwrap_or("")))
+            .collect();
+        assert!(extra.is_empty(), "{extra:?} in {call:?}");
+        assert!(!call.iter().any(|w| w == "-x" || w == "-n"), "{call:?}");
+    }
+
+    // The kernel's resource renamed to `-d` (it keeps the minors start
+    // recorded): never passed on; stop and probe say they cannot tell
+    // rather than "stopped".
+    let setup = sim.bin("node1").join("drbdsetup");
+    let (code, out) = common::sh(
+        setup.to_str().unwrap(),
+        &["rename-resource", "r0", "--", "-d"],
+    );
+    assert_eq!(code, 0, "{out}");
+    sim.clear_calls("node1");
+    let t = [("OCF_RESKEY_CRM_meta_timeout", "10000")];
+    let stop = sim.run(&a, "node1", "stop", &[], &t);
+    assert_eq!(stop.code, 1, "{stop:?}");
+    assert!(
+        stop.reason().unwrap().contains("take it down by hand"),
+        "{stop:?}"
+    );
+    assert!(stop.elapsed < Duration::from_secs(5), "{stop:?}");
+    let probe = sim.run(&a, "node1", "monitor", &[], &[probe0[0], t[0]]);
+    assert_eq!(probe.code, 1, "{probe:?}");
+    let bad = [("drbd_resource", "r0;x")];
+    assert_eq!(sim.run(&a, "node1", "stop", &bad, &t).code, 1);
+    assert_eq!(
+        sim.run(&a, "node1", "monitor", &bad, &[probe0[0], t[0]])
+            .code,
+        1
+    );
+    for call in sim.argv("node1") {
+        assert!(!call.iter().any(|w| w == "-d"), "{call:?}");
+    }
+    assert!(sim.show("node1").contains("\"up\": true"), "left alone");
+    // Renamed back by hand: stop takes it down.
+    let (code, out) = common::sh(
+        setup.to_str().unwrap(),
+        &["rename-resource", "--", "-d", "r0"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(sim.run(&a, "node1", "stop", &[], &[]).code, 0);
+}
+
+/// A FIFO in place of drbd.conf (say, `drbdconf` in a directory a user can
+/// write to): no action waits on it. Start answers 5 at once, and stop takes
+/// down what start recorded with drbdsetup, as with drbd.conf gone. Before
+/// the fix the environment check's open() waited for a writer until the
+/// timeout: a stop that times out gets the node fenced.
+#[test]
+fn simulator_a_fifo_as_drbdconf_never_blocks() {
+    let sim = Sim::new("conffifo", &["node1", "node2"], &[]);
+    let a = agent();
+    start_all(&sim, &a, &["node1"]);
+    let fifo = sim.dir.path("fifo.conf");
+    let (code, out) = common::sh("mkfifo", &[fifo.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let p = [("drbdconf", fifo.to_str().unwrap())];
+    let t = [("OCF_RESKEY_CRM_meta_timeout", "10000")];
+    let quick = |o: &common::Outcome| o.elapsed < Duration::from_secs(5);
+    let v = sim.run(
+        &a,
+        "node1",
+        "validate-all",
+        &p,
+        &[t[0], ("OCF_CHECK_LEVEL", "10")],
+    );
+    assert!(quick(&v) && v.code == 5, "{v:?}");
+    let s = sim.run(&a, "node1", "start", &p, &t);
+    assert!(quick(&s) && s.code == 5, "{s:?}");
+    let stop = sim.run(&a, "node1", "stop", &p, &t);
+    assert!(quick(&stop) && stop.code == 0, "{stop:?}");
+    assert!(sim.show("node1").contains("\"up\": false"));
 }

@@ -313,3 +313,113 @@ fn logging_goes_to_ha_logfile_with_the_ocf_tag() {
     assert!(debug.contains("DEBUG: phase: start"), "{debug}");
     assert_eq!(ocf(&a, "stop", &params, &env).code, 0);
 }
+
+/// A user who may write to the state file's directory plants a link to a
+/// file of root's (or to a name root would create) in place of the state
+/// file: start refuses with an error and never writes through it, monitor
+/// and stop never follow it, and the link's target is untouched. Before
+/// the fix start said "already running" over a link to an existing file
+/// and created the target of a dangling one.
+#[test]
+fn a_planted_link_in_place_of_the_state_file_is_never_followed() {
+    use std::os::unix::fs::{PermissionsExt, lchown, symlink};
+    let a = agent_link("dummy");
+    let s = Scratch::new("dummy-planted-link");
+    let shared = s.path("shared");
+    fs::create_dir(&shared).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
+    let victims = s.path("victims");
+    fs::create_dir(&victims).unwrap();
+    let victim = victims.join("shadow");
+    fs::write(&victim, "root:secret\n").unwrap();
+    let state = shared.join("d.state");
+    let params = [("state", state.to_str().unwrap())];
+    let recurring = [("OCF_RESKEY_CRM_meta_interval", "10000")];
+    let deep = [
+        ("OCF_RESKEY_CRM_meta_interval", "10000"),
+        ("OCF_CHECK_LEVEL", "10"),
+    ];
+
+    for target in [victim.clone(), victims.join("created-by-root")] {
+        let _ = fs::remove_file(&state);
+        symlink(&target, &state).unwrap();
+        lchown(&state, Some(65534), Some(65534)).unwrap();
+        let start = ocf(&a, "start", &params, &[]);
+        assert_eq!(start.code, 1, "{target:?}: {start:?}");
+        assert!(
+            start.reason().unwrap_or_default().contains("symbolic link"),
+            "{start:?}"
+        );
+        assert_eq!(ocf(&a, "monitor", &params, &[]).code, 7, "probe");
+        assert_eq!(ocf(&a, "monitor", &params, &recurring).code, 7);
+        assert_eq!(ocf(&a, "monitor", &params, &deep).code, 7);
+        let stop = ocf(&a, "stop", &params, &[]);
+        assert_eq!(stop.code, 0, "{stop:?}");
+        assert!(
+            fs::symlink_metadata(&state)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "root:secret\n");
+        assert!(!victims.join("created-by-root").exists(), "nothing created");
+    }
+    // Another user's regular file is not a state file of ours either.
+    fs::remove_file(&state).unwrap();
+    fs::write(&state, "d\n").unwrap();
+    std::os::unix::fs::chown(&state, Some(65534), Some(65534)).unwrap();
+    assert_eq!(ocf(&a, "start", &params, &[]).code, 1);
+    assert_eq!(ocf(&a, "monitor", &params, &recurring).code, 7);
+    assert_eq!(ocf(&a, "stop", &params, &[]).code, 0);
+    assert!(state.exists(), "not ours to remove");
+    // Without anything planted: created with its mode, then removed.
+    fs::remove_file(&state).unwrap();
+    assert_eq!(ocf(&a, "start", &params, &[]).code, 0);
+    let meta = fs::symlink_metadata(&state).unwrap();
+    assert!(meta.file_type().is_file());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o644);
+    assert_eq!(ocf(&a, "monitor", &params, &deep).code, 0);
+    assert_eq!(ocf(&a, "stop", &params, &[]).code, 0);
+    assert!(!state.exists());
+}
+
+/// A FIFO in place of the state file never blocks an action (opening one
+/// for writing waits for a reader: start used to hang there until the
+/// watchdog); it is not a state file, so monitor says 7 and stop 0.
+#[test]
+fn a_fifo_in_place_of_the_state_file_never_blocks() {
+    let a = agent_link("dummy");
+    let s = Scratch::new("dummy-fifo-state");
+    let state = s.path("d.state");
+    let (code, out) = common::sh("mkfifo", &[state.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let params = [("state", state.to_str().unwrap())];
+    let t = ("OCF_RESKEY_CRM_meta_timeout", "5000");
+    let quick = |o: &common::Outcome| o.elapsed < Duration::from_secs(2);
+    let start = ocf(&a, "start", &params, &[t]);
+    assert!(quick(&start), "start blocked: {start:?}");
+    assert_eq!(start.code, 1, "{start:?}");
+    assert!(
+        start
+            .reason()
+            .unwrap_or_default()
+            .contains("not a regular file"),
+        "{start:?}"
+    );
+    for env in [
+        vec![t],
+        vec![t, ("OCF_RESKEY_CRM_meta_interval", "10000")],
+        vec![
+            t,
+            ("OCF_RESKEY_CRM_meta_interval", "10000"),
+            ("OCF_CHECK_LEVEL", "10"),
+        ],
+    ] {
+        let m = ocf(&a, "monitor", &params, &env);
+        assert!(quick(&m), "monitor blocked: {m:?}");
+        assert_eq!(m.code, 7, "{env:?}: {m:?}");
+    }
+    let stop = ocf(&a, "stop", &params, &[t]);
+    assert!(quick(&stop), "stop blocked: {stop:?}");
+    assert_eq!(stop.code, 0, "{stop:?}");
+}

@@ -1083,3 +1083,44 @@ fn start_over_a_dadfailed_address_fails_with_the_reason() {
     assert!(o.reason().unwrap().contains("dadfailed"), "{o:?}");
     assert!(shown(Some(&pair.ns), NIC, "2001:db8:5::2").is_empty());
 }
+
+/// Something other than a namespace in `/run/netns/<name>` (a FIFO, which
+/// `open` would wait on for a writer): every action answers at once, as for
+/// a namespace missing on this node (start 5, probe 7, stop 0). Before the
+/// fix each action hung in open() until its timeout.
+#[test]
+fn a_fifo_in_place_of_the_network_namespace_never_blocks() {
+    struct Planted(std::path::PathBuf);
+    impl Drop for Planted {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let name = format!("ipa-fifo-{}", std::process::id());
+    let _ = std::fs::create_dir_all("/run/netns");
+    let planted = Planted(Path::new("/run/netns").join(&name));
+    let _ = std::fs::remove_file(&planted.0);
+    let (code, out) = common::sh("mkfifo", &[planted.0.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let a = agent_link("ipaddr");
+    let tmp = common::Scratch::new("ipaddr-netns-fifo");
+    let env = [
+        ("HA_RSCTMP", tmp.0.to_str().unwrap()),
+        ("OCF_RESOURCE_INSTANCE", "vip"),
+        ("OCF_RESKEY_CRM_meta_timeout", "5000"),
+    ];
+    let p = [
+        ("ip", "198.51.100.31"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+        ("network_namespace", name.as_str()),
+    ];
+    for (action, want) in [("start", 5), ("monitor", 7), ("stop", 0)] {
+        let o = common::ocf(&a, action, &p, &env);
+        assert!(
+            o.elapsed < Duration::from_secs(2),
+            "{action} blocked: {o:?}"
+        );
+        assert_eq!(o.code, want, "{action}: {o:?}");
+    }
+}

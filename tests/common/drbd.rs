@@ -103,6 +103,17 @@ impl Sim {
 
     pub fn clear_calls(&self, n: &str) {
         let _ = fs::remove_file(self.node(n).join("calls.log"));
+        let _ = fs::remove_file(self.node(n).join("argv.log"));
+    }
+
+    /// Every simulated tool call on the node so far, as its argv (the
+    /// tool's name first): what each program really got as one argument.
+    pub fn argv(&self, n: &str) -> Vec<Vec<String>> {
+        fs::read_to_string(self.node(n).join("argv.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| json_strings(l).unwrap_or_else(|| panic!("bad argv.log line {l:?}")))
+            .collect()
     }
 
     /// PATH with the node's simulated tools first.
@@ -185,4 +196,56 @@ fn dedup_params<'a>(kv: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 pub fn is_block(p: &Path) -> bool {
     use std::os::unix::fs::FileTypeExt;
     fs::metadata(p).is_ok_and(|m| m.file_type().is_block_device())
+}
+
+/// A JSON list of strings as Python's `json.dumps` writes it (ASCII only,
+/// `\"`, `\\`, `\n`, `\uXXXX` with surrogate pairs); None for anything else.
+fn json_strings(line: &str) -> Option<Vec<String>> {
+    fn flush(s: &mut String, units: &mut Vec<u16>) -> Option<()> {
+        s.push_str(&String::from_utf16(units).ok()?);
+        units.clear();
+        Some(())
+    }
+    let mut out = vec![];
+    let inner = line.trim().strip_prefix('[')?.strip_suffix(']')?;
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ' ' || *c == ',') {
+            chars.next();
+        }
+        match chars.next() {
+            None => return Some(out),
+            Some('"') => {}
+            Some(_) => return None,
+        }
+        let mut s = String::new();
+        let mut units: Vec<u16> = vec![];
+        loop {
+            let c = chars.next()?;
+            if c == '\\' {
+                let e = chars.next()?;
+                if e == 'u' {
+                    let hex: String = (0..4).filter_map(|_| chars.next()).collect();
+                    units.push(u16::from_str_radix(&hex, 16).ok()?);
+                    continue;
+                }
+                flush(&mut s, &mut units)?;
+                s.push(match e {
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    'b' => '\u{8}',
+                    'f' => '\u{c}',
+                    c => c,
+                });
+            } else {
+                flush(&mut s, &mut units)?;
+                if c == '"' {
+                    break;
+                }
+                s.push(c);
+            }
+        }
+        out.push(s);
+    }
 }

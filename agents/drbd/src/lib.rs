@@ -45,12 +45,12 @@ pub static DRBD_RESOURCE: ParamSpec = ParamSpec::new(
 pub static DRBDCONF: ParamSpec = ParamSpec::new(
     "drbdconf",
     "Path to drbd.conf",
-    "Full path to the DRBD configuration file, passed to drbdadm as -c. \
-     Only the characters [-%+./0-9:=@A-Z_a-z] are allowed; it must be readable \
+    "Full path to the DRBD configuration file, passed to drbdadm as -c: an \
+     absolute path of the characters [-%+./0-9:=@A-Z_a-z]. It must be readable \
      on the node (otherwise the node cannot run the resource: exit 5).",
 )
 .default("/etc/drbd.conf")
-.check(check_drbd_name);
+.check(check_drbdconf);
 
 pub static ADJUST_MASTER_SCORE: ParamSpec = ParamSpec::new(
     "adjust_master_score",
@@ -253,6 +253,14 @@ fn check_resource_name(v: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// drbd.conf: an absolute path, so it can never read as an option.
+fn check_drbdconf(v: &str) -> Result<(), String> {
+    if !v.starts_with('/') {
+        return Err("must be an absolute path".into());
+    }
+    check_drbd_name(v)
+}
+
 fn check_program(v: &str) -> Result<(), String> {
     if v.contains('/') && !v.starts_with('/') {
         return Err("must be a program name or an absolute path".into());
@@ -400,9 +408,9 @@ impl ocf::Agent for Drbd {
                 return Err(OcfError::installed(format!("{tool} is not installed")));
             }
         }
-        if ctx.action != "monitor" && std::fs::File::open(&cfg.drbdconf).is_err() {
+        if ctx.action != "monitor" && !readable_file(&cfg.drbdconf) {
             return Err(OcfError::installed(format!(
-                "configuration file {} does not exist or is not readable",
+                "configuration file {} does not exist, is not readable or is not a regular file",
                 cfg.drbdconf
             )));
         }
@@ -535,7 +543,7 @@ impl ocf::Agent for Drbd {
         }
         if let Some(r) = &rec
             && !recorded_seen
-            && let Some(other) = renamed(&tools.setup, r, &names, v9, dl)
+            && let Some(other) = renamed(&tools.setup, r, &names, v9, dl)?
         {
             ocf::warn!(
                 "{} holds the minors start recorded for {}: renamed, stopping it",
@@ -781,7 +789,7 @@ impl ocf::Agent for Drbd {
         }
         if let Some(r) = &u.rec
             && !recorded_seen
-            && let Some(other) = renamed(&tools.setup, r, &u.names, v9, dl)
+            && let Some(other) = renamed(&tools.setup, r, &u.names, v9, dl)?
         {
             ocf::warn!(
                 "{other} holds the minors start recorded for {}: renamed, stopping it",
@@ -842,7 +850,7 @@ impl ocf::Agent for Drbd {
             }
         }
         if let Some(r) = &u.rec
-            && let Some(other) = renamed(setup, r, &u.names, v9, dl)
+            && let Some(other) = renamed(setup, r, &u.names, v9, dl)?
         {
             let st = read_state_with(setup, &other, v9, &dl.cap(READ_CAP))
                 .map_err(|e| OcfError::generic(format!("{}; and {e}", why.reason)))?;
@@ -897,6 +905,19 @@ fn run_tool(cmd: Cmd, dl: &Deadline) -> Result<Output, ToolError> {
             message: e.to_string(),
         }),
     }
+}
+
+/// Can drbd.conf be read? Opened without blocking (a FIFO put in its place
+/// would hold the action until its timeout, a stop until fencing) and
+/// checked to be a regular file (a link to one is fine: drbdadm follows it).
+fn readable_file(path: &str) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| m.is_file())
 }
 
 /// `drbdadm -c <drbdconf> <args>`, bounded.
@@ -973,13 +994,40 @@ fn ensure_module(cfg: &Config, dl: &Deadline) -> OcfResult<u32> {
         .map(|o| o.stdout_str())
         .unwrap_or_default();
     let mut cmd = Cmd::new("modprobe").args(["-s", "drbd"]);
-    for p in parms.split_whitespace() {
+    for p in module_parameters(&parms) {
         cmd = cmd.arg(p);
     }
     run_tool(cmd, dl)
         .map_err(|e| OcfError::installed(format!("cannot load the drbd module: {e}")))?;
     module_version(cfg, dl).ok_or_else(|| {
         OcfError::installed("the drbd module does not report a version after modprobe")
+    })
+}
+
+/// The `name=value` words of `drbdadm sh-mod-parms` (`usermode_helper=...`)
+/// that modprobe may get after the module name. Anything else, a word
+/// beginning with `-` above all (modprobe reads options after the module
+/// name too), is left out with a warning.
+pub fn module_parameters(text: &str) -> Vec<&str> {
+    text.split_whitespace()
+        .filter(|w| {
+            let ok = is_module_parameter(w);
+            if !ok {
+                ocf::warn!("drbdadm sh-mod-parms: ignoring {w:?}, not a module parameter");
+            }
+            ok
+        })
+        .collect()
+}
+
+/// `name=value` with a parameter name of `[A-Za-z0-9_.]` (never `-x`).
+pub fn is_module_parameter(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty()
+            && !name.starts_with('.')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
     })
 }
 
@@ -1312,7 +1360,7 @@ impl Recorded {
 }
 
 /// Minor numbers, one per word (`drbdadm sh-minor` lines, the record's list).
-fn parse_minors(text: &str) -> Vec<u32> {
+pub fn parse_minors(text: &str) -> Vec<u32> {
     let mut m: Vec<u32> = text
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter_map(|w| w.parse().ok())
@@ -1371,16 +1419,32 @@ fn renamed(
     known: &[String],
     v9: bool,
     dl: &Deadline,
-) -> Option<String> {
+) -> OcfResult<Option<String>> {
     if !v9 || rec.minors.is_empty() {
-        return None;
+        return Ok(None);
     }
     let cmd = Cmd::new(setup).args(["events2", "--now", "all"]);
-    let out = run_tool(cmd, &dl.cap(READ_CAP)).ok()?;
-    state::minors_by_resource(&out.stdout_str())
+    let Ok(out) = run_tool(cmd, &dl.cap(READ_CAP)) else {
+        return Ok(None);
+    };
+    let Some((name, _)) = state::minors_by_resource(&out.stdout_str())
         .into_iter()
         .find(|(name, minors)| *minors == rec.minors && !known.contains(name))
-        .map(|(name, _)| name)
+    else {
+        return Ok(None);
+    };
+    // A name from the kernel goes back to drbdadm/drbdsetup only when it
+    // cannot read as an option (or as `all`); otherwise it is never passed
+    // on, and what runs is not called stopped either.
+    check_resource_name(&name).map_err(|why| {
+        OcfError::generic(format!(
+            "DRBD resource {name:?} holds the minors {} start recorded for {}, but its name {why}: \
+             take it down by hand",
+            show_minors(&rec.minors),
+            rec.resource
+        ))
+    })?;
+    Ok(Some(name))
 }
 
 /// Monitor: `cfg_name` is not in the kernel; is what start recorded (under
@@ -1404,7 +1468,7 @@ fn recorded_in_kernel(
         }
         known.push(rec.resource.clone());
     }
-    if let Some(other) = renamed(setup, rec, &known, v9, dl) {
+    if let Some(other) = renamed(setup, rec, &known, v9, dl)? {
         let st = read(&other)?;
         if st.configured {
             return Ok(Some((other, st)));
@@ -1468,7 +1532,7 @@ impl Unconfigured {
                 .map(|c| c.drbdconf.clone())
                 .or_else(|| raw(&DRBDCONF))
                 .or_else(|| DRBDCONF.default.map(str::to_string))
-                .filter(|c| check_drbd_name(c).is_ok()),
+                .filter(|c| check_drbdconf(c).is_ok()),
         }
     }
 
@@ -1724,12 +1788,8 @@ fn remove_score(ctx: &Context, dl: &Deadline) {
 /// Does Pacemaker report a promoted instance of this clone on another node?
 /// `crm_resource --locate --output-as=xml`, never its human text (0a014f29).
 fn pacemaker_knows_a_primary(ctx: &Context, dl: &Deadline) -> bool {
-    let cmd = Cmd::new("crm_resource").args([
-        "--output-as=xml",
-        "--resource",
-        ctx.instance_base(),
-        "--locate",
-    ]);
+    let resource = format!("--resource={}", ctx.instance_base());
+    let cmd = Cmd::new("crm_resource").args(["--output-as=xml", resource.as_str(), "--locate"]);
     match exec::run(&cmd, &dl.cap(Duration::from_secs(5))) {
         Ok(out) if out.success() => promoted_elsewhere(&out.stdout_str(), ctx.on_node()),
         Ok(out) => {
@@ -1747,21 +1807,29 @@ fn pacemaker_knows_a_primary(ctx: &Context, dl: &Deadline) -> bool {
 /// instance on a node other than `me`? Pacemaker 2.1.5 writes
 /// `<node state="promoted">node1</node>` (seen in tests/cluster_drbd.rs);
 /// a `name=`/`role="Promoted"` (or legacy `Master`) form is read as well.
+/// Only `<node>` elements count (not `<nodes>`), and only their `state` or
+/// `role` says promoted (a node or resource *named* "promoted" does not).
 pub fn promoted_elsewhere(xml: &str, me: Option<&str>) -> bool {
+    use ocf::cluster::{attribute, find_tag, unescape};
     let mut rest = xml;
-    while let Some(at) = rest.find("<node") {
-        rest = &rest[at + 5..];
-        let Some(end) = rest.find('>') else { break };
-        let tag = &rest[..end];
-        let lower = tag.to_ascii_lowercase();
-        let promoted = lower.contains("\"promoted\"") || lower.contains("\"master\"");
-        let name = ocf::cluster::attribute(tag, "name").or_else(|| {
-            let body = &rest[end + 1..];
-            body.find('<').map(|e| body[..e].trim().to_string())
+    while let Some(tag) = find_tag(rest, "node") {
+        // find_tag hands back a slice of `rest`, closed by a '>'.
+        let end = tag.as_ptr() as usize - rest.as_ptr() as usize + tag.len() + 1;
+        let after = rest.get(end..).unwrap_or("");
+        let says_promoted = |key: &str| {
+            attribute(tag, key).is_some_and(|v| {
+                v.eq_ignore_ascii_case("promoted") || v.eq_ignore_ascii_case("master")
+            })
+        };
+        let name = attribute(tag, "name").or_else(|| {
+            let text = after.find('<').map(|e| &after[..e]);
+            text.filter(|_| !tag.ends_with('/'))
+                .map(|t| unescape(t.trim()))
         });
-        if promoted && name.as_deref() != me {
+        if (says_promoted("state") || says_promoted("role")) && name.as_deref() != me {
             return true;
         }
+        rest = after;
     }
     false
 }
@@ -1833,6 +1901,8 @@ mod tests {
             ("OCF_RESKEY_drbd_resource", "r0;reboot"),
             ("OCF_RESKEY_drbd_resource", "r 0"),
             ("OCF_RESKEY_drbdconf", "/etc/drbd conf"),
+            ("OCF_RESKEY_drbdconf", "-x"),
+            ("OCF_RESKEY_drbdconf", "etc/drbd.conf"),
             ("OCF_RESKEY_adjust_master_score", "0 10 1000"),
             ("OCF_RESKEY_adjust_master_score", "0 10 5 10000"),
             ("OCF_RESKEY_adjust_master_score", "0 10 x 10000"),
@@ -2010,6 +2080,21 @@ mod tests {
         let text_form = r#"<nodes resource="d"><node state="promoted">node2</node></nodes>"#;
         assert!(promoted_elsewhere(text_form, Some("node1")));
         assert!(!promoted_elsewhere("<nodes/>", Some("node1")));
+        // `<nodes>` is not a `<node>`, and a name is not a role: the first
+        // reader took `<nodes resource="promoted">` for a promoted node
+        // named by the text up to the next tag.
+        let named =
+            r#"<nodes resource="promoted"><node state="unpromoted">promoted</node></nodes>"#;
+        assert!(!promoted_elsewhere(named, Some("node1")));
+        let escaped = r#"<nodes resource="d"><node state="promoted">n&amp;1</node></nodes>"#;
+        assert!(!promoted_elsewhere(escaped, Some("n&1")));
+        assert!(promoted_elsewhere(escaped, Some("n1")));
+        // Cut short before the name: a promoted instance somewhere, as
+        // when crm_resource fails (the score is not taken away on a guess).
+        assert!(promoted_elsewhere(
+            "<node state=\"promoted\">me",
+            Some("me")
+        ));
     }
 
     #[test]
@@ -2021,5 +2106,54 @@ mod tests {
         assert_eq!(e.status, Status::ErrInstalled);
         assert!(e.reason.contains("8.4.11"), "{}", e.reason);
         assert!(check_version_bounds(&cfg, 0x0a0000).is_err());
+    }
+
+    fn xml_escape(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// A `crm_resource --locate` answer in either form, with any node
+        /// names: "promoted elsewhere" is exactly what the list says.
+        #[test]
+        fn locate_answers_are_read_exactly(
+            nodes in proptest::collection::vec(("\\PC{1,12}", proptest::prelude::any::<bool>(), proptest::prelude::any::<bool>()), 0..5),
+            me in "\\PC{1,12}",
+            resource in "\\PC{0,12}",
+        ) {
+            proptest::prop_assume!(nodes.iter().all(|(n, ..)| n.trim() == n && !n.is_empty()));
+            let mut xml = format!("<pacemaker-result><nodes resource=\"{}\">", xml_escape(&resource));
+            for (name, promoted, attr_form) in &nodes {
+                if *attr_form {
+                    let role = if *promoted { "Promoted" } else { "Unpromoted" };
+                    xml += &format!("<node name=\"{}\" id=\"1\" role=\"{role}\"/>", xml_escape(name));
+                } else if *promoted {
+                    xml += &format!("<node state=\"promoted\">{}</node>", xml_escape(name));
+                } else {
+                    xml += &format!("<node>{}</node>", xml_escape(name));
+                }
+            }
+            xml += "</nodes><status code=\"0\" message=\"OK\"/></pacemaker-result>";
+            let want = nodes.iter().any(|(n, p, _)| *p && *n != me);
+            proptest::prop_assert_eq!(promoted_elsewhere(&xml, Some(&me)), want, "{}", xml);
+        }
+
+        /// Any text as a locate answer or sh-mod-parms output: no panic, and
+        /// no word handed to modprobe can read as an option.
+        #[test]
+        fn any_tool_output_is_read_safely(text in "(<|>|node|nodes|state=|\"|promoted|&|;|#|x|-|=|_| |\n|[ -~]){0,120}") {
+            let _ = promoted_elsewhere(&text, Some("n1"));
+            let _ = promoted_elsewhere(&text, None);
+            for w in text.split_whitespace().filter(|w| is_module_parameter(w)) {
+                proptest::prop_assert!(!w.starts_with('-') && !w.starts_with('='), "{}", w);
+            }
+            let minors = parse_minors(&text);
+            proptest::prop_assert!(minors.windows(2).all(|m| m[0] < m[1]));
+        }
     }
 }

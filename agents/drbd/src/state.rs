@@ -480,4 +480,210 @@ change resource name:r0 role:Secondary
             None
         );
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const DISKS: [&str; 10] = [
+            "Diskless",
+            "Attaching",
+            "Detaching",
+            "Failed",
+            "Negotiating",
+            "Inconsistent",
+            "Outdated",
+            "DUnknown",
+            "Consistent",
+            "UpToDate",
+        ];
+
+        fn disk() -> impl Strategy<Value = &'static str> {
+            proptest::sample::select(&DISKS[..])
+        }
+
+        fn role() -> impl Strategy<Value = Role> {
+            prop_oneof![Just(Role::Primary), Just(Role::Secondary)]
+        }
+
+        fn word(r: Role) -> &'static str {
+            match r {
+                Role::Primary => "Primary",
+                Role::Secondary => "Secondary",
+                Role::Unknown => "Unknown",
+            }
+        }
+
+        /// A resource state as DRBD 9 could report it: volumes numbered
+        /// 0..n with distinct minors, peers with distinct ids and names.
+        fn state() -> impl Strategy<Value = ResourceState> {
+            let volumes = proptest::collection::vec((0u32..1 << 20, disk(), any::<bool>()), 0..4);
+            let peers = proptest::collection::vec(
+                (
+                    "[a-z][a-z0-9.-]{0,12}",
+                    proptest::sample::select(&["Connected", "Connecting", "StandAlone"][..]),
+                    role(),
+                    proptest::collection::vec((disk(), any::<bool>(), "[A-Za-z]{1,12}"), 0..4),
+                ),
+                0..4,
+            );
+            (role(), volumes, peers, any::<bool>()).prop_map(|(role, vols, peers, quorum)| {
+                let mut seen = std::collections::BTreeSet::new();
+                let volumes: Vec<Volume> = vols
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, (m, _, _))| seen.insert(*m))
+                    .map(|(i, (minor, d, client))| Volume {
+                        number: i as u32,
+                        minor: Some(minor),
+                        disk: Disk::parse(d),
+                        client,
+                    })
+                    .collect();
+                let mut names = std::collections::BTreeSet::new();
+                let peers: Vec<Peer> = peers
+                    .into_iter()
+                    .filter(|(n, ..)| names.insert(n.clone()))
+                    .enumerate()
+                    .map(|(i, (name, conn, role, pv))| Peer {
+                        node_id: Some(i as u32 + 1),
+                        name,
+                        connection: conn.to_string(),
+                        role,
+                        volumes: pv
+                            .into_iter()
+                            .enumerate()
+                            .map(|(v, (d, client, repl))| PeerVolume {
+                                number: v as u32,
+                                disk: Disk::parse(d),
+                                client,
+                                replication: repl,
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                ResourceState {
+                    configured: true,
+                    role,
+                    quorum: quorum || volumes.is_empty(),
+                    volumes,
+                    peers,
+                }
+            })
+        }
+
+        /// `drbdsetup events2 --now` lines for `st` (and another resource).
+        fn events2(name: &str, st: &ResourceState) -> String {
+            let yn = |b: bool| if b { "yes" } else { "no" };
+            let mut out = format!(
+                "exists resource name:{name} role:{} suspended:no\n",
+                word(st.role)
+            );
+            for p in &st.peers {
+                out += &format!(
+                    "exists connection name:{name} peer-node-id:{} conn-name:{} connection:{} role:{}\n",
+                    p.node_id.unwrap(),
+                    p.name,
+                    p.connection,
+                    word(p.role)
+                );
+            }
+            for v in &st.volumes {
+                out += &format!(
+                    "exists device name:{name} volume:{} minor:{} disk:{:?} client:{} quorum:{}\n",
+                    v.number,
+                    v.minor.unwrap(),
+                    v.disk,
+                    yn(v.client),
+                    yn(st.quorum)
+                );
+            }
+            for p in &st.peers {
+                for v in &p.volumes {
+                    out += &format!(
+                        "exists peer-device name:{name} peer-node-id:{} conn-name:{} volume:{} replication:{} peer-disk:{:?} peer-client:{}\n",
+                        p.node_id.unwrap(),
+                        p.name,
+                        v.number,
+                        v.replication,
+                        v.disk,
+                        yn(v.client)
+                    );
+                }
+            }
+            out += "exists resource name:zz-other role:Primary\nexists device name:zz-other volume:0 minor:999999 disk:Failed quorum:no\n";
+            out + "exists -\nchange resource name:r0 role:Unknown\n"
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Any text: every parser answers, nothing panics.
+            #[test]
+            fn any_text_parses(text in "(exists |resource |device |peer-device |connection |name:|r0 |minor:|volume:|disk:|role:|-|_|=|'|\\d|\n| |[ -~]){0,120}") {
+                let st = parse_events2(&text, "r0");
+                let _ = parse_events2(&text, "");
+                let _ = parse_sh_status(&text);
+                let _ = minors_by_resource(&text);
+                let _ = version_code(&text);
+                let _ = version_from_proc(&text);
+                let _ = version_from_drbdadm(&text);
+                // Only the resource asked for is ever described.
+                if !text.contains("name:r0") {
+                    prop_assert!(!st.configured);
+                }
+            }
+
+            /// What DRBD 9 reports is what we read, and the minors found by
+            /// name are the ones found for every resource.
+            #[test]
+            fn events2_round_trips(st in state(), name in "r[a-z0-9_]{0,8}") {
+                let text = events2(&name, &st);
+                let back = parse_events2(&text, &name);
+                prop_assert_eq!(&back, &st);
+                let mut minors: Vec<u32> = st.volumes.iter().filter_map(|v| v.minor).collect();
+                minors.sort_unstable();
+                let all = minors_by_resource(&text);
+                prop_assert_eq!(all.iter().find(|(n, _)| *n == name).map(|(_, m)| m.clone()), Some(minors));
+            }
+
+            /// DRBD 8.4's sh-status blocks, one per volume, with one peer.
+            #[test]
+            fn sh_status_round_trips(
+                role in role(),
+                peer_role in role(),
+                cstate in proptest::sample::select(&["Connected", "WFConnection", "StandAlone", "SyncSource"][..]),
+                vols in proptest::collection::vec((0u32..1 << 20, disk(), disk()), 1..4),
+            ) {
+                let mut text = String::new();
+                for (i, (minor, d, pd)) in vols.iter().enumerate() {
+                    text += &format!(
+                        "_minor={minor}\n_volume={i}\n_res_name=r0\n_known=Configured\n_cstate={cstate}\n_role={}\n_peer={}\n_disk={d}\n_pdsk='{pd}'\n_flags_susp=\n_sh_status_process\n",
+                        word(role), word(peer_role)
+                    );
+                }
+                let st = parse_sh_status(&text);
+                prop_assert!(st.configured);
+                prop_assert_eq!(st.role, role);
+                prop_assert_eq!(st.volumes.len(), vols.len());
+                prop_assert_eq!(st.peers.len(), 1);
+                prop_assert_eq!(st.peers[0].role, peer_role);
+                prop_assert_eq!(st.peers[0].connection.as_str(), cstate);
+                for (v, (minor, d, pd)) in st.volumes.iter().zip(&vols) {
+                    prop_assert_eq!(v.minor, Some(*minor));
+                    prop_assert_eq!(&v.disk, &Disk::parse(d));
+                    prop_assert_eq!(&st.peers[0].volumes[v.number as usize].disk, &Disk::parse(pd));
+                }
+            }
+
+            #[test]
+            fn versions_round_trip(a in 0u32..256, b in 0u32..256, c in 0u32..256) {
+                let code = a << 16 | b << 8 | c;
+                prop_assert_eq!(version_code(&format!("{a}.{b}.{c}")), Some(code));
+                prop_assert_eq!(version_from_proc(&format!("version: {a}.{b}.{c} (api:2)\n")), Some(code));
+                let adm = format!("DRBD_KERNEL_VERSION_CODE=0x{code:06x}\n");
+                prop_assert_eq!(version_from_drbdadm(&adm), (code != 0).then_some(code));
+            }
+        }
+    }
 }

@@ -11,10 +11,11 @@
 //! Pacemaker's SIGKILL, with an exit reason naming the phase).
 
 use std::fs;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ocf::files::TrustedDir;
 use ocf::params::checks;
 use ocf::{
     ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Record,
@@ -132,29 +133,40 @@ impl ocf::Agent for Dummy {
 
     fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         op_sleep(cfg);
-        if running(cfg) {
-            ocf::info!("{} is already running", ctx.instance);
-            return Ok(());
-        }
         if cfg.default_state
-            && let Some(dir) = cfg.state.parent()
+            && let Some(parent) = cfg.state.parent().and_then(Path::parent)
         {
-            fs::create_dir_all(dir)
-                .map_err(|e| OcfError::generic(format!("cannot create {}: {e}", dir.display())))?;
+            fs::create_dir_all(parent).map_err(|e| {
+                OcfError::generic(format!("cannot create {}: {e}", parent.display()))
+            })?;
         }
-        let write = || -> std::io::Result<()> {
-            let mut f = fs::File::create(&cfg.state)?;
-            writeln!(f, "{}", ctx.instance)
-        };
+        let (dir, name) = state_dir(cfg, true)
+            .map_err(|e| OcfError::generic(format!("cannot write the state file: {e}")))?;
+        match inspect(&dir, &name) {
+            State::Ours(_) => {
+                ocf::info!("{} is already running", ctx.instance);
+                return Ok(());
+            }
+            State::Foreign(why) => {
+                return Err(OcfError::generic(format!(
+                    "refusing to use the state file {}: {why}",
+                    cfg.state.display()
+                )));
+            }
+            State::Absent => {}
+        }
         // Recorded first: a stop whose parameters no longer validate still
         // finds the state file.
         Record::new().with("state", &cfg.state).save(ctx);
-        write().map_err(|e| {
-            OcfError::generic(format!(
-                "cannot write state file {}: {e}",
-                cfg.state.display()
-            ))
-        })?;
+        // A new file of ours, never through a link, its mode set at
+        // creation, renamed into place: nothing planted can redirect it.
+        dir.replace(&name, format!("{}\n", ctx.instance).as_bytes(), STATE_MODE)
+            .map_err(|e| {
+                OcfError::generic(format!(
+                    "cannot write state file {}: {e}",
+                    cfg.state.display()
+                ))
+            })?;
         if dl.expired() {
             ocf::warn!("start finished after its own deadline");
         }
@@ -168,36 +180,64 @@ impl ocf::Agent for Dummy {
 
     fn stop(cfg: &Config, ctx: &Context, _dl: &Deadline) -> OcfResult<()> {
         op_sleep(cfg);
-        match fs::remove_file(&cfg.state) {
-            Ok(()) => ocf::info!("{} stopped", ctx.instance),
+        let (dir, name) = match state_dir(cfg, false) {
+            Ok(d) => d,
+            // No directory, no state file: nothing runs.
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                ocf::info!("{} was already stopped", ctx.instance)
+                ocf::info!("{} was already stopped", ctx.instance);
+                return Ok(());
             }
             Err(e) => {
                 return Err(OcfError::generic(format!(
-                    "cannot remove {}: {e}",
+                    "cannot reach the state file {}: {e}",
                     cfg.state.display()
                 )));
             }
+        };
+        match inspect(&dir, &name) {
+            State::Absent => {
+                ocf::info!("{} was already stopped", ctx.instance);
+                return Ok(());
+            }
+            // Not a state file start made: nothing of ours runs, and
+            // whatever it is stays.
+            State::Foreign(why) => {
+                ocf::warn!(
+                    "{} is not a state file of ours ({why}): left alone; {} is stopped",
+                    cfg.state.display(),
+                    ctx.instance
+                );
+                return Ok(());
+            }
+            State::Ours(_) => {}
         }
-        if running(cfg) {
+        dir.remove(&name).map_err(|e| {
+            OcfError::generic(format!("cannot remove {}: {e}", cfg.state.display()))
+        })?;
+        if let State::Ours(_) = inspect(&dir, &name) {
             return Err(OcfError::generic(format!(
                 "state file {} is still there",
                 cfg.state.display()
             )));
         }
+        ocf::info!("{} stopped", ctx.instance);
         Ok(())
     }
 
     fn monitor(cfg: &Config, ctx: &Context, _dl: &Deadline) -> OcfResult<Status> {
         op_sleep(cfg);
-        if !running(cfg) {
-            return Err(OcfError::not_running("No process state file found"));
-        }
+        let content = match state_of(cfg) {
+            State::Ours(content) => content,
+            State::Absent => return Err(OcfError::not_running("No process state file found")),
+            State::Foreign(why) => {
+                return Err(OcfError::not_running(format!(
+                    "{} is not a state file of ours: {why}",
+                    cfg.state.display()
+                )));
+            }
+        };
         if ctx.effective_check_level(&[0, 10]) >= 10 {
-            let content = fs::read_to_string(&cfg.state).map_err(|e| {
-                OcfError::generic(format!("cannot read {}: {e}", cfg.state.display()))
-            })?;
+            let content = String::from_utf8_lossy(&content);
             if content.trim() != ctx.instance {
                 return Err(OcfError::generic(format!(
                     "state file {} belongs to {:?}, not {}",
@@ -243,8 +283,16 @@ impl ocf::Agent for Dummy {
         _why: &OcfError,
         _dl: &Deadline,
     ) -> OcfResult<Status> {
-        Ok(match state_file(cfg, rec) {
-            Some(state) if state.is_file() => Status::Success,
+        let Some(state) = state_file(cfg, rec) else {
+            return Ok(Status::NotRunning);
+        };
+        let cfg = Config {
+            state,
+            default_state: false,
+            op_sleep: Duration::ZERO,
+        };
+        Ok(match state_of(&cfg) {
+            State::Ours(_) => Status::Success,
             _ => Status::NotRunning,
         })
     }
@@ -292,8 +340,75 @@ fn state_file(cfg: Option<&Config>, rec: Option<&Record>) -> Option<PathBuf> {
         .or_else(|| cfg.map(|c| c.state.clone()))
 }
 
-fn running(cfg: &Config) -> bool {
-    cfg.state.is_file()
+/// The state file's mode, set when it is created.
+const STATE_MODE: u32 = 0o644;
+/// A state file holds an instance name; anything longer is not ours.
+const STATE_LIMIT: u64 = 4096;
+
+/// What is at the state file's place.
+enum State {
+    /// A regular file of ours (root's), with its (bounded) content.
+    Ours(Vec<u8>),
+    Absent,
+    /// Something start never makes: a link, a FIFO, a directory, a device,
+    /// another user's file. Never followed, opened for writing or read from
+    /// in a way that could block.
+    Foreign(String),
+}
+
+/// The state file's directory, held by a descriptor, and the file's name.
+/// The default directory (HA_RSCTMP) must be ours: root's, writable by
+/// nobody else (created on start). A `state` the user chose may sit in a
+/// directory others write to (/tmp): its last component is never a link,
+/// and every file in it is opened without following links and checked, so
+/// those users can remove our file (stop the dummy), never make us write,
+/// read or remove anything else.
+fn state_dir(cfg: &Config, create: bool) -> std::io::Result<(TrustedDir, String)> {
+    let bad = |what: &str| {
+        std::io::Error::new(
+            ErrorKind::InvalidInput,
+            format!("{} {what}", cfg.state.display()),
+        )
+    };
+    let name = cfg
+        .state
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| bad("does not end in a file name"))?
+        .to_string();
+    let parent = cfg.state.parent().unwrap_or(Path::new("/"));
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new("/")
+    } else {
+        parent
+    };
+    let dir = if cfg.default_state {
+        TrustedDir::open(parent, create.then_some(0o755))?
+    } else {
+        TrustedDir::open_any(parent)?
+    };
+    Ok((dir, name))
+}
+
+/// Look at `name` in `dir` without following a link or blocking on a FIFO.
+fn inspect(dir: &TrustedDir, name: &str) -> State {
+    match dir.read(name, STATE_LIMIT) {
+        Ok(content) => State::Ours(content),
+        Err(e) if e.kind() == ErrorKind::NotFound => State::Absent,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            State::Foreign("it is a symbolic link".into())
+        }
+        Err(e) => State::Foreign(e.to_string()),
+    }
+}
+
+/// [`inspect`] from the configured path; a missing directory means absent.
+fn state_of(cfg: &Config) -> State {
+    match state_dir(cfg, false) {
+        Ok((dir, name)) => inspect(&dir, &name),
+        Err(e) if e.kind() == ErrorKind::NotFound => State::Absent,
+        Err(e) => State::Foreign(format!("its directory: {e}")),
+    }
 }
 
 fn op_sleep(cfg: &Config) {

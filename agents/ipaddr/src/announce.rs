@@ -218,7 +218,9 @@ pub fn probe_duplicate(
 /// Does this ARP packet show another host using `ip`? (A reply or request
 /// whose sender address is `ip` and whose sender MAC is not ours.)
 pub fn claims(pkt: &[u8], ip: Ipv4Addr, ours: [u8; 6]) -> Option<[u8; 6]> {
-    if pkt.len() < 28 || pkt[0..2] != [0, 1] || pkt[2..4] != [8, 0] {
+    // Ethernet/IPv4 with 6- and 4-byte addresses only: another layout puts
+    // the sender's address elsewhere.
+    if pkt.len() < 28 || pkt[0..2] != [0, 1] || pkt[2..4] != [8, 0] || pkt[4..6] != [6, 4] {
         return None;
     }
     let sha: [u8; 6] = pkt[8..14].try_into().ok()?;
@@ -354,6 +356,9 @@ mod tests {
         let unrelated = arp_packet(ARP_REPLY, other, "198.51.100.8".parse().unwrap(), MAC, ip);
         assert_eq!(claims(&unrelated, ip, MAC), None);
         assert_eq!(claims(&reply[..20], ip, MAC), None);
+        let mut odd = reply;
+        odd[4] = 8; // an 8-byte hardware address: not Ethernet's layout
+        assert_eq!(claims(&odd, ip, MAC), None);
     }
 
     #[test]

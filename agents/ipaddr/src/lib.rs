@@ -1307,20 +1307,32 @@ fn require_root(action: &str) -> OcfResult<()> {
 
 fn enter_netns(name: &str) -> OcfResult<()> {
     use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
     let path = format!("/run/netns/{name}");
-    let f = std::fs::File::open(&path).map_err(|e| {
-        OcfError::installed(format!(
-            "network namespace {name} is not available on this node ({path}: {e})"
-        ))
-    })?;
+    // O_NONBLOCK: something else in the namespace's place (a FIFO) must not
+    // hold the action until its timeout; setns then refuses it.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&path)
+        .map_err(|e| {
+            OcfError::installed(format!(
+                "network namespace {name} is not available on this node ({path}: {e})"
+            ))
+        })?;
     // SAFETY: setns on an fd we own; affects only this thread's namespace,
     // which is the thread that opens every socket afterwards.
     if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
         let e = io::Error::last_os_error();
-        return Err(if e.raw_os_error() == Some(libc::EPERM) {
-            OcfError::perm(format!("cannot enter network namespace {name}: {e}"))
-        } else {
-            OcfError::generic(format!("cannot enter network namespace {name}: {e}"))
+        return Err(match e.raw_os_error() {
+            Some(libc::EPERM) => {
+                OcfError::perm(format!("cannot enter network namespace {name}: {e}"))
+            }
+            // Not a namespace file: as good as missing on this node.
+            Some(libc::EINVAL) => OcfError::installed(format!(
+                "network namespace {name} is not available on this node ({path} is not a network namespace)"
+            )),
+            _ => OcfError::generic(format!("cannot enter network namespace {name}: {e}")),
         });
     }
     ocf::debug!("entered network namespace {name}");

@@ -279,18 +279,75 @@ pub fn parse_route(body: &[u8]) -> Option<Route> {
         priority: 0,
         prefsrc: None,
     };
+    // A 32-bit attribute shorter than 4 bytes is not one: it is skipped
+    // (an interface index 0 would name no interface).
+    let word = |data: &[u8]| (data.len() >= 4).then(|| u32_at(data, 0));
     for (kind, data) in attrs(&body[12..]) {
         match kind {
             RTA_DST => r.dst = parse_ip(data),
-            RTA_OIF => r.oif = Some(u32_at(data, 0)),
+            RTA_OIF => r.oif = word(data).filter(|i| *i > 0).or(r.oif),
             RTA_GATEWAY => r.gateway = true,
-            RTA_PRIORITY => r.priority = u32_at(data, 0),
+            RTA_PRIORITY => r.priority = word(data).unwrap_or(r.priority),
             RTA_PREFSRC => r.prefsrc = parse_ip(data),
-            RTA_TABLE => r.table = u32_at(data, 0),
+            RTA_TABLE => r.table = word(data).unwrap_or(r.table),
             _ => {}
         }
     }
     Some(r)
+}
+
+/// One netlink message of a reply datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Message<'a> {
+    pub kind: u16,
+    pub flags: u16,
+    pub seq: u32,
+    pub body: &'a [u8],
+}
+
+/// The messages of one datagram, in order. A header whose length is
+/// shorter than a header or runs past the datagram ends it: nothing after
+/// a malformed message can be framed.
+pub fn messages(buf: &[u8]) -> impl Iterator<Item = Message<'_>> {
+    let mut b = buf;
+    std::iter::from_fn(move || {
+        if b.len() < HDR {
+            return None;
+        }
+        let len = u32_at(b, 0) as usize;
+        if len < HDR || len > b.len() {
+            b = &[];
+            return None;
+        }
+        let m = Message {
+            kind: u16_at(b, 4),
+            flags: u16_at(b, 6),
+            seq: u32_at(b, 8),
+            body: &b[HDR..len],
+        };
+        b = &b[align4(len).min(b.len())..];
+        Some(m)
+    })
+}
+
+/// The answer an `NLMSG_ERROR` body carries: Ok for an ACK (error 0), the
+/// errno otherwise. A body too short to hold the error, or a value that is
+/// no negative errno, is a protocol error, never taken for an ACK.
+pub fn error_status(body: &[u8]) -> io::Result<()> {
+    if body.len() < 4 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a truncated netlink error message",
+        ));
+    }
+    match u32_at(body, 0) as i32 {
+        0 => Ok(()),
+        e if (-4095..0).contains(&e) => Err(io::Error::from_raw_os_error(-e)),
+        e => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("a netlink error message with error {e}"),
+        )),
+    }
 }
 
 impl Netlink {
@@ -365,13 +422,19 @@ impl Netlink {
         let mut out = Vec::new();
         let mut buf = vec![0u8; 1 << 16];
         loop {
-            // SAFETY: buf is valid for its length.
+            // SAFETY: a zeroed sockaddr_nl is valid; recvfrom fills it.
+            let mut from: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+            let mut from_len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+            // SAFETY: buf and from are valid for their lengths. MSG_TRUNC
+            // makes the answer the datagram's real length.
             let n = unsafe {
-                libc::recv(
+                libc::recvfrom(
                     self.fd.as_raw_fd(),
                     buf.as_mut_ptr() as *mut libc::c_void,
                     buf.len(),
-                    0,
+                    libc::MSG_TRUNC,
+                    &mut from as *mut _ as *mut libc::sockaddr,
+                    &mut from_len,
                 )
             };
             if n < 0 {
@@ -387,33 +450,31 @@ impl Netlink {
                 }
                 return Err(e);
             }
-            let mut b = &buf[..n as usize];
-            while b.len() >= HDR {
-                let len = u32_at(b, 0) as usize;
-                if len < HDR || len > b.len() {
-                    break;
-                }
-                let kind = u16_at(b, 4);
-                let mseq = u32_at(b, 8);
-                let body = &b[HDR..len];
-                b = &b[align4(len).min(b.len())..];
-                if mseq != seq {
+            // Only the kernel (port 0) answers; a part of a reply cut off
+            // would be read as the whole of it.
+            if from.nl_pid != 0 {
+                continue;
+            }
+            if n as usize > buf.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("a netlink reply of {n} bytes does not fit {}", buf.len()),
+                ));
+            }
+            for m in messages(&buf[..n as usize]) {
+                if m.seq != seq {
                     continue;
                 }
-                match kind {
+                match m.kind {
                     NLMSG_DONE => return Ok(out),
                     NLMSG_ERROR => {
-                        let errno = u32_at(body, 0) as i32;
-                        if errno == 0 {
-                            if !dump {
-                                return Ok(out);
-                            }
-                        } else {
-                            return Err(io::Error::from_raw_os_error(-errno));
+                        error_status(m.body)?;
+                        if !dump {
+                            return Ok(out);
                         }
                     }
                     k if k == want => {
-                        out.push(body.to_vec());
+                        out.push(m.body.to_vec());
                         if !dump {
                             // A single answer (GETLINK by index): no ACK follows.
                             return Ok(out);
@@ -621,5 +682,200 @@ mod tests {
         assert!(!l.is_usable());
         l.hwaddr = vec![0; 6];
         assert_eq!(l.mac(), None, "all-zero MAC (lo) is no MAC");
+    }
+
+    /// One message as the kernel frames it: header, body, padding.
+    fn frame(kind: u16, flags: u16, seq: u32, body: &[u8]) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend_from_slice(&((HDR + body.len()) as u32).to_ne_bytes());
+        m.extend_from_slice(&kind.to_ne_bytes());
+        m.extend_from_slice(&flags.to_ne_bytes());
+        m.extend_from_slice(&seq.to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        m.extend_from_slice(body);
+        m.resize(align4(m.len()), 0);
+        m
+    }
+
+    /// Hostile or damaged replies: a truncated NLMSG_ERROR was taken for an
+    /// ACK, an error of i32::MIN overflowed on negation (a panic in debug
+    /// builds), a short RTA_OIF became interface 0.
+    #[test]
+    fn malformed_replies_are_errors_not_acks() {
+        assert!(error_status(&0i32.to_ne_bytes()).is_ok());
+        let e = error_status(&(-libc::EEXIST).to_ne_bytes()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EEXIST));
+        for bad in [
+            &[][..],
+            &[0, 0][..],
+            &i32::MIN.to_ne_bytes()[..],
+            &5i32.to_ne_bytes()[..],
+        ] {
+            let e = error_status(bad).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{bad:?}");
+        }
+        let mut body = vec![libc::AF_INET as u8, 24, 0, 0, 254, 0, 253, 1, 0, 0, 0, 0];
+        push_attr(&mut body, RTA_OIF, &[7, 0]);
+        assert_eq!(parse_route(&body).unwrap().oif, None);
+        push_attr(&mut body, RTA_TABLE, &[1]);
+        assert_eq!(parse_route(&body).unwrap().table, 254);
+
+        // Framing: a length past the datagram, or shorter than a header,
+        // ends it; padding is skipped.
+        let mut dgram = frame(RTM_NEWADDR, 2, 9, &[1, 2, 3]);
+        dgram.extend(frame(NLMSG_DONE, 2, 9, &[0; 4]));
+        let got: Vec<_> = messages(&dgram).collect();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            (got[0].kind, got[0].seq, got[0].body),
+            (RTM_NEWADDR, 9, &[1, 2, 3][..])
+        );
+        let mut cut = frame(RTM_NEWADDR, 0, 1, &[0; 8]);
+        cut[0] = 200;
+        assert_eq!(messages(&cut).count(), 0);
+        cut[0..4].copy_from_slice(&3u32.to_ne_bytes());
+        assert_eq!(messages(&cut).count(), 0);
+    }
+
+    /// Another netlink socket on the node (a process with CAP_NET_ADMIN)
+    /// sends our socket a forged answer before the kernel's: an error for
+    /// the request we are about to make. Only the kernel's answer counts;
+    /// before the fix the forged one was taken as the kernel's.
+    #[test]
+    fn a_forged_answer_from_another_socket_is_ignored() {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root (CAP_NET_ADMIN) to send to another socket");
+            return;
+        }
+        let mut nl = Netlink::open(Duration::from_secs(2)).unwrap();
+        // SAFETY: zeroed sockaddr_nl values are valid.
+        let mut me: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+        let mut bind: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        bind.nl_family = libc::AF_NETLINK as u16;
+        // SAFETY: bind (port 0: the kernel picks one) and getsockname on
+        // our socket, with sockaddr_nl buffers of the right size.
+        let rc = unsafe {
+            libc::bind(
+                nl.fd.as_raw_fd(),
+                &bind as *const _ as *const libc::sockaddr,
+                len,
+            )
+        };
+        assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+        let rc = unsafe {
+            libc::getsockname(
+                nl.fd.as_raw_fd(),
+                &mut me as *mut _ as *mut libc::sockaddr,
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        let forger = Netlink::open(Duration::from_secs(2)).unwrap();
+        let next = nl.seq.wrapping_add(1);
+        let forged = frame(NLMSG_ERROR, 0, next, &(-libc::ENODEV).to_ne_bytes());
+        let mut to: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        to.nl_family = libc::AF_NETLINK as u16;
+        to.nl_pid = me.nl_pid;
+        // SAFETY: forged and to outlive the call; lengths match.
+        let n = unsafe {
+            libc::sendto(
+                forger.fd.as_raw_fd(),
+                forged.as_ptr() as *const libc::c_void,
+                forged.len(),
+                0,
+                &to as *const _ as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(n, forged.len() as isize, "{}", io::Error::last_os_error());
+        let lo = index_of("lo").unwrap();
+        let link = nl
+            .link(lo)
+            .expect("the kernel's answer, not the forged ENODEV");
+        assert_eq!(link.name, "lo");
+    }
+
+    fn any_ip() -> impl proptest::strategy::Strategy<Value = IpAddr> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<[u8; 4]>().prop_map(IpAddr::from),
+            any::<[u8; 16]>().prop_map(IpAddr::from),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any bytes as a datagram or a message body: no panic, and every
+        /// body lies inside the datagram.
+        #[test]
+        fn any_reply_bytes_parse_without_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let mut total = 0;
+            for m in messages(&data) {
+                total += HDR + m.body.len();
+                let _ = parse_addr(m.body);
+                let _ = parse_link(m.body);
+                let _ = parse_route(m.body);
+                let _ = error_status(m.body);
+            }
+            proptest::prop_assert!(total <= data.len());
+            let _ = parse_addr(&data);
+            let _ = parse_link(&data);
+            let _ = parse_route(&data);
+            let _ = crate::announce::claims(&data, Ipv4Addr::LOCALHOST, [2, 0, 0, 0, 0, 1]);
+        }
+
+        /// What we would send to add an address reads back as that address.
+        #[test]
+        fn add_requests_round_trip(
+            index in 1u32..,
+            address in any_ip(),
+            prefix in 0u8..=128,
+            broadcast in proptest::option::of(proptest::prelude::any::<[u8; 4]>()),
+            label in proptest::option::of("[a-z0-9:_.-]{1,15}"),
+            flags in proptest::prelude::any::<u32>(),
+            preferred_lft in proptest::option::of(proptest::prelude::any::<u32>()),
+        ) {
+            let a = NewAddr {
+                index,
+                address,
+                prefix,
+                broadcast: broadcast.map(Ipv4Addr::from),
+                label: label.clone(),
+                flags,
+                preferred_lft,
+            };
+            let body = add_request(&a);
+            proptest::prop_assert_eq!(body.len() % 4, 0);
+            let back = parse_addr(&body).unwrap();
+            proptest::prop_assert_eq!(back, Addr {
+                index,
+                prefix,
+                flags,
+                address,
+                label,
+                broadcast: a.broadcast,
+            });
+        }
+
+        /// A datagram of framed messages splits back into the same ones.
+        #[test]
+        fn framed_messages_round_trip(
+            msgs in proptest::collection::vec(
+                (proptest::prelude::any::<u16>(), proptest::prelude::any::<u16>(), proptest::prelude::any::<u32>(),
+                 proptest::collection::vec(proptest::num::u8::ANY, 0..40)),
+                0..6,
+            )
+        ) {
+            let dgram: Vec<u8> = msgs.iter().flat_map(|(k, f, s, b)| frame(*k, *f, *s, b)).collect();
+            let got: Vec<(u16, u16, u32, Vec<u8>)> = messages(&dgram)
+                .map(|m| (m.kind, m.flags, m.seq, m.body.to_vec()))
+                .collect();
+            // A body's padding is inside the next frame's alignment, so the
+            // body comes back exactly.
+            proptest::prop_assert_eq!(got, msgs);
+        }
     }
 }

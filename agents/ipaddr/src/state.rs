@@ -155,7 +155,13 @@ impl Drop for Visit {
 fn open_ro(path: &str) -> io::Result<OwnedFd> {
     let c = std::ffi::CString::new(path).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: a valid C string; the fd is owned right after.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    // O_NONBLOCK: a FIFO in a namespace file's place must not block us.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK,
+        )
+    };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -234,7 +240,13 @@ pub fn visit_named(name: &str) -> io::Result<Option<Visit>> {
             if fd_ns(&fd).is_some() && fd_ns(&fd) == current_ns() {
                 return Ok(Some(Visit::here()));
             }
-            enter(&fd).map(Some)
+            match enter(&fd) {
+                Ok(v) => Ok(Some(v)),
+                // Not a network namespace (a file or FIFO in its place):
+                // no address can be in it.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
+                Err(e) => Err(e),
+            }
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),

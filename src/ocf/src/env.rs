@@ -503,4 +503,36 @@ mod tests {
         // ocf-tester calls notify with nothing set.
         assert!(ctx("notify", &[]).notification().is_none());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any environment: a context with a usable timeout and instance,
+        /// parameters and meta attributes kept apart, notification lists of
+        /// plain words.
+        #[test]
+        fn any_environment_makes_a_sane_context(
+            vars in proptest::collection::vec(
+                ("(OCF_RESKEY_(CRM_meta_)?)?(timeout|interval|notify_type|notify_promoted_uname|notify_master_uname|clone_max|OCF_CHECK_LEVEL|HA_RSCTMP|OCF_RESOURCE_INSTANCE|[a-z_]{0,6})",
+                 "\\PC{0,16}"),
+                0..12,
+            )
+        ) {
+            let c = Context::from_vars("dummy", "monitor", vars.clone());
+            proptest::prop_assert!(!c.timeout.is_zero());
+            proptest::prop_assert!(!c.instance.is_empty());
+            proptest::prop_assert!(!c.rsc_tmp.as_os_str().is_empty());
+            proptest::prop_assert!(c.params.keys().all(|k| !k.is_empty() && !k.starts_with("CRM_meta_")));
+            let _ = c.instance_base();
+            let _ = c.clone_info();
+            let _ = format!("{c:?}");
+            if let Some(n) = c.notification() {
+                for list in [NotifyList::Promoted, NotifyList::Unpromoted, NotifyList::Start, NotifyList::All] {
+                    for w in n.unames(list).into_iter().chain(n.resources(list)) {
+                        proptest::prop_assert!(!w.is_empty() && !w.contains(char::is_whitespace));
+                    }
+                }
+            }
+        }
+    }
 }

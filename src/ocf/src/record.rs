@@ -227,4 +227,40 @@ mod tests {
         assert_eq!(Record::load(&c).unwrap().get("name"), Some("web1"));
         let _ = std::fs::remove_dir_all(&d);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Every key a record may hold and every byte string as a value
+        /// come back from the file's text unchanged.
+        #[test]
+        fn any_record_round_trips(
+            fields in proptest::collection::btree_map(
+                "[A-Za-z0-9_]{1,12}",
+                proptest::collection::vec(proptest::num::u8::ANY, 0..48),
+                0..8,
+            )
+        ) {
+            let mut r = Record::new();
+            for (k, v) in &fields {
+                r.set(k, OsStr::from_bytes(v));
+            }
+            let text = r.to_text();
+            proptest::prop_assert!(text.is_ascii(), "{text:?}");
+            let back = Record::from_text(&text);
+            proptest::prop_assert_eq!(&back, &r);
+            for (k, v) in &fields {
+                let got = back.get_os(k).unwrap();
+                proptest::prop_assert_eq!(got.as_bytes(), v.as_slice());
+            }
+        }
+
+        /// Any text (a damaged or planted file) parses without a panic into
+        /// a record whose own text parses back to it.
+        #[test]
+        fn any_text_parses_to_a_stable_record(text in "(\\PC|\n|%|=|#|\r){0,200}") {
+            let r = Record::from_text(&text);
+            proptest::prop_assert_eq!(Record::from_text(&r.to_text()), r);
+        }
+    }
 }
