@@ -106,6 +106,10 @@ impl TrustedDir {
         )
         .map_err(io_err)?;
         check_regular_file(&fd, name, rustix::process::geteuid().as_raw())?;
+        // A second name for it elsewhere would make our write land there.
+        if rustix::fs::fstat(&fd).map_err(io_err)?.st_nlink > 1 {
+            return Err(refuse(format!("{name} has another hard link")));
+        }
         rustix::fs::ftruncate(&fd, 0).map_err(io_err)?;
         Ok(File::from(fd))
     }
@@ -344,6 +348,8 @@ mod tests {
         drop(f);
         let f = sub.open_write("x", 0o600).unwrap();
         assert_eq!(f.metadata().unwrap().len(), 0, "emptied through the fd");
+        std::fs::hard_link(d.join(".status/x"), d.join("second")).unwrap();
+        assert!(sub.open_write("x", 0o600).is_err(), "a hard link is refused");
         // a planted link in place of the file, or of the subdirectory
         let victim = d.join("victim");
         std::fs::write(&victim, "keep").unwrap();

@@ -34,7 +34,10 @@ impl Record {
 
     /// Set `key` (a plain word) to `value`.
     pub fn set(&mut self, key: &str, value: impl AsRef<OsStr>) -> &mut Record {
-        debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        assert!(
+            !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "record key {key:?} must be a plain word"
+        );
         self.fields
             .insert(key.to_string(), value.as_ref().as_bytes().to_vec());
         self
