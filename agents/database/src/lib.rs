@@ -183,6 +183,20 @@ pub static MONITOR_PASSWORD: ParamSpec = ParamSpec::new(
 )
 .secret();
 
+pub static MONITOR_ALLOW_MD5: ParamSpec = ParamSpec::new(
+    "monitor_allow_md5",
+    "Answer md5 over TCP",
+    "PostgreSQL only: when host is set (TCP), let the monitor answer a server that asks for \
+     an md5 password hash. Off by default: over TCP nothing proves who listens on the port (any \
+     local user can, on a node where the server is stopped), and an md5 hash is cheap to crack \
+     offline. scram-sha-256 (the default of PostgreSQL 14 and later, and of Debian's pg_hba.conf \
+     for TCP) needs no opt-in. A request for the password in clear text is never answered over \
+     TCP; over the unix socket, whose server must run as the service user (or root), every \
+     method is answered.",
+)
+.boolean()
+.default("false");
+
 pub static MONITOR_QUERY: ParamSpec = ParamSpec::new(
     "monitor_query",
     "Monitor query",
@@ -209,7 +223,7 @@ pub static SERVER_PUBLIC_KEY: ParamSpec = ParamSpec::new(
 )
 .check(checks::absolute_path);
 
-pub static PARAMS: [ParamSpec; 19] = [
+pub static PARAMS: [ParamSpec; 20] = [
     ENGINE,
     BINARY,
     CONFIG,
@@ -226,6 +240,7 @@ pub static PARAMS: [ParamSpec; 19] = [
     DATABASE,
     MONITOR_USER,
     MONITOR_PASSWORD,
+    MONITOR_ALLOW_MD5,
     MONITOR_QUERY,
     MONITOR_TIMEOUT,
     SERVER_PUBLIC_KEY,
@@ -346,6 +361,8 @@ pub struct Config {
     pub database: Option<String>,
     pub monitor_user: String,
     pub monitor_password: Option<Secret>,
+    /// PostgreSQL: answer md5 over TCP.
+    pub monitor_allow_md5: bool,
     pub monitor_query: String,
     pub monitor_timeout: Option<Duration>,
     /// MySQL: where the server's RSA public key is read when needed.
@@ -497,9 +514,11 @@ fn debian_pg_config(etc: &Path, datadir: &Path) -> Option<PathBuf> {
         .filter_map(|v| fs::read_dir(v.path()).ok())
         .flat_map(|clusters| clusters.flatten().map(|c| c.path().join("postgresql.conf")))
         .filter(|conf| {
-            fs::read_to_string(conf)
+            // The cluster's directory belongs to postgres: no link, no
+            // FIFO, at most 1 MiB.
+            ocf::files::read_regular(conf, 1 << 20, None)
                 .ok()
-                .and_then(|text| data_directory(&text))
+                .and_then(|text| data_directory(&String::from_utf8_lossy(&text)))
                 .is_some_and(|d| fs::canonicalize(&d).unwrap_or(d) == want)
         })
         .collect();
@@ -626,6 +645,7 @@ impl ocf::Agent for Database {
                 .map(str::to_string)
                 .unwrap_or_else(|| if pg { user.clone() } else { "root".into() }),
             monitor_password: p.string(&MONITOR_PASSWORD).map(|s| Secret(s.to_string())),
+            monitor_allow_md5: p.boolean(&MONITOR_ALLOW_MD5),
             monitor_query: query,
             monitor_timeout: p
                 .string(&MONITOR_TIMEOUT)
@@ -685,6 +705,16 @@ impl ocf::Agent for Database {
             return wait_until_answering(cfg, &user, dl, None, pid);
         }
         prepare(cfg, &user)?;
+        let log = match &cfg.log {
+            Some(path) => Some(process::open_log(path, &user).map_err(|e| {
+                OcfError::generic(format!(
+                    "log file {}: {e} (it must be missing, or a regular file of user {})",
+                    path.display(),
+                    user.name
+                ))
+            })?),
+            None => None,
+        };
         let config = cfg.start_config();
         let argv = cfg.server_argv(&binary, config.as_deref());
         // What is about to run, before it runs: a start killed half-way
@@ -692,7 +722,7 @@ impl ocf::Agent for Database {
         state::record(cfg, &binary, ctx, None);
         ocf::deadline::set_phase("launching the server");
         ocf::info!("starting {}: {}", cfg.label(), argv.join(" "));
-        let mut child = process::spawn_detached(&argv, &user, cfg.log.as_deref())
+        let mut child = process::spawn_detached(&argv, &user, log)
             .map_err(|e| OcfError::generic(format!("cannot start {}: {e}", binary.display())))?;
         let pid = child.id() as i32;
         state::record(cfg, &binary, ctx, Some(pid));
@@ -891,6 +921,7 @@ pub fn probe(cfg: &Config, user: &User, dl: Deadline) -> Result<String, ProbeErr
     };
     ocf::deadline::set_phase("monitor: connect");
     let mut conn = Conn::connect(&target, dl, identity)?;
+    conn.check_peer(&[user.uid, 0])?;
     ocf::deadline::set_phase("monitor: authentication and query");
     let statement_timeout_ms = dl.remaining().as_millis().max(1) as u64;
     match cfg.engine {
@@ -902,6 +933,7 @@ pub fn probe(cfg: &Config, user: &User, dl: Deadline) -> Result<String, ProbeErr
                 database: cfg.database.as_deref().unwrap_or("postgres"),
                 query: &cfg.monitor_query,
                 statement_timeout_ms,
+                allow_md5: cfg.monitor_allow_md5,
             },
         ),
         Engine::Mysql => mysql::probe(
@@ -913,6 +945,7 @@ pub fn probe(cfg: &Config, user: &User, dl: Deadline) -> Result<String, ProbeErr
                 query: &cfg.monitor_query,
                 statement_timeout_ms,
                 server_public_key: &cfg.server_public_key,
+                key_owners: &[user.uid, 0],
             },
         )
         .map(|(row, _version)| row),
@@ -948,6 +981,14 @@ fn explain(cfg: &Config, pid: i32, e: &ProbeError, took: Duration) -> String {
         ProbeErrorKind::NoRow => format!(
             "{l} monitor query returned no row (phase 'query'): {}",
             cfg.monitor_query
+        ),
+        ProbeErrorKind::Resolve(m) => format!(
+            "{l} (pid {pid}) runs, but the monitor cannot resolve the host of {t} (phase \
+             'connect', after {secs:.1}s): {m}"
+        ),
+        ProbeErrorKind::Refused(m) => format!(
+            "{l} monitor did not log in at {t} (phase '{}'): {m}",
+            e.phase
         ),
         ProbeErrorKind::Server(m) | ProbeErrorKind::Other(m) => {
             format!("{l} monitor failed in phase '{}' at {t}: {m}", e.phase)
@@ -1027,7 +1068,7 @@ fn wait_until_answering(
             let tail = cfg
                 .log
                 .as_deref()
-                .and_then(process::last_log_line)
+                .and_then(|l| process::last_log_line(l, user.uid))
                 .map(|l| format!("; log: {l}"))
                 .unwrap_or_else(|| "; set the log parameter to see why".into());
             return Err(OcfError::generic(format!(
@@ -1043,7 +1084,12 @@ fn wait_until_answering(
         }
         match probe(cfg, user, dl.cap(Duration::from_secs(5))) {
             Ok(_) => return Ok(()),
-            Err(e) if matches!(e.kind, ProbeErrorKind::Credentials(_)) => {
+            Err(e)
+                if matches!(
+                    e.kind,
+                    ProbeErrorKind::Credentials(_) | ProbeErrorKind::Refused(_)
+                ) =>
+            {
                 return Err(OcfError::generic(explain(cfg, pid, &e, Duration::ZERO)));
             }
             Err(e) => {
@@ -1063,7 +1109,9 @@ fn wait_until_answering(
 
 /// MySQL's clean shutdown through the protocol, with the monitor login.
 pub(crate) fn mysql_shutdown(cfg: &Config, dl: Deadline) -> Result<(), ProbeError> {
+    let user = service_user(cfg).map_err(|e| ProbeError::other(conn::Phase::Connect, e.reason))?;
     let mut conn = Conn::connect(&cfg.target(), dl, None)?;
+    conn.check_peer(&[user.uid, 0])?;
     mysql::execute(
         &mut conn,
         &mysql::Login {
@@ -1073,6 +1121,7 @@ pub(crate) fn mysql_shutdown(cfg: &Config, dl: Deadline) -> Result<(), ProbeErro
             query: "SHUTDOWN",
             statement_timeout_ms: 0,
             server_public_key: &cfg.server_public_key,
+            key_owners: &[user.uid, 0],
         },
     )
 }
