@@ -370,8 +370,13 @@ pub struct My {
 
 impl My {
     pub fn init(name: &str, port: u16) -> My {
+        My::init_as(name, port, MY_UID_NAME)
+    }
+
+    /// The same, for a server run by `user`.
+    pub fn init_as(name: &str, port: u16, user: &str) -> My {
         let dir = Dir::new(name);
-        let root = dir.owned("my", MY_UID_NAME);
+        let root = dir.owned("my", user);
         let data = root.join("data");
         let run = dir.path("run"); // created by the agent's start
         let (code, out, err) = run_as(
@@ -379,7 +384,7 @@ impl My {
             "mariadb-install-db",
             &[
                 "--no-defaults",
-                "--user=mysql",
+                &format!("--user={user}"),
                 &format!("--datadir={}", data.display()),
                 "--skip-test-db",
                 "--skip-name-resolve",
