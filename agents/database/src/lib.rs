@@ -23,6 +23,8 @@ pub mod mysql;
 pub mod pg;
 pub mod process;
 pub mod state;
+#[cfg(test)]
+mod props;
 
 use std::fs;
 use std::path::{Path, PathBuf};
