@@ -539,6 +539,56 @@ fn mysql_impostors_never_receive_the_password() {
     assert_code(&run(&a, "stop", &p, &[]), 0, "stop");
 }
 
+/// A MySQL 8 server (a fake on TCP: for MariaDB the agent takes another
+/// path) and a `monitor_query` whose sixth byte falls inside a character:
+/// the monitor answers instead of panicking (exit 101, no reason), and the
+/// query reaches the server as written.
+#[test]
+fn a_multibyte_monitor_query_reaches_a_mysql_8_server() {
+    let a = agent_link("database");
+    let my = My::init("h-utf8", 33705);
+    let p = my.params();
+    assert_code(&run(&a, "start", &p, &[]), 0, "start");
+    let (port, got) = fake_tcp(|r| {
+        r.s.write_all(&my_packet(0, &my_handshake("mysql_native_password")))?;
+        my_read(r)?;
+        r.s.write_all(&my_packet(2, &[0, 0, 0, 2, 0, 0, 0]))?;
+        my_read(r)?;
+        let coldef = b"\x03def\0\0\0\x011\0\x0c\x3f\0\x01\0\0\0\x08\x81\0\0\0\0";
+        let eof = [0xfe, 0, 0, 2, 0];
+        let answer = [
+            my_packet(1, &[1]),
+            my_packet(2, coldef),
+            my_packet(3, &eof),
+            my_packet(4, &[1, b'1']),
+            my_packet(5, &eof),
+        ]
+        .concat();
+        r.s.write_all(&answer)
+    });
+    let port_s = port.to_string();
+    let query = "/* prüfung */ SELECT 1";
+    let q = with(
+        &p,
+        &[
+            ("host", "127.0.0.1"),
+            ("port", &port_s),
+            ("monitor_user", "mon"),
+            ("monitor_password", PW),
+            ("monitor_query", query),
+        ],
+    );
+    let o = monitor(&a, &q);
+    let got = got.join().unwrap();
+    assert_code(&o, 0, "monitor with a multi-byte query");
+    assert!(
+        contains(&got, query.as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    assert_code(&run(&a, "stop", &p, &[]), 0, "stop");
+}
+
 /// An RSA public key made once with OpenSSL for these tests (its private
 /// half was thrown away: only the fake's willingness to be asked counts).
 const FAKE_KEY: &str = "-----BEGIN PUBLIC KEY-----
