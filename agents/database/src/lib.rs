@@ -22,9 +22,9 @@ pub mod conn;
 pub mod mysql;
 pub mod pg;
 pub mod process;
-pub mod state;
 #[cfg(test)]
 mod props;
+pub mod state;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -100,9 +100,10 @@ pub static SOCKETDIR: ParamSpec = ParamSpec::new(
     "PostgreSQL only: the directory of the unix socket. When set, the server is started with \
      -k <socketdir>. Start creates the directory (owned by the user, mode 2775) if missing. \
      The monitor connects there unless host is set. Default: /var/run/postgresql (the \
-     Debian build's default; then not passed to the server).",
+     Debian build's default; then not passed to the server). No comma: PostgreSQL reads -k \
+     as a list.",
 )
-.check(checks::absolute_path);
+.check(check_socketdir);
 
 pub static SOCKET: ParamSpec = ParamSpec::new(
     "socket",
@@ -295,6 +296,15 @@ fn check_host(v: &str) -> Result<(), String> {
     } else {
         Err("must be an IP address or a host name".into())
     }
+}
+
+/// PostgreSQL splits `-k` at commas: one directory only.
+fn check_socketdir(v: &str) -> Result<(), String> {
+    checks::absolute_path(v)?;
+    if v.contains(',') {
+        return Err("must be one directory (PostgreSQL reads a comma as a list)".into());
+    }
+    Ok(())
 }
 
 fn check_seconds(v: &str) -> Result<(), String> {
@@ -1264,6 +1274,11 @@ mod tests {
             vec![
                 ("OCF_RESKEY_engine", "mysql"),
                 ("OCF_RESKEY_monitor_query", "SELECT\n1"),
+            ],
+            vec![
+                ("OCF_RESKEY_engine", "postgresql"),
+                ("OCF_RESKEY_datadir", "/d"),
+                ("OCF_RESKEY_socketdir", "/run/a,/etc"),
             ],
         ] {
             assert_eq!(

@@ -342,10 +342,17 @@ impl<'c, W: Wire> Session<'c, W> {
         if plugin == CLEAR && !self.conn.verified() {
             plugin = NATIVE.into(); // never send a cleartext password to an unchecked server
         }
-        let data = auth_response(&plugin, password, &hs.scramble).unwrap_or_else(|| {
+        let mut data = auth_response(&plugin, password, &hs.scramble).unwrap_or_else(|| {
             plugin = NATIVE.into();
             native_password(password, &hs.scramble)
         });
+        if data.len() > 250 {
+            // Its length goes in one byte here: a long cleartext password
+            // would overflow into the fields after it. The server's switch
+            // to cleartext, whose data has no length byte, carries it.
+            plugin = NATIVE.into();
+            data = native_password(password, &hs.scramble);
+        }
         let mut caps = CLIENT_LONG_PASSWORD
             | CLIENT_LONG_FLAG
             | CLIENT_PROTOCOL_41
@@ -1174,6 +1181,30 @@ mod tests {
         let (r, sent) = replay(&server, true);
         assert_eq!(r.unwrap().0, "1");
         assert!(contains(&sent, MPW.as_bytes()), "a checked socket gets it");
+    }
+
+    /// A cleartext password longer than a length byte holds goes in the
+    /// switch response, never as a mangled handshake response.
+    #[test]
+    fn a_long_cleartext_password_waits_for_the_switch() {
+        let long = "p".repeat(300);
+        let server = [
+            packet(0, &handshake_bytes("8.0.36", CLEAR, SCRAMBLE)),
+            packet(2, b"\xfemysql_clear_password\0"),
+            packet(4, &OK),
+            select_1_packets(),
+        ]
+        .concat();
+        let mut w = Replay::new(&server, true);
+        let mut l = login();
+        l.password = Some(&long);
+        assert_eq!(probe(&mut w, &l).unwrap().0, "1");
+        let first = u32::from_le_bytes([w.sent[0], w.sent[1], w.sent[2], 0]) as usize + 4;
+        let (_, data, plugin) = response_fields(&w.sent[4..first]);
+        assert_eq!((data.len(), plugin.as_str()), (20, NATIVE));
+        let rest = &w.sent[first..];
+        let n = u32::from_le_bytes([rest[0], rest[1], rest[2], 0]) as usize;
+        assert_eq!(&rest[4..4 + n], format!("{long}\0").as_bytes());
     }
 
     #[test]

@@ -50,10 +50,7 @@ fn pg_message() -> impl Strategy<Value = Vec<u8>> {
         Just(pg_msg(b'R', b"\0\0\0\x05salt")),
         Just(pg_msg(b'R', b"\0\0\0\x03")),
         Just(pg_msg(b'Z', b"I")),
-        (
-            prop::sample::select(b"SKZTDCENtv12".to_vec()),
-            body.clone()
-        )
+        (prop::sample::select(b"SKZTDCENtv12".to_vec()), body.clone())
             .prop_map(|(t, b)| pg_msg(t, &b)),
         vec(any::<u8>(), 0..16).prop_map(|v| {
             let mut b = 1u16.to_be_bytes().to_vec();
@@ -183,7 +180,10 @@ fn my_reply() -> impl Strategy<Value = Vec<u8>> {
             v.extend_from_slice(b"ABCDEFGHIJKLMNOPQRST\0");
             v
         }),
-        (prop::sample::select(vec![0u8, 1, 2, 0xfb, 0xfc, 0xfe, 0xff]), body.clone())
+        (
+            prop::sample::select(vec![0u8, 1, 2, 0xfb, 0xfc, 0xfe, 0xff]),
+            body.clone()
+        )
             .prop_map(|(b, mut rest)| {
                 rest.insert(0, b);
                 rest
