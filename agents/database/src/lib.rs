@@ -129,8 +129,9 @@ pub static HOST: ParamSpec = ParamSpec::new(
     "When set, the server listens on this address (PostgreSQL listen_addresses, MySQL \
      --bind-address) and the monitor connects to it over TCP instead of the unix socket; \
      the socket-only logins (PostgreSQL peer, MariaDB root by unix_socket) do not work there, \
-     so set monitor_user and monitor_password. An IP address is best: a name is resolved on \
-     every monitor.",
+     so set monitor_user and monitor_password (over TCP the password is never sent in clear, \
+     see monitor_allow_md5). An IP address is best: a name is resolved on every monitor, \
+     within the monitor's deadline.",
 )
 .check(check_host);
 
@@ -148,9 +149,11 @@ pub static PID: ParamSpec = ParamSpec::new(
 pub static LOG: ParamSpec = ParamSpec::new(
     "log",
     "Server output log",
-    "File the server's standard output and error are appended to (created and given to the \
-     user). The last line is quoted when the server dies during start. Default: none \
-     (/dev/null); the server's own logging settings still apply.",
+    "File the server's standard output and error are appended to. Created for the user (mode \
+     0640, handed over on the open descriptor); an existing one is used only if it is a regular \
+     file the user already owns, never through a link (start fails otherwise). The telling line \
+     is quoted when the server dies during start. Default: none (/dev/null); the server's own \
+     logging settings still apply.",
 )
 .check(checks::absolute_path);
 
@@ -182,7 +185,9 @@ pub static MONITOR_PASSWORD: ParamSpec = ParamSpec::new(
     "Monitor password",
     "Password of monitor_user, if its authentication needs one (PostgreSQL scram-sha-256, \
      md5 or password; MySQL mysql_native_password or caching_sha2_password). It is never \
-     put on a command line and never logged.",
+     put on a command line and never logged. It is sent in clear (or as md5) only over the unix \
+     socket, after checking that the service user or root serves it; over TCP only as a \
+     SCRAM proof, a MySQL scramble or RSA-encrypted with a local key.",
 )
 .secret();
 
@@ -222,7 +227,8 @@ pub static SERVER_PUBLIC_KEY: ParamSpec = ParamSpec::new(
     "MySQL 8 only (caching_sha2_password over TCP): the PEM file of the server's RSA public \
      key, used to encrypt the password when the server has not cached the account (MySQL's \
      --server-public-key-path). Default: <datadir>/public_key.pem, which MySQL writes \
-     itself; without either, the key is asked from the server only over loopback.",
+     itself. It must be a regular file (not a link) of the service user or root. The key is \
+     never asked from the server: whoever answers on the port would send their own.",
 )
 .check(checks::absolute_path);
 
