@@ -379,6 +379,11 @@ impl My {
         let root = dir.owned("my", user);
         let data = root.join("data");
         let run = dir.path("run"); // created by the agent's start
+        // The bootstrap's temporary tables in a directory of its own, not
+        // the shared /tmp: side by side, bootstraps there failed now and
+        // then ("Could not remove temporary table '/tmp/#sql-temptable-...'",
+        // then "Unknown table 'mysql.tmp_user_sys'").
+        let tmp = dir.owned("my/tmp", user);
         let (code, out, err) = run_as(
             None,
             "mariadb-install-db",
@@ -388,6 +393,7 @@ impl My {
                 &format!("--datadir={}", data.display()),
                 "--skip-test-db",
                 "--skip-name-resolve",
+                &format!("--tmpdir={}", tmp.display()),
             ],
         );
         assert_eq!(code, 0, "mariadb-install-db failed:\n{out}\n{err}");
