@@ -476,6 +476,40 @@ mod tests {
         assert!(lookup_user("root", Some("dba-no-such-group")).is_err());
     }
 
+    /// Missing directories are made one by one: the ancestors root's 0755,
+    /// the last one the user's with its mode; what exists (a link too) is
+    /// left as it is.
+    #[test]
+    fn directories_are_made_for_the_user_without_following_links() {
+        use std::os::unix::fs::MetadataExt;
+        let base = std::env::temp_dir().join(format!("dba-unit-mkdir-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(&base).unwrap();
+        let nobody = User {
+            name: "nobody".into(),
+            uid: 65534,
+            gid: 65534,
+            groups: vec![],
+        };
+        let deep = base.join("a/b/run");
+        ensure_dir(&deep, &nobody, 0o2775).unwrap();
+        let m = |p: &Path| fs::metadata(p).unwrap();
+        assert_eq!((m(&deep).uid(), m(&deep).mode() & 0o7777), (65534, 0o2775));
+        let a = base.join("a");
+        assert_eq!((m(&a).uid(), m(&a).mode() & 0o7777), (0, 0o755));
+        let elsewhere = base.join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        let link = base.join("link");
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        ensure_dir(&link, &nobody, 0o700).unwrap();
+        assert_eq!(
+            m(&elsewhere).uid(),
+            0,
+            "an existing directory is not given away"
+        );
+        fs::remove_dir_all(&base).unwrap();
+    }
+
     #[test]
     fn the_telling_log_line_is_quoted() {
         let f = std::env::temp_dir().join(format!("dba-unit-log-{}", std::process::id()));
