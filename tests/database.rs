@@ -149,7 +149,9 @@ fn postgresql_scram_md5_trust_and_wrong_password() {
             "scram-sha-256 superuser",
         ),
     ] {
-        let mut extra = vec![("monitor_user", user)];
+        // md5 over TCP only with the opt-in (tests/database_hostile.rs
+        // shows the refusal).
+        let mut extra = vec![("monitor_user", user), ("monitor_allow_md5", "true")];
         if let Some(pw) = pw {
             extra.push(("monitor_password", pw));
         }
@@ -163,7 +165,14 @@ fn postgresql_scram_md5_trust_and_wrong_password() {
     for (user, pw) in [("mon_scram", "wrong"), ("mon_md5", "wrong")] {
         let o = monitor(
             &a,
-            &with(&tcp, &[("monitor_user", user), ("monitor_password", pw)]),
+            &with(
+                &tcp,
+                &[
+                    ("monitor_user", user),
+                    ("monitor_password", pw),
+                    ("monitor_allow_md5", "true"),
+                ],
+            ),
         );
         assert_code(&o, 1, "wrong password");
         let r = o.reason().unwrap();

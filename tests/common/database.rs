@@ -370,19 +370,30 @@ pub struct My {
 
 impl My {
     pub fn init(name: &str, port: u16) -> My {
+        My::init_as(name, port, MY_UID_NAME)
+    }
+
+    /// The same, for a server run by `user`.
+    pub fn init_as(name: &str, port: u16, user: &str) -> My {
         let dir = Dir::new(name);
-        let root = dir.owned("my", MY_UID_NAME);
+        let root = dir.owned("my", user);
         let data = root.join("data");
         let run = dir.path("run"); // created by the agent's start
+        // The bootstrap's temporary tables in a directory of its own, not
+        // the shared /tmp: side by side, bootstraps there failed now and
+        // then ("Could not remove temporary table '/tmp/#sql-temptable-...'",
+        // then "Unknown table 'mysql.tmp_user_sys'").
+        let tmp = dir.owned("my/tmp", user);
         let (code, out, err) = run_as(
             None,
             "mariadb-install-db",
             &[
                 "--no-defaults",
-                "--user=mysql",
+                &format!("--user={user}"),
                 &format!("--datadir={}", data.display()),
                 "--skip-test-db",
                 "--skip-name-resolve",
+                &format!("--tmpdir={}", tmp.display()),
             ],
         );
         assert_eq!(code, 0, "mariadb-install-db failed:\n{out}\n{err}");

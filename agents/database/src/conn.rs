@@ -3,11 +3,17 @@
 //!
 //! The socket is non-blocking; each read and write that would block polls
 //! for at most the time left before the deadline. A server that accepts and
-//! then never answers costs at most the time left, never more.
+//! then never answers costs at most the time left, never more; a host name
+//! is resolved under the same deadline.
+//!
+//! The wire clients ([`crate::pg`], [`crate::mysql`]) talk through the
+//! [`Wire`] trait: a [`Conn`] on the monitor's path, a [`Replay`] of
+//! recorded server bytes in the fuzz targets and property tests, so both
+//! exercise the very code the monitor runs.
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -68,6 +74,13 @@ pub enum ProbeErrorKind {
     NotReady(String),
     /// The query ran but returned no row.
     NoRow,
+    /// The host name did not resolve (in time).
+    Resolve(String),
+    /// We refused to go on: the server's identity is not checked and it
+    /// asks for the password in a form it could read or replay (cleartext,
+    /// md5 without opt-in, an RSA key of its own), or the unix socket is
+    /// served by another user than the service user.
+    Refused(String),
     /// Anything else: I/O error, unexpected bytes, unsupported feature.
     Other(String),
 }
@@ -111,6 +124,8 @@ impl fmt::Display for ProbeError {
             ProbeErrorKind::Server(m) => write!(f, "server error during {}: {m}", self.phase),
             ProbeErrorKind::NotReady(m) => write!(f, "server not ready: {m}"),
             ProbeErrorKind::NoRow => write!(f, "the monitor query returned no row"),
+            ProbeErrorKind::Resolve(m) => write!(f, "cannot resolve the host name: {m}"),
+            ProbeErrorKind::Refused(m) => write!(f, "refused during {}: {m}", self.phase),
             ProbeErrorKind::Other(m) => write!(f, "{} failed: {m}", self.phase),
         }
     }
@@ -124,6 +139,98 @@ pub struct PeerIdentity {
     pub gid: u32,
 }
 
+/// What a server, hostile or broken, can make one probe do: the size of
+/// one protocol message (PostgreSQL) or packet payload (MySQL, continuation
+/// packets included), every byte of the session together, the messages
+/// before the login completes and in answer to the query, and the PBKDF2
+/// work of SCRAM, which no deadline can cut short (PostgreSQL's default is
+/// 4096 iterations; 100 000, postgres-protocol's own limit since 0.6.12,
+/// take about 20 ms of CPU in a release build).
+pub const MAX_MESSAGE: usize = 1 << 20;
+pub const MAX_RECEIVED: usize = 16 << 20;
+pub const MAX_AUTH_MESSAGES: usize = 256;
+pub const MAX_QUERY_MESSAGES: usize = 100_000;
+pub const MAX_SCRAM_ITERATIONS: u32 = 100_000;
+
+/// Server-supplied text (an error message) as it may appear in an exit
+/// reason: one line, no control characters, at most 300 characters.
+pub fn server_text(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(b);
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
+    if s.chars().count() > 300 {
+        out.push_str("...");
+    }
+    out
+}
+
+/// A byte stream to a server, as the protocol clients see it.
+pub trait Wire {
+    /// Write all of `buf`.
+    fn send(&mut self, buf: &[u8]) -> io::Result<()>;
+    /// Read at least one byte; the end of the stream is an error.
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Read exactly `buf.len()` bytes.
+    fn recv_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let mut done = 0;
+        while done < buf.len() {
+            done += self.recv(&mut buf[done..])?;
+        }
+        Ok(())
+    }
+    /// Is the server's identity checked (a unix socket served by the
+    /// service user or root)? Only then may the password leave in a form
+    /// the server can read (cleartext) or crack cheaply (md5).
+    fn verified(&self) -> bool;
+}
+
+/// Recorded server bytes played back to a client, and what the client
+/// sent: the fuzz targets and property tests drive the protocol clients
+/// through it. The end of the bytes is the server closing the connection.
+pub struct Replay<'a> {
+    input: &'a [u8],
+    at: usize,
+    /// Everything the client wrote.
+    pub sent: Vec<u8>,
+    verified: bool,
+}
+
+impl<'a> Replay<'a> {
+    /// `verified`: play a unix socket whose peer was checked (true) or an
+    /// unchecked TCP server (false).
+    pub fn new(input: &'a [u8], verified: bool) -> Replay<'a> {
+        Replay {
+            input,
+            at: 0,
+            sent: Vec::new(),
+            verified,
+        }
+    }
+}
+
+impl Wire for Replay<'_> {
+    fn send(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.sent.extend_from_slice(buf);
+        Ok(())
+    }
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let rest = &self.input[self.at..];
+        if rest.is_empty() {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.at += n;
+        Ok(n)
+    }
+    fn verified(&self) -> bool {
+        self.verified
+    }
+}
+
 enum Inner {
     Tcp(TcpStream),
     Unix(UnixStream),
@@ -134,6 +241,8 @@ pub struct Conn {
     inner: Inner,
     deadline: Deadline,
     pub target: Target,
+    /// Set by [`Conn::check_peer`].
+    verified: bool,
 }
 
 impl Conn {
@@ -148,15 +257,15 @@ impl Conn {
         }
         let inner = match target {
             Target::Tcp { host, port } => {
-                let addrs: Vec<_> = (host.as_str(), *port)
-                    .to_socket_addrs()
-                    .map_err(|e| {
-                        ProbeError::new(
-                            Phase::Connect,
-                            ProbeErrorKind::Unreachable(format!("cannot resolve {host}: {e}")),
-                        )
-                    })?
-                    .collect();
+                // getaddrinfo has no timeout of its own: bounded here.
+                let addrs = ocf::net::resolve(host, *port, &deadline).map_err(|e| {
+                    let why = if e.kind() == io::ErrorKind::TimedOut {
+                        format!("resolving {host} did not finish in time (DNS server unreachable?)")
+                    } else {
+                        format!("{host}: {e}")
+                    };
+                    ProbeError::new(Phase::Connect, ProbeErrorKind::Resolve(why))
+                })?;
                 let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
                 let mut stream = None;
                 for a in addrs {
@@ -186,6 +295,7 @@ impl Conn {
             inner,
             deadline,
             target: target.clone(),
+            verified: false,
         })
     }
 
@@ -193,11 +303,58 @@ impl Conn {
         matches!(self.inner, Inner::Unix(_))
     }
 
-    /// TCP to this host's own loopback: no one can sit in between.
-    pub fn is_loopback(&self) -> bool {
-        match &self.inner {
-            Inner::Tcp(s) => s.peer_addr().is_ok_and(|a| a.ip().is_loopback()),
-            Inner::Unix(_) => false,
+    /// The uid of the process serving a unix socket (SO_PEERCRED: the
+    /// effective uid it had when it called listen(2)); None over TCP.
+    pub fn peer_uid(&self) -> Option<io::Result<u32>> {
+        let Inner::Unix(s) = &self.inner else {
+            return None;
+        };
+        // SAFETY: ucred is plain data; getsockopt fills at most `len` bytes.
+        let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        let rc = unsafe {
+            libc::getsockopt(
+                s.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&raw mut cred).cast(),
+                &mut len,
+            )
+        };
+        Some(if rc == 0 {
+            Ok(cred.uid)
+        } else {
+            Err(io::Error::last_os_error())
+        })
+    }
+
+    /// On a unix socket, refuse a server run by anyone but `allowed` (the
+    /// service user, root): anyone may create a socket where a stopped
+    /// server's was, and a password sent there is theirs. Over TCP there is
+    /// no such check: the connection stays unverified and the clients
+    /// refuse the logins that would hand the password over.
+    pub fn check_peer(&mut self, allowed: &[u32]) -> Result<(), ProbeError> {
+        let Some(peer) = self.peer_uid() else {
+            return Ok(());
+        };
+        match peer {
+            Ok(uid) if allowed.contains(&uid) => {
+                self.verified = true;
+                Ok(())
+            }
+            Ok(uid) => Err(ProbeError::new(
+                Phase::Connect,
+                ProbeErrorKind::Refused(format!(
+                    "the socket {} is served by uid {uid}, not by the service user (uid {}): \
+                     not talking to it",
+                    self.target,
+                    allowed.first().copied().unwrap_or(0)
+                )),
+            )),
+            Err(e) => Err(ProbeError::other(
+                Phase::Connect,
+                format!("cannot tell who serves {}: {e}", self.target),
+            )),
         }
     }
 
@@ -236,9 +393,11 @@ impl Conn {
             }
         }
     }
+}
 
+impl Wire for Conn {
     /// Write all of `buf` before the deadline.
-    pub fn send(&mut self, buf: &[u8]) -> io::Result<()> {
+    fn send(&mut self, buf: &[u8]) -> io::Result<()> {
         let mut done = 0;
         while done < buf.len() {
             let n = match &mut self.inner {
@@ -257,7 +416,7 @@ impl Conn {
     }
 
     /// Read some bytes (at least one) before the deadline; EOF is an error.
-    pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let n = match &mut self.inner {
                 Inner::Tcp(s) => s.read(buf),
@@ -273,13 +432,8 @@ impl Conn {
         }
     }
 
-    /// Read exactly `buf.len()` bytes before the deadline.
-    pub fn recv_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        let mut done = 0;
-        while done < buf.len() {
-            done += self.recv(&mut buf[done..])?;
-        }
-        Ok(())
+    fn verified(&self) -> bool {
+        self.verified
     }
 }
 

@@ -22,6 +22,8 @@ pub mod conn;
 pub mod mysql;
 pub mod pg;
 pub mod process;
+#[cfg(test)]
+mod props;
 pub mod state;
 
 use std::fs;
@@ -98,9 +100,10 @@ pub static SOCKETDIR: ParamSpec = ParamSpec::new(
     "PostgreSQL only: the directory of the unix socket. When set, the server is started with \
      -k <socketdir>. Start creates the directory (owned by the user, mode 2775) if missing. \
      The monitor connects there unless host is set. Default: /var/run/postgresql (the \
-     Debian build's default; then not passed to the server).",
+     Debian build's default; then not passed to the server). No comma: PostgreSQL reads -k \
+     as a list.",
 )
-.check(checks::absolute_path);
+.check(check_socketdir);
 
 pub static SOCKET: ParamSpec = ParamSpec::new(
     "socket",
@@ -126,8 +129,9 @@ pub static HOST: ParamSpec = ParamSpec::new(
     "When set, the server listens on this address (PostgreSQL listen_addresses, MySQL \
      --bind-address) and the monitor connects to it over TCP instead of the unix socket; \
      the socket-only logins (PostgreSQL peer, MariaDB root by unix_socket) do not work there, \
-     so set monitor_user and monitor_password. An IP address is best: a name is resolved on \
-     every monitor.",
+     so set monitor_user and monitor_password (over TCP the password is never sent in clear, \
+     see monitor_allow_md5). An IP address is best: a name is resolved on every monitor, \
+     within the monitor's deadline.",
 )
 .check(check_host);
 
@@ -145,9 +149,11 @@ pub static PID: ParamSpec = ParamSpec::new(
 pub static LOG: ParamSpec = ParamSpec::new(
     "log",
     "Server output log",
-    "File the server's standard output and error are appended to (created and given to the \
-     user). The last line is quoted when the server dies during start. Default: none \
-     (/dev/null); the server's own logging settings still apply.",
+    "File the server's standard output and error are appended to. Created for the user (mode \
+     0640, handed over on the open descriptor); an existing one is used only if it is a regular \
+     file the user already owns, never through a link (start fails otherwise). The telling line \
+     is quoted when the server dies during start. Default: none (/dev/null); the server's own \
+     logging settings still apply.",
 )
 .check(checks::absolute_path);
 
@@ -179,9 +185,25 @@ pub static MONITOR_PASSWORD: ParamSpec = ParamSpec::new(
     "Monitor password",
     "Password of monitor_user, if its authentication needs one (PostgreSQL scram-sha-256, \
      md5 or password; MySQL mysql_native_password or caching_sha2_password). It is never \
-     put on a command line and never logged.",
+     put on a command line and never logged. It is sent in clear (or as md5) only over the unix \
+     socket, after checking that the service user or root serves it; over TCP only as a \
+     SCRAM proof, a MySQL scramble or RSA-encrypted with a local key.",
 )
 .secret();
+
+pub static MONITOR_ALLOW_MD5: ParamSpec = ParamSpec::new(
+    "monitor_allow_md5",
+    "Answer md5 over TCP",
+    "PostgreSQL only: when host is set (TCP), let the monitor answer a server that asks for \
+     an md5 password hash. Off by default: over TCP nothing proves who listens on the port (any \
+     local user can, on a node where the server is stopped), and an md5 hash is cheap to crack \
+     offline. scram-sha-256 (the default of PostgreSQL 14 and later, and of Debian's pg_hba.conf \
+     for TCP) needs no opt-in. A request for the password in clear text is never answered over \
+     TCP; over the unix socket, whose server must run as the service user (or root), every \
+     method is answered.",
+)
+.boolean()
+.default("false");
 
 pub static MONITOR_QUERY: ParamSpec = ParamSpec::new(
     "monitor_query",
@@ -205,11 +227,12 @@ pub static SERVER_PUBLIC_KEY: ParamSpec = ParamSpec::new(
     "MySQL 8 only (caching_sha2_password over TCP): the PEM file of the server's RSA public \
      key, used to encrypt the password when the server has not cached the account (MySQL's \
      --server-public-key-path). Default: <datadir>/public_key.pem, which MySQL writes \
-     itself; without either, the key is asked from the server only over loopback.",
+     itself. It must be a regular file (not a link) of the service user or root. The key is \
+     never asked from the server: whoever answers on the port would send their own.",
 )
 .check(checks::absolute_path);
 
-pub static PARAMS: [ParamSpec; 19] = [
+pub static PARAMS: [ParamSpec; 20] = [
     ENGINE,
     BINARY,
     CONFIG,
@@ -226,6 +249,7 @@ pub static PARAMS: [ParamSpec; 19] = [
     DATABASE,
     MONITOR_USER,
     MONITOR_PASSWORD,
+    MONITOR_ALLOW_MD5,
     MONITOR_QUERY,
     MONITOR_TIMEOUT,
     SERVER_PUBLIC_KEY,
@@ -278,6 +302,15 @@ fn check_host(v: &str) -> Result<(), String> {
     } else {
         Err("must be an IP address or a host name".into())
     }
+}
+
+/// PostgreSQL splits `-k` at commas: one directory only.
+fn check_socketdir(v: &str) -> Result<(), String> {
+    checks::absolute_path(v)?;
+    if v.contains(',') {
+        return Err("must be one directory (PostgreSQL reads a comma as a list)".into());
+    }
+    Ok(())
 }
 
 fn check_seconds(v: &str) -> Result<(), String> {
@@ -346,6 +379,8 @@ pub struct Config {
     pub database: Option<String>,
     pub monitor_user: String,
     pub monitor_password: Option<Secret>,
+    /// PostgreSQL: answer md5 over TCP.
+    pub monitor_allow_md5: bool,
     pub monitor_query: String,
     pub monitor_timeout: Option<Duration>,
     /// MySQL: where the server's RSA public key is read when needed.
@@ -497,9 +532,11 @@ fn debian_pg_config(etc: &Path, datadir: &Path) -> Option<PathBuf> {
         .filter_map(|v| fs::read_dir(v.path()).ok())
         .flat_map(|clusters| clusters.flatten().map(|c| c.path().join("postgresql.conf")))
         .filter(|conf| {
-            fs::read_to_string(conf)
+            // The cluster's directory belongs to postgres: no link, no
+            // FIFO, at most 1 MiB.
+            ocf::files::read_regular(conf, 1 << 20, None)
                 .ok()
-                .and_then(|text| data_directory(&text))
+                .and_then(|text| data_directory(&String::from_utf8_lossy(&text)))
                 .is_some_and(|d| fs::canonicalize(&d).unwrap_or(d) == want)
         })
         .collect();
@@ -626,6 +663,7 @@ impl ocf::Agent for Database {
                 .map(str::to_string)
                 .unwrap_or_else(|| if pg { user.clone() } else { "root".into() }),
             monitor_password: p.string(&MONITOR_PASSWORD).map(|s| Secret(s.to_string())),
+            monitor_allow_md5: p.boolean(&MONITOR_ALLOW_MD5),
             monitor_query: query,
             monitor_timeout: p
                 .string(&MONITOR_TIMEOUT)
@@ -685,6 +723,16 @@ impl ocf::Agent for Database {
             return wait_until_answering(cfg, &user, dl, None, pid);
         }
         prepare(cfg, &user)?;
+        let log = match &cfg.log {
+            Some(path) => Some(process::open_log(path, &user).map_err(|e| {
+                OcfError::generic(format!(
+                    "log file {}: {e} (it must be missing, or a regular file of user {})",
+                    path.display(),
+                    user.name
+                ))
+            })?),
+            None => None,
+        };
         let config = cfg.start_config();
         let argv = cfg.server_argv(&binary, config.as_deref());
         // What is about to run, before it runs: a start killed half-way
@@ -692,7 +740,7 @@ impl ocf::Agent for Database {
         state::record(cfg, &binary, ctx, None);
         ocf::deadline::set_phase("launching the server");
         ocf::info!("starting {}: {}", cfg.label(), argv.join(" "));
-        let mut child = process::spawn_detached(&argv, &user, cfg.log.as_deref())
+        let mut child = process::spawn_detached(&argv, &user, log)
             .map_err(|e| OcfError::generic(format!("cannot start {}: {e}", binary.display())))?;
         let pid = child.id() as i32;
         state::record(cfg, &binary, ctx, Some(pid));
@@ -891,6 +939,7 @@ pub fn probe(cfg: &Config, user: &User, dl: Deadline) -> Result<String, ProbeErr
     };
     ocf::deadline::set_phase("monitor: connect");
     let mut conn = Conn::connect(&target, dl, identity)?;
+    conn.check_peer(&[user.uid, 0])?;
     ocf::deadline::set_phase("monitor: authentication and query");
     let statement_timeout_ms = dl.remaining().as_millis().max(1) as u64;
     match cfg.engine {
@@ -902,6 +951,7 @@ pub fn probe(cfg: &Config, user: &User, dl: Deadline) -> Result<String, ProbeErr
                 database: cfg.database.as_deref().unwrap_or("postgres"),
                 query: &cfg.monitor_query,
                 statement_timeout_ms,
+                allow_md5: cfg.monitor_allow_md5,
             },
         ),
         Engine::Mysql => mysql::probe(
@@ -913,6 +963,7 @@ pub fn probe(cfg: &Config, user: &User, dl: Deadline) -> Result<String, ProbeErr
                 query: &cfg.monitor_query,
                 statement_timeout_ms,
                 server_public_key: &cfg.server_public_key,
+                key_owners: &[user.uid, 0],
             },
         )
         .map(|(row, _version)| row),
@@ -948,6 +999,14 @@ fn explain(cfg: &Config, pid: i32, e: &ProbeError, took: Duration) -> String {
         ProbeErrorKind::NoRow => format!(
             "{l} monitor query returned no row (phase 'query'): {}",
             cfg.monitor_query
+        ),
+        ProbeErrorKind::Resolve(m) => format!(
+            "{l} (pid {pid}) runs, but the monitor cannot resolve the host of {t} (phase \
+             'connect', after {secs:.1}s): {m}"
+        ),
+        ProbeErrorKind::Refused(m) => format!(
+            "{l} monitor did not log in at {t} (phase '{}'): {m}",
+            e.phase
         ),
         ProbeErrorKind::Server(m) | ProbeErrorKind::Other(m) => {
             format!("{l} monitor failed in phase '{}' at {t}: {m}", e.phase)
@@ -1027,7 +1086,7 @@ fn wait_until_answering(
             let tail = cfg
                 .log
                 .as_deref()
-                .and_then(process::last_log_line)
+                .and_then(|l| process::last_log_line(l, user.uid))
                 .map(|l| format!("; log: {l}"))
                 .unwrap_or_else(|| "; set the log parameter to see why".into());
             return Err(OcfError::generic(format!(
@@ -1043,7 +1102,12 @@ fn wait_until_answering(
         }
         match probe(cfg, user, dl.cap(Duration::from_secs(5))) {
             Ok(_) => return Ok(()),
-            Err(e) if matches!(e.kind, ProbeErrorKind::Credentials(_)) => {
+            Err(e)
+                if matches!(
+                    e.kind,
+                    ProbeErrorKind::Credentials(_) | ProbeErrorKind::Refused(_)
+                ) =>
+            {
                 return Err(OcfError::generic(explain(cfg, pid, &e, Duration::ZERO)));
             }
             Err(e) => {
@@ -1063,7 +1127,9 @@ fn wait_until_answering(
 
 /// MySQL's clean shutdown through the protocol, with the monitor login.
 pub(crate) fn mysql_shutdown(cfg: &Config, dl: Deadline) -> Result<(), ProbeError> {
+    let user = service_user(cfg).map_err(|e| ProbeError::other(conn::Phase::Connect, e.reason))?;
     let mut conn = Conn::connect(&cfg.target(), dl, None)?;
+    conn.check_peer(&[user.uid, 0])?;
     mysql::execute(
         &mut conn,
         &mysql::Login {
@@ -1073,6 +1139,7 @@ pub(crate) fn mysql_shutdown(cfg: &Config, dl: Deadline) -> Result<(), ProbeErro
             query: "SHUTDOWN",
             statement_timeout_ms: 0,
             server_public_key: &cfg.server_public_key,
+            key_owners: &[user.uid, 0],
         },
     )
 }
@@ -1213,6 +1280,11 @@ mod tests {
             vec![
                 ("OCF_RESKEY_engine", "mysql"),
                 ("OCF_RESKEY_monitor_query", "SELECT\n1"),
+            ],
+            vec![
+                ("OCF_RESKEY_engine", "postgresql"),
+                ("OCF_RESKEY_datadir", "/d"),
+                ("OCF_RESKEY_socketdir", "/run/a,/etc"),
             ],
         ] {
             assert_eq!(

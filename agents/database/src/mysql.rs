@@ -3,16 +3,25 @@
 //! `mysql_clear_password` over a unix socket) and one text query, written
 //! against the documented client/server protocol with sha1/sha2 as the only
 //! helpers, and the `rsa` crate for caching_sha2_password's full
-//! authentication over TCP. No TLS: over TCP that full authentication sends
-//! the password RSA-encrypted with the server's public key, which comes from
-//! a local file, or from the server itself only over loopback.
+//! authentication over TCP.
+//!
+//! The password itself (mysql_clear_password, caching_sha2's full
+//! authentication in clear) goes only to a server whose identity was
+//! checked ([`Wire::verified`]: a unix socket served by the service user).
+//! Over TCP, without TLS, the full authentication sends it RSA-encrypted
+//! with a public key from a local file owned by the service user or root,
+//! never with a key the server sends: whoever listens on the port of a
+//! stopped server would send their own and decrypt the password.
 
 use std::path::Path;
 
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use crate::conn::{Conn, Phase, ProbeError, ProbeErrorKind};
+use crate::conn::{
+    MAX_AUTH_MESSAGES, MAX_MESSAGE, MAX_QUERY_MESSAGES, MAX_RECEIVED, Phase, ProbeError,
+    ProbeErrorKind, Wire, server_text,
+};
 
 /// Who connects, to what, asking what.
 pub struct Login<'a> {
@@ -25,6 +34,8 @@ pub struct Login<'a> {
     /// The server's RSA public key (PEM), read only for a full
     /// caching_sha2_password authentication over TCP.
     pub server_public_key: &'a Path,
+    /// Who may own that key file (the service user, root).
+    pub key_owners: &'a [u32],
 }
 
 // Capability flags (protocol documentation, "Capabilities Flags").
@@ -43,8 +54,8 @@ const CLEAR: &str = "mysql_clear_password";
 
 /// The first row's first column of the query as text ("" for NULL), and
 /// the server's version string.
-pub fn probe(conn: &mut Conn, login: &Login) -> Result<(String, String), ProbeError> {
-    let mut s = Session { conn, seq: 0 };
+pub fn probe<W: Wire>(conn: &mut W, login: &Login) -> Result<(String, String), ProbeError> {
+    let mut s = Session::new(conn);
     let hello = s.read_packet(Phase::Authentication)?;
     let hs = parse_handshake(&hello)?;
     s.authenticate(&hs, login)?;
@@ -56,12 +67,13 @@ pub fn probe(conn: &mut Conn, login: &Login) -> Result<(String, String), ProbeEr
 
 /// Run a statement that returns no rows (e.g. `SHUTDOWN`). A server that
 /// closes the connection right after accepting it counts as done.
-pub fn execute(conn: &mut Conn, login: &Login) -> Result<(), ProbeError> {
-    let mut s = Session { conn, seq: 0 };
+pub fn execute<W: Wire>(conn: &mut W, login: &Login) -> Result<(), ProbeError> {
+    let mut s = Session::new(conn);
     let hello = s.read_packet(Phase::Authentication)?;
     let hs = parse_handshake(&hello)?;
     s.authenticate(&hs, login)?;
     s.seq = 0;
+    s.packets = 0;
     let mut p = vec![0x03];
     p.extend_from_slice(login.query.as_bytes());
     s.write_packet(Phase::Query, &p)?;
@@ -73,9 +85,13 @@ pub fn execute(conn: &mut Conn, login: &Login) -> Result<(), ProbeError> {
     }
 }
 
-struct Session<'c> {
-    conn: &'c mut Conn,
+struct Session<'c, W: Wire> {
+    conn: &'c mut W,
     seq: u8,
+    /// Bytes received in this session.
+    received: usize,
+    /// Packets received in the current phase.
+    packets: usize,
 }
 
 /// What the server's initial handshake packet (protocol 10) told us.
@@ -218,11 +234,14 @@ pub fn with_statement_timeout(server_version: &str, query: &str, ms: u64) -> Str
             ms % 1000
         )
     } else {
+        // `get`, not `[..6]`: byte 6 may fall inside a character
+        // (`/* prüfung */ SELECT 1`).
         let trimmed = query.trim_start();
-        if trimmed.len() >= 6 && trimmed[..6].eq_ignore_ascii_case("select") {
-            format!("SELECT /*+ MAX_EXECUTION_TIME({ms}) */{}", &trimmed[6..])
-        } else {
-            query.to_string()
+        match (trimmed.get(..6), trimmed.get(6..)) {
+            (Some(head), Some(rest)) if head.eq_ignore_ascii_case("select") => {
+                format!("SELECT /*+ MAX_EXECUTION_TIME({ms}) */{rest}")
+            }
+            _ => query.to_string(),
         }
     }
 }
@@ -236,11 +255,7 @@ fn err_packet(phase: Phase, p: &[u8]) -> ProbeError {
     if msg.first() == Some(&b'#') && msg.len() >= 6 {
         msg = &msg[6..];
     }
-    let text = format!(
-        "ERROR {}: {}",
-        code.unwrap_or(0),
-        String::from_utf8_lossy(msg)
-    );
+    let text = format!("ERROR {}: {}", code.unwrap_or(0), server_text(msg));
     let kind = match code {
         Some(1045 | 1698 | 1044 | 1251) => ProbeErrorKind::Credentials(text),
         Some(1040 | 1129 | 1130) => ProbeErrorKind::Server(text),
@@ -251,8 +266,30 @@ fn err_packet(phase: Phase, p: &[u8]) -> ProbeError {
     ProbeError { phase, kind }
 }
 
-impl Session<'_> {
+impl<'c, W: Wire> Session<'c, W> {
+    fn new(conn: &'c mut W) -> Self {
+        Session {
+            conn,
+            seq: 0,
+            received: 0,
+            packets: 0,
+        }
+    }
+
+    /// One logical packet (continuation packets joined), within the limits
+    /// of [`crate::conn`]: its size checked before anything is allocated.
     fn read_packet(&mut self, phase: Phase) -> Result<Vec<u8>, ProbeError> {
+        let most = match phase {
+            Phase::Query => MAX_QUERY_MESSAGES,
+            _ => MAX_AUTH_MESSAGES,
+        };
+        self.packets += 1;
+        if self.packets > most {
+            return Err(ProbeError::other(
+                phase,
+                format!("the server sent more than {most} packets"),
+            ));
+        }
         let mut payload = Vec::new();
         loop {
             let mut head = [0u8; 4];
@@ -262,6 +299,22 @@ impl Session<'_> {
             let len = u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize;
             self.seq = head[3].wrapping_add(1);
             let at = payload.len();
+            if at + len > MAX_MESSAGE {
+                return Err(ProbeError::other(
+                    phase,
+                    format!(
+                        "the server sent a packet of more than {MAX_MESSAGE} bytes ({})",
+                        at + len
+                    ),
+                ));
+            }
+            self.received += 4 + len;
+            if self.received > MAX_RECEIVED {
+                return Err(ProbeError::other(
+                    phase,
+                    format!("the server sent more than {MAX_RECEIVED} bytes"),
+                ));
+            }
             payload.resize(at + len, 0);
             self.conn
                 .recv_exact(&mut payload[at..])
@@ -286,13 +339,20 @@ impl Session<'_> {
         let ph = Phase::Authentication;
         let password = login.password.unwrap_or("");
         let mut plugin = hs.plugin.clone();
-        if plugin == CLEAR && !self.conn.is_unix() {
-            plugin = NATIVE.into(); // never send a cleartext password over TCP first
+        if plugin == CLEAR && !self.conn.verified() {
+            plugin = NATIVE.into(); // never send a cleartext password to an unchecked server
         }
-        let data = auth_response(&plugin, password, &hs.scramble).unwrap_or_else(|| {
+        let mut data = auth_response(&plugin, password, &hs.scramble).unwrap_or_else(|| {
             plugin = NATIVE.into();
             native_password(password, &hs.scramble)
         });
+        if data.len() > 250 {
+            // Its length goes in one byte here: a long cleartext password
+            // would overflow into the fields after it. The server's switch
+            // to cleartext, whose data has no length byte, carries it.
+            plugin = NATIVE.into();
+            data = native_password(password, &hs.scramble);
+        }
         let mut caps = CLIENT_LONG_PASSWORD
             | CLIENT_LONG_FLAG
             | CLIENT_PROTOCOL_41
@@ -344,12 +404,13 @@ impl Session<'_> {
                     if !data.is_empty() {
                         scramble = data;
                     }
-                    if name == CLEAR && !self.conn.is_unix() {
+                    if name == CLEAR && !self.conn.verified() {
                         return Err(ProbeError::new(
                             ph,
-                            ProbeErrorKind::Credentials(
-                                "the account uses mysql_clear_password, refused over TCP \
-                                 (use the unix socket)"
+                            ProbeErrorKind::Refused(
+                                "the server asks for the password in clear text \
+                                 (mysql_clear_password) over TCP, where anyone may listen on \
+                                 its port: not sent (use the unix socket)"
                                     .into(),
                             ),
                         ));
@@ -359,8 +420,9 @@ impl Session<'_> {
                             ph,
                             ProbeErrorKind::Credentials(format!(
                                 "the account of monitor_user \"{}\" uses the authentication \
-                                 plugin {name}, which this agent does not support",
-                                login.user
+                                 plugin {}, which this agent does not support",
+                                login.user,
+                                server_text(name.as_bytes())
                             )),
                         )
                     })?;
@@ -371,13 +433,13 @@ impl Session<'_> {
                     // AuthMoreData: 3 = fast auth done (OK follows), 4 = full auth.
                     match reply.get(1) {
                         Some(3) => {}
-                        Some(4) if self.conn.is_unix() => {
+                        Some(4) if self.conn.verified() => {
                             let mut pw = password.as_bytes().to_vec();
                             pw.push(0);
                             self.write_packet(ph, &pw)?;
                         }
                         Some(4) => {
-                            let pem = self.server_key(login)?;
+                            let pem = server_key(login)?;
                             let sealed = rsa_password(password, &scramble, &pem)
                                 .map_err(|why| ProbeError::other(ph, why))?;
                             self.write_packet(ph, &sealed)?;
@@ -390,39 +452,11 @@ impl Session<'_> {
         }
     }
 
-    /// The server's RSA public key for a full caching_sha2_password login
-    /// over TCP: the local file; else, over loopback only, asked from the
-    /// server (a request for it answered by anyone in between would leak
-    /// the password, which is why MySQL's own client refuses by default).
-    fn server_key(&mut self, login: &Login) -> Result<String, ProbeError> {
-        let ph = Phase::Authentication;
-        if let Ok(pem) = std::fs::read_to_string(login.server_public_key) {
-            return Ok(pem);
-        }
-        if !self.conn.is_loopback() {
-            return Err(ProbeError::new(
-                ph,
-                ProbeErrorKind::Credentials(format!(
-                    "caching_sha2_password full authentication over TCP needs the server's RSA \
-                     public key, and {} is not readable (set server_public_key, or connect over \
-                     the unix socket)",
-                    login.server_public_key.display()
-                )),
-            ));
-        }
-        self.write_packet(ph, &[0x02])?;
-        let reply = self.read_packet(ph)?;
-        match reply.split_first() {
-            Some((0x01, pem)) => Ok(String::from_utf8_lossy(pem).into_owned()),
-            Some((0xff, _)) => Err(err_packet(ph, &reply)),
-            _ => Err(proto(ph, "public key reply")),
-        }
-    }
-
     /// COM_QUERY; the first column of the first row.
     fn query(&mut self, sql: &str) -> Result<String, ProbeError> {
         let ph = Phase::Query;
         self.seq = 0;
+        self.packets = 0;
         let mut p = Vec::with_capacity(sql.len() + 1);
         p.push(0x03);
         p.extend_from_slice(sql.as_bytes());
@@ -463,6 +497,52 @@ impl Session<'_> {
         self.seq = 0;
         let _ = self.write_packet(Phase::Query, &[0x01]);
     }
+}
+
+/// The server's RSA public key for a full caching_sha2_password login over
+/// TCP: the local file, and only a regular file (no link, FIFO or device)
+/// of the service user or root, of at most 16 KiB. Never a key the server
+/// sends: a request for it answered by whoever listens on the port would
+/// hand them the password (which is why MySQL's own client refuses by
+/// default).
+fn server_key(login: &Login) -> Result<String, ProbeError> {
+    read_key_file(login.server_public_key, login.key_owners).map_err(|why| {
+        ProbeError::new(
+            Phase::Authentication,
+            ProbeErrorKind::Refused(format!(
+                "caching_sha2_password full authentication over TCP needs the server's RSA \
+                 public key from a local file, and {}: {why} (set server_public_key, or \
+                 connect over the unix socket)",
+                login.server_public_key.display()
+            )),
+        )
+    })
+}
+
+/// Read a PEM key file that the service user or root owns.
+pub fn read_key_file(path: &Path, owners: &[u32]) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("cannot be opened ({e}; a link is refused)"))?;
+    let m = f.metadata().map_err(|e| e.to_string())?;
+    if !m.file_type().is_file() {
+        return Err("is not a regular file".into());
+    }
+    if !owners.contains(&m.uid()) {
+        return Err(format!(
+            "is owned by uid {}, not by the service user or root",
+            m.uid()
+        ));
+    }
+    let mut pem = String::new();
+    f.take(16 * 1024)
+        .read_to_string(&mut pem)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    Ok(pem)
 }
 
 fn is_eof(p: &[u8]) -> bool {
@@ -630,6 +710,24 @@ mod tests {
         );
     }
 
+    /// Byte 6 inside a character: the MySQL 8 rewrite must not slice there.
+    #[test]
+    fn statement_timeout_never_slices_inside_a_character() {
+        for q in [
+            "/* prüfung */ SELECT 1",
+            "sélect 1",
+            "SELECä",
+            "ab",
+            "日本語のクエリ",
+        ] {
+            assert_eq!(with_statement_timeout("8.0.36", q, 900), q);
+        }
+        assert_eq!(
+            with_statement_timeout("8.0.36", "  SELECT 'ü'", 5),
+            "SELECT /*+ MAX_EXECUTION_TIME(5) */ 'ü'"
+        );
+    }
+
     #[test]
     fn rows_and_lenenc() {
         assert_eq!(first_text_cell(&[1, b'1']), Some("1".into()));
@@ -644,7 +742,7 @@ mod tests {
     // ---- A scripted server speaking constructed protocol bytes, for what
     // MariaDB cannot show: MySQL 8's caching_sha2_password. ----
 
-    use crate::conn::Target;
+    use crate::conn::{Conn, Target};
     use ocf::Deadline;
     use std::io::{Read, Write};
     use std::time::Duration;
@@ -758,6 +856,7 @@ mod tests {
             query: "SELECT 1",
             statement_timeout_ms: 1000,
             server_public_key: Path::new("/nonexistent/public_key.pem"),
+            key_owners: &[0],
         }
     }
 
@@ -780,6 +879,8 @@ mod tests {
         });
         let dl = Deadline::after(Duration::from_secs(5));
         let mut c = Conn::connect(&Target::Unix(sock), dl, None).unwrap();
+        // This test process (root) serves the socket.
+        c.check_peer(&[0]).unwrap();
         let r = probe(&mut c, &login());
         let seen = server.join().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
@@ -956,14 +1057,41 @@ mod tests {
         assert_eq!(seen.password, b"pw\0".to_vec());
     }
 
+    /// Loopback is no better than the network: anyone may listen on a
+    /// stopped server's port. Without a key file, nothing is asked and
+    /// nothing sent.
     #[test]
-    fn caching_sha2_full_auth_over_loopback_asks_the_server_for_its_key() {
+    fn caching_sha2_full_auth_over_loopback_never_asks_the_server_for_its_key() {
         let key = OpensslKey::new();
         let (r, seen) = tcp_login("127.0.0.1", Path::new("/nonexistent/key.pem"), key);
-        assert_eq!(r.unwrap().0, "1");
-        let seen = seen.expect("the server saw a full login");
-        assert!(seen.asked_for_key);
-        assert_eq!(seen.password, b"pw\0".to_vec());
+        let e = r.unwrap_err();
+        assert!(
+            matches!(&e.kind, ProbeErrorKind::Refused(m) if m.contains("server_public_key")),
+            "{e:?}"
+        );
+        assert!(
+            seen.is_none(),
+            "the server never got a key request or a password"
+        );
+    }
+
+    /// A key file the service user or root does not own (or a link) is
+    /// not used: whoever wrote it could hold the private key.
+    #[test]
+    fn a_key_file_of_another_owner_or_a_link_is_refused() {
+        let key = OpensslKey::new();
+        let file = key.public_path();
+        assert!(read_key_file(&file, &[0]).is_ok());
+        let e = read_key_file(&file, &[12345]).unwrap_err();
+        assert!(e.contains("owned by uid 0"), "{e}");
+        let link = key.0.join("link.pem");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert!(read_key_file(&link, &[0]).unwrap_err().contains("link"));
+        assert!(
+            read_key_file(Path::new("/dev/zero"), &[0])
+                .unwrap_err()
+                .contains("regular")
+        );
     }
 
     /// This host's address on its default route (not loopback).
@@ -996,12 +1124,155 @@ mod tests {
         let e = probe(&mut c, &login()).unwrap_err();
         drop(c);
         assert!(
-            matches!(&e.kind, ProbeErrorKind::Credentials(m) if m.contains("server_public_key")),
+            matches!(&e.kind, ProbeErrorKind::Refused(m) if m.contains("server_public_key")),
             "{e:?}"
         );
         let rest = server.join().unwrap();
         assert!(!rest.windows(2).any(|w| w == b"pw"), "{rest:?}");
         assert!(rest.len() < 5 || rest[4..] != [0x02], "{rest:?}");
+    }
+
+    // ---- Server bytes played back (conn::Replay) over a checked unix
+    // socket or unchecked TCP: what the client sent. ----
+
+    use crate::conn::Replay;
+
+    const MPW: &str = "s3cret,pw";
+    const OK: [u8; 7] = [0, 0, 0, 2, 0, 0, 0];
+
+    fn select_1_packets() -> Vec<u8> {
+        [
+            packet(1, &[1]),
+            packet(
+                2,
+                b"\x03def\0\0\0\x011\0\x0c\x3f\0\x01\0\0\0\x08\x81\0\0\0\0",
+            ),
+            packet(3, &[0xfe, 0, 0, 2, 0]),
+            packet(4, &[1, b'1']),
+            packet(5, &[0xfe, 0, 0, 2, 0]),
+        ]
+        .concat()
+    }
+
+    pub(crate) fn replay(server: &[u8], verified: bool) -> (Probed, Vec<u8>) {
+        let mut w = Replay::new(server, verified);
+        let mut l = login();
+        l.password = Some(MPW);
+        let r = probe(&mut w, &l);
+        (r, w.sent)
+    }
+
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn a_cleartext_handshake_over_tcp_gets_a_scramble_only() {
+        let server = [
+            packet(0, &handshake_bytes("8.0.36", CLEAR, SCRAMBLE)),
+            packet(2, &OK),
+            select_1_packets(),
+        ]
+        .concat();
+        let (r, sent) = replay(&server, false);
+        assert_eq!(r.unwrap().0, "1");
+        assert!(!contains(&sent, MPW.as_bytes()), "{sent:?}");
+        assert!(contains(&sent, &native_password(MPW, SCRAMBLE)));
+        let (r, sent) = replay(&server, true);
+        assert_eq!(r.unwrap().0, "1");
+        assert!(contains(&sent, MPW.as_bytes()), "a checked socket gets it");
+    }
+
+    /// A cleartext password longer than a length byte holds goes in the
+    /// switch response, never as a mangled handshake response.
+    #[test]
+    fn a_long_cleartext_password_waits_for_the_switch() {
+        let long = "p".repeat(300);
+        let server = [
+            packet(0, &handshake_bytes("8.0.36", CLEAR, SCRAMBLE)),
+            packet(2, b"\xfemysql_clear_password\0"),
+            packet(4, &OK),
+            select_1_packets(),
+        ]
+        .concat();
+        let mut w = Replay::new(&server, true);
+        let mut l = login();
+        l.password = Some(&long);
+        assert_eq!(probe(&mut w, &l).unwrap().0, "1");
+        let first = u32::from_le_bytes([w.sent[0], w.sent[1], w.sent[2], 0]) as usize + 4;
+        let (_, data, plugin) = response_fields(&w.sent[4..first]);
+        assert_eq!((data.len(), plugin.as_str()), (20, NATIVE));
+        let rest = &w.sent[first..];
+        let n = u32::from_le_bytes([rest[0], rest[1], rest[2], 0]) as usize;
+        assert_eq!(&rest[4..4 + n], format!("{long}\0").as_bytes());
+    }
+
+    #[test]
+    fn a_switch_to_cleartext_over_tcp_is_refused() {
+        let mut sw = vec![0xfe];
+        sw.extend_from_slice(CLEAR.as_bytes());
+        sw.push(0);
+        let server = [
+            packet(0, &handshake_bytes("8.0.36", NATIVE, SCRAMBLE)),
+            packet(2, &sw),
+            packet(4, &OK),
+            select_1_packets(),
+        ]
+        .concat();
+        let (r, sent) = replay(&server, false);
+        let e = r.unwrap_err();
+        assert!(
+            matches!(&e.kind, ProbeErrorKind::Refused(m) if m.contains("clear text")),
+            "{e:?}"
+        );
+        assert!(!contains(&sent, MPW.as_bytes()));
+        let (r, sent) = replay(&server, true);
+        assert_eq!(r.unwrap().0, "1");
+        assert!(contains(&sent, MPW.as_bytes()));
+    }
+
+    #[test]
+    fn caching_sha2_full_auth_sends_the_password_only_to_a_checked_server() {
+        let server = [
+            packet(0, &handshake_bytes("8.0.36", CACHING_SHA2, SCRAMBLE)),
+            packet(2, &[0x01, 0x04]),
+            packet(4, &OK),
+            select_1_packets(),
+        ]
+        .concat();
+        let (r, sent) = replay(&server, false);
+        let e = r.unwrap_err();
+        assert!(matches!(&e.kind, ProbeErrorKind::Refused(_)), "{e:?}");
+        // One packet only: the handshake response; no key request (0x02).
+        let first = u32::from_le_bytes([sent[0], sent[1], sent[2], 0]) as usize + 4;
+        assert_eq!(sent.len(), first, "{sent:?}");
+        let (r, sent) = replay(&server, true);
+        assert_eq!(r.unwrap().0, "1");
+        assert!(contains(&sent, MPW.as_bytes()));
+    }
+
+    #[test]
+    fn packet_sizes_and_counts_are_capped() {
+        let e = replay(&[0xff, 0xff, 0xff, 0, 10], false).0.unwrap_err();
+        assert!(e.to_string().contains("more than 1048576 bytes"), "{e}");
+        let mut server = packet(0, &handshake_bytes("8.0.36", CACHING_SHA2, SCRAMBLE));
+        for i in 0..300u32 {
+            server.extend(packet(i as u8, &[0x01, 0x03]));
+        }
+        let e = replay(&server, false).0.unwrap_err();
+        assert!(e.to_string().contains("more than 256 packets"), "{e}");
+        // Column definitions forever.
+        let mut server = [
+            packet(0, &handshake_bytes("10.11.6-MariaDB", NATIVE, SCRAMBLE)),
+            packet(2, &OK),
+            packet(1, &[1]),
+        ]
+        .concat();
+        for i in 0..(MAX_QUERY_MESSAGES as u32) {
+            server.extend(packet(i as u8, b"\x03def"));
+        }
+        let e = replay(&server, false).0.unwrap_err();
+        assert!(e.to_string().contains("packets"), "{e}");
     }
 
     #[test]

@@ -13,11 +13,18 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+/// How much of a pid file is read: its first line is all we use.
+const PID_FILE_LIMIT: u64 = 256;
+
 /// The first line of a pid file as a PID (PostgreSQL's postmaster.pid has
-/// more lines after it). `None` when missing or not a positive number.
+/// more lines after it). `None` when missing or not a positive number, and
+/// when it is not a regular file: the service user writes these files (or
+/// their directory), and a link to /dev/zero or a FIFO must not exhaust or
+/// hang monitor and stop (`ocf::files::read_regular`: no link, no
+/// blocking, bounded). The process it names is checked on its own anyway.
 pub fn read_pid_file(path: &Path) -> Option<i32> {
-    let text = fs::read_to_string(path).ok()?;
-    parse_pid(&text)
+    let bytes = ocf::files::read_regular(path, PID_FILE_LIMIT, None).ok()?;
+    parse_pid(&String::from_utf8_lossy(&bytes))
 }
 
 pub fn parse_pid(text: &str) -> Option<i32> {
@@ -32,9 +39,15 @@ pub fn parse_pid(text: &str) -> Option<i32> {
 /// The fields of /proc/<pid>/stat after the command name: index 0 is the
 /// state (field 3), 1 the parent (field 4), 19 the start time (field 22).
 fn stat_fields(pid: i32) -> Option<Vec<String>> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (comm) S ...": comm may contain spaces and parentheses.
-    let after = &stat[stat.rfind(')')? + 1..];
+    // Bytes: a command name need not be UTF-8, and the process still lives.
+    parse_stat(&fs::read(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The fields of a /proc/<pid>/stat text after `(comm)`; comm may contain
+/// spaces, parentheses and any byte.
+pub fn parse_stat(stat: &[u8]) -> Option<Vec<String>> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let after = String::from_utf8_lossy(stat.get(close + 1..)?);
     Some(after.split_whitespace().map(str::to_string).collect())
 }
 
@@ -169,14 +182,15 @@ pub struct User {
 }
 
 /// Look up a user (and optionally a group name overriding its primary
-/// group) through NSS, like `id` would. No fork.
+/// group) through NSS, like `id` would. No fork. The buffers grow until the
+/// entry fits (a long gecos, an LDAP entry) and every supplementary group
+/// is kept, however many.
 pub fn lookup_user(name: &str, group: Option<&str>) -> Result<User, String> {
     let cname = CString::new(name).map_err(|_| format!("bad user name {name:?}"))?;
-    let mut buf = vec![0 as libc::c_char; 16384];
     // SAFETY: passwd is plain data; getpwnam_r fills it and points into buf.
     let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
     let mut res: *mut libc::passwd = std::ptr::null_mut();
-    let rc = unsafe {
+    with_growing_buffer(|buf| unsafe {
         libc::getpwnam_r(
             cname.as_ptr(),
             &mut pw,
@@ -184,8 +198,9 @@ pub fn lookup_user(name: &str, group: Option<&str>) -> Result<User, String> {
             buf.len(),
             &mut res,
         )
-    };
-    if rc != 0 || res.is_null() {
+    })
+    .map_err(|e| format!("cannot look up user {name}: {e}"))?;
+    if res.is_null() {
         return Err(format!("user {name} does not exist on this node"));
     }
     let uid = pw.pw_uid;
@@ -193,11 +208,7 @@ pub fn lookup_user(name: &str, group: Option<&str>) -> Result<User, String> {
     if let Some(g) = group {
         gid = lookup_group(g)?;
     }
-    let mut groups = vec![0 as libc::gid_t; 256];
-    let mut n = groups.len() as libc::c_int;
-    // SAFETY: groups has room for n entries; getgrouplist updates n.
-    let rc = unsafe { libc::getgrouplist(cname.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
-    groups.truncate(if rc < 0 { 0 } else { n as usize });
+    let mut groups = group_list(&cname, gid);
     if !groups.contains(&gid) {
         groups.push(gid);
     }
@@ -209,13 +220,53 @@ pub fn lookup_user(name: &str, group: Option<&str>) -> Result<User, String> {
     })
 }
 
+/// Every group of the user, `gid` included: getgrouplist says how many
+/// there are when the list is too short, so it is called again with room
+/// for all of them.
+fn group_list(name: &CString, gid: u32) -> Vec<u32> {
+    let mut groups = vec![0 as libc::gid_t; 64];
+    loop {
+        let mut n = groups.len() as libc::c_int;
+        // SAFETY: groups has room for n entries; getgrouplist updates n.
+        let rc = unsafe { libc::getgrouplist(name.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
+        let n = n.max(0) as usize;
+        if rc >= 0 {
+            groups.truncate(n);
+            return groups;
+        }
+        // -1 with n set to the count needed (glibc); grow at least twofold
+        // in case a library leaves n alone, up to the kernel's NGROUPS_MAX.
+        let want = n.max(groups.len() * 2);
+        if groups.len() >= 65536 {
+            groups.truncate(65536);
+            return groups;
+        }
+        groups.resize(want.min(65536), 0);
+    }
+}
+
+/// Call an NSS `*_r` function with a buffer that doubles on ERANGE, up to
+/// 64 MiB; `Err` for any other error.
+fn with_growing_buffer(mut call: impl FnMut(&mut [libc::c_char]) -> libc::c_int) -> io::Result<()> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    loop {
+        match call(&mut buf) {
+            0 => return Ok(()),
+            libc::ERANGE if buf.len() < 64 << 20 => {
+                let n = buf.len() * 2;
+                buf.resize(n, 0);
+            }
+            e => return Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+}
+
 fn lookup_group(name: &str) -> Result<u32, String> {
     let cname = CString::new(name).map_err(|_| format!("bad group name {name:?}"))?;
-    let mut buf = vec![0 as libc::c_char; 16384];
     // SAFETY: as in lookup_user.
     let mut gr: libc::group = unsafe { std::mem::zeroed() };
     let mut res: *mut libc::group = std::ptr::null_mut();
-    let rc = unsafe {
+    with_growing_buffer(|buf| unsafe {
         libc::getgrnam_r(
             cname.as_ptr(),
             &mut gr,
@@ -223,25 +274,33 @@ fn lookup_group(name: &str) -> Result<u32, String> {
             buf.len(),
             &mut res,
         )
-    };
-    if rc != 0 || res.is_null() {
+    })
+    .map_err(|e| format!("cannot look up group {name}: {e}"))?;
+    if res.is_null() {
         return Err(format!("group {name} does not exist on this node"));
     }
     Ok(gr.gr_gid)
 }
 
+/// Open the server's output log for appending, as the service user will
+/// own it: created new (mode 0640) and handed over with `fchown` on the
+/// descriptor, or an existing regular file that user already owns, never
+/// through a link (`ocf::files::open_append_for`). The user can write to
+/// the log's directory, so a link planted there must not make root open,
+/// and give away, another file (/etc/shadow).
+pub fn open_log(path: &Path, user: &User) -> io::Result<fs::File> {
+    ocf::files::open_append_for(path, user.uid, user.gid, 0o640)
+}
+
 /// Start `argv` as `user`, detached: its own session, stdin from /dev/null,
-/// stdout and stderr appended to `log` (or /dev/null), a clean environment.
-/// Nothing of ours stays open in it, so no caller waits on a pipe the
-/// server holds. The ids are dropped with raw syscalls between fork and
-/// exec (no NSS lookups there: the groups were resolved before the fork).
-pub fn spawn_detached(argv: &[String], user: &User, log: Option<&Path>) -> io::Result<Child> {
+/// stdout and stderr appended to `log` (see [`open_log`]; else /dev/null),
+/// a clean environment. Nothing of ours stays open in it, so no caller
+/// waits on a pipe the server holds. The ids are dropped with raw syscalls
+/// between fork and exec (no NSS lookups there: the groups were resolved
+/// before the fork).
+pub fn spawn_detached(argv: &[String], user: &User, log: Option<fs::File>) -> io::Result<Child> {
     let out = match log {
-        Some(p) => {
-            let f = fs::OpenOptions::new().create(true).append(true).open(p)?;
-            std::os::unix::fs::chown(p, Some(user.uid), Some(user.gid))?;
-            f
-        }
+        Some(f) => f,
         None => fs::OpenOptions::new().write(true).open("/dev/null")?,
     };
     let err = out.try_clone()?;
@@ -274,27 +333,85 @@ pub fn spawn_detached(argv: &[String], user: &User, log: Option<&Path>) -> io::R
     cmd.spawn()
 }
 
-/// Make `dir` (and missing parents) exist, owned by the user with `mode`.
+/// Make `dir` exist for the service user: an existing directory is left as
+/// it is; missing ones are created one by one relative to the descriptor
+/// of their parent (`mkdirat`, then opened with `O_NOFOLLOW`), the missing
+/// ancestors root's (0755) and `dir` itself handed to the user with
+/// `fchown`/`fchmod` on its descriptor. The user may write to the parent
+/// (`/run/mysqld/...`): a link swapped in after the mkdir is never
+/// followed, so no other directory is given away.
 pub fn ensure_dir(dir: &Path, user: &User, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
+    use rustix::fs::{Mode, OFlags};
     if dir.is_dir() {
         return Ok(());
     }
-    fs::create_dir_all(dir)?;
-    std::os::unix::fs::chown(dir, Some(user.uid), Some(user.gid))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(mode))
+    let mut missing = Vec::new();
+    let mut base = dir;
+    while !base.is_dir() {
+        let (Some(name), Some(parent)) = (base.file_name(), base.parent()) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} has no existing parent", dir.display()),
+            ));
+        };
+        missing.push(name);
+        base = parent;
+    }
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    // The existing part is the administrator's path: links there are theirs.
+    let mut fd = rustix::fs::open(base, dir_flags, Mode::empty())?;
+    let last = missing.len() - 1;
+    for (i, name) in missing.into_iter().rev().enumerate() {
+        let created = match rustix::fs::mkdirat(&fd, name, Mode::from_raw_mode(0o700)) {
+            Ok(()) => true,
+            Err(rustix::io::Errno::EXIST) => false,
+            Err(e) => return Err(e.into()),
+        };
+        let sub = rustix::fs::openat(&fd, name, dir_flags | OFlags::NOFOLLOW, Mode::empty())?;
+        if created {
+            if i == last {
+                rustix::fs::fchown(
+                    &sub,
+                    Some(rustix::fs::Uid::from_raw(user.uid)),
+                    Some(rustix::fs::Gid::from_raw(user.gid)),
+                )?;
+                rustix::fs::fchmod(&sub, Mode::from_raw_mode(mode))?;
+            } else {
+                rustix::fs::fchmod(&sub, Mode::from_raw_mode(0o755))?;
+            }
+        }
+        fd = sub;
+    }
+    Ok(())
 }
 
-/// The line of a log file's tail that best says why a server died (the
-/// last FATAL/PANIC/ERROR line, else the last line), for an exit reason.
-pub fn last_log_line(path: &Path) -> Option<String> {
+/// The line of a log file's tail that best says why a server died, for an
+/// exit reason. Read only from a regular file the service user owns, never
+/// through a link and never blocking (the user can swap the log for a link
+/// to a secret of root's, or a FIFO, after start opened it).
+pub fn last_log_line(path: &Path, owner: u32) -> Option<String> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut f = fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
-    let mut s = String::new();
-    f.take(4096).read_to_string(&mut s).ok()?;
-    let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let m = f.metadata().ok()?;
+    if !m.file_type().is_file() || m.uid() != owner {
+        return None;
+    }
+    f.seek(SeekFrom::Start(m.len().saturating_sub(4096))).ok()?;
+    let mut tail = Vec::new();
+    f.take(4096).read_to_end(&mut tail).ok()?;
+    // Bytes, then lossy: the seek may land inside a character.
+    telling_line(&String::from_utf8_lossy(&tail))
+}
+
+/// The last FATAL/PANIC/ERROR line of a log's tail, else its last line,
+/// trimmed to 300 characters and without control characters.
+pub fn telling_line(tail: &str) -> Option<String> {
+    let lines: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
     let bad = |l: &&&str| {
         ["FATAL", "PANIC", "[ERROR]", "ERROR:"]
             .iter()
@@ -305,7 +422,7 @@ pub fn last_log_line(path: &Path) -> Option<String> {
         .rev()
         .find(bad)
         .or(lines.last())
-        .map(|l| l.trim().chars().take(300).collect())
+        .map(|l| crate::conn::server_text(l.trim().as_bytes()))
 }
 
 #[cfg(test)]
@@ -359,6 +476,40 @@ mod tests {
         assert!(lookup_user("root", Some("dba-no-such-group")).is_err());
     }
 
+    /// Missing directories are made one by one: the ancestors root's 0755,
+    /// the last one the user's with its mode; what exists (a link too) is
+    /// left as it is.
+    #[test]
+    fn directories_are_made_for_the_user_without_following_links() {
+        use std::os::unix::fs::MetadataExt;
+        let base = std::env::temp_dir().join(format!("dba-unit-mkdir-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(&base).unwrap();
+        let nobody = User {
+            name: "nobody".into(),
+            uid: 65534,
+            gid: 65534,
+            groups: vec![],
+        };
+        let deep = base.join("a/b/run");
+        ensure_dir(&deep, &nobody, 0o2775).unwrap();
+        let m = |p: &Path| fs::metadata(p).unwrap();
+        assert_eq!((m(&deep).uid(), m(&deep).mode() & 0o7777), (65534, 0o2775));
+        let a = base.join("a");
+        assert_eq!((m(&a).uid(), m(&a).mode() & 0o7777), (0, 0o755));
+        let elsewhere = base.join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        let link = base.join("link");
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        ensure_dir(&link, &nobody, 0o700).unwrap();
+        assert_eq!(
+            m(&elsewhere).uid(),
+            0,
+            "an existing directory is not given away"
+        );
+        fs::remove_dir_all(&base).unwrap();
+    }
+
     #[test]
     fn the_telling_log_line_is_quoted() {
         let f = std::env::temp_dir().join(format!("dba-unit-log-{}", std::process::id()));
@@ -368,11 +519,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            last_log_line(&f).unwrap(),
+            last_log_line(&f, 0).unwrap(),
             "FATAL:  could not bind: Address in use"
         );
         fs::write(&f, "one\ntwo\n").unwrap();
-        assert_eq!(last_log_line(&f).unwrap(), "two");
+        assert_eq!(last_log_line(&f, 0).unwrap(), "two");
+        assert_eq!(last_log_line(&f, 1).as_deref(), None, "another owner's");
         fs::remove_file(&f).unwrap();
     }
 }
