@@ -20,6 +20,7 @@
 
 pub mod backend;
 pub mod domxml;
+pub mod files;
 pub mod identity;
 pub mod libvirt;
 pub mod qemu;
@@ -1973,7 +1974,11 @@ fn sync_config(cfg: &Config, dl: &Deadline) {
     }
 }
 
-/// Did the file change?
+/// Did the file change? The XML holds the guest's VNC/SPICE passwords
+/// (it is read with the secure flag): it goes only into the config file,
+/// through [`files::save`] (a checked directory, never through a link, the
+/// old file's owner and mode, never readable by others while written), and
+/// never into a log line or an exit reason.
 fn write_config(hv: &dyn Backend, cfg: &Config, name: &str, dl: &Deadline) -> bool {
     let xml = match hv.config_xml(name, dl) {
         Ok(x) => x,
@@ -1989,30 +1994,26 @@ fn write_config(hv: &dyn Backend, cfg: &Config, name: &str, dl: &Deadline) -> bo
             return false;
         }
     }
-    if fs::read_to_string(&cfg.config).is_ok_and(|old| old == xml) {
-        ocf::debug!("{name}: the config file already holds libvirt's XML");
-        return false;
-    }
-    let tmp = cfg.config.with_extension("xml.vm-new");
-    // The XML carries secrets (XML_SECURE): keep the original file's mode.
-    let written = fs::write(&tmp, xml.as_bytes())
-        .and_then(|()| match fs::metadata(&cfg.config) {
-            Ok(m) => fs::set_permissions(&tmp, m.permissions()),
-            Err(_) => Ok(()),
-        })
-        .and_then(|()| fs::rename(&tmp, &cfg.config));
-    match written {
-        Ok(()) => {
-            ocf::info!(
-                "saved the configuration of {name} to {}",
-                cfg.config.display()
-            );
+    match files::save(&cfg.config, xml.as_bytes()) {
+        Ok(files::Saved::Unchanged) => {
+            ocf::debug!("{name}: the config file already holds libvirt's XML");
+            false
+        }
+        Ok(files::Saved::Written(path)) => {
+            if path == cfg.config {
+                ocf::info!("saved the configuration of {name} to {}", path.display());
+            } else {
+                ocf::info!(
+                    "saved the configuration of {name} to {} (the target of the link {})",
+                    path.display(),
+                    cfg.config.display()
+                );
+            }
             true
         }
         Err(e) => {
-            let _ = fs::remove_file(&tmp);
             ocf::warn!(
-                "cannot save the configuration to {}: {e}",
+                "save_config_on_stop: not saved to {}: {e}",
                 cfg.config.display()
             );
             false

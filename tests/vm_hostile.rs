@@ -1,0 +1,280 @@
+//! Issue 14, ocf:rust:vm: hostile files and secrets, against the machine's
+//! real libvirtd and QEMU (TCG). Every domain here has a VNC password; it
+//! must reach the config file (and only with the file's own mode and
+//! owner), and never a log line or an exit reason. Files are planted as
+//! root in the test's own directories, where the old code followed them.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::vm::{Domain, Guest, qemu_pids, system_libvirtd, virsh};
+use common::{AgentLink, Outcome, Scratch, agent_link, ocf, run_env, wait_for};
+
+fn name(tag: &str) -> String {
+    format!("vma-{tag}-{}", std::process::id())
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// The VNC password of the test domains (one per test process; VNC
+/// allows 8 characters).
+fn password() -> String {
+    format!("Q{:07}", std::process::id() % 10_000_000)
+}
+
+/// Give the domain a VNC display with a password (loopback only).
+fn with_vnc_password(d: &Domain) {
+    let xml = std::fs::read_to_string(&d.xml).unwrap().replace(
+        "<memballoon model='none'/>",
+        &format!(
+            "<graphics type='vnc' autoport='yes' listen='127.0.0.1' passwd='{}'/>\
+             <memballoon model='none'/>",
+            password()
+        ),
+    );
+    std::fs::write(&d.xml, xml).unwrap();
+}
+
+/// One resource with its own HA_RSCTMP and a log file catching every line
+/// the agent logs (debug included).
+struct Rsc {
+    a: AgentLink,
+    rsctmp: PathBuf,
+    log: PathBuf,
+}
+
+impl Rsc {
+    fn new(s: &Scratch) -> Rsc {
+        let rsctmp = s.path("rsctmp");
+        std::fs::create_dir_all(&rsctmp).unwrap();
+        Rsc {
+            a: agent_link("vm"),
+            rsctmp,
+            log: s.path("agent.log"),
+        }
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("OCF_RESKEY_CRM_meta_timeout".into(), "60000".into()),
+            ("OCF_RESOURCE_INSTANCE".into(), "vmhostile".into()),
+            ("HA_RSCTMP".into(), self.rsctmp.display().to_string()),
+            ("HA_LOGFILE".into(), self.log.display().to_string()),
+            ("HA_DEBUGLOG".into(), self.log.display().to_string()),
+            ("HA_debug".into(), "1".into()),
+        ]
+    }
+
+    fn run(&self, action: &str, params: &[(&str, &str)]) -> Outcome {
+        let env = self.env();
+        let e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let out = ocf(&self.a, action, params, &e);
+        println!(
+            "{action} -> {} in {:?}\n{}",
+            out.code, out.elapsed, out.stderr
+        );
+        out
+    }
+
+    /// The action under `strace -f` (file creation, mode and owner calls,
+    /// with descriptors shown as paths), the trace written to `trace`.
+    fn traced(&self, action: &str, params: &[(&str, &str)], trace: &Path) -> Outcome {
+        let mut env = self.env();
+        env.push(("OCF_ROOT".into(), "/usr/lib/ocf".into()));
+        env.extend(
+            params
+                .iter()
+                .map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())),
+        );
+        let e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let strace = which("strace");
+        let out = run_env(
+            &strace,
+            &[
+                "-f",
+                "-y",
+                "-qq",
+                "-o",
+                trace.to_str().unwrap(),
+                "-e",
+                "trace=open,openat,creat,chmod,fchmod,fchmodat,chown,fchown,fchownat,rename,renameat,renameat2",
+                self.a.path.to_str().unwrap(),
+                action,
+            ],
+            &e,
+        );
+        println!("{action} (traced) -> {}\n{}", out.code, out.stderr);
+        out
+    }
+
+    /// Everything the agent logged, and every exit reason it gave.
+    fn logged(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn which(tool: &str) -> PathBuf {
+    common::require(tool);
+    ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+        .iter()
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.exists())
+        .unwrap()
+}
+
+/// The octal mode argument that ends a traced call (`..., 0600)`).
+fn mode_arg(line: &str) -> Option<u32> {
+    let inner = line.rsplit_once(')')?.0;
+    let last = inner.rsplit(", ").next()?.trim();
+    u32::from_str_radix(last.strip_prefix('0')?, 8).ok()
+}
+
+/// save_config_on_stop with a config path that is a link to a 0600 file in
+/// another directory, a VNC password in the domain, and links planted at
+/// the temporary name the old code used (which it followed): the target
+/// gets the new XML with its mode and owner, the link stays a link, nothing
+/// is ever created readable by group or others (checked on the system
+/// calls themselves), the planted links and their victim are untouched, and
+/// the password is in no log line and no exit reason.
+#[test]
+fn save_config_writes_the_link_target_with_its_mode_and_never_follows_a_planted_name() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vmh-save");
+    let r = Rsc::new(&s);
+    let d = Domain::new(&s.0, &name("save"), Guest::Linux, uri);
+    with_vnc_password(&d);
+    // The file itself lives in real/, owned by nobody (kept), mode 0600.
+    let real = s.path("real");
+    std::fs::create_dir(&real).unwrap();
+    let target = real.join("guest.xml");
+    std::fs::rename(&d.xml, &target).unwrap();
+    symlink(&target, &d.xml).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(&target, Some(65534), Some(65534)).unwrap();
+    // Planted at the old temporary names, beside the link and the target.
+    let victim = s.path("victim");
+    std::fs::write(&victim, "keep me\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let planted = [
+        d.xml.with_extension("xml.vm-new"),
+        target.with_extension("xml.vm-new"),
+    ];
+    for p in &planted {
+        symlink(&victim, p).unwrap();
+    }
+
+    let p = [("config", d.xml_str()), ("save_config_on_stop", "true")];
+    let start = r.run("start", &p);
+    assert_eq!(start.code, 0, "{start:?}");
+    assert!(wait_for(Duration::from_secs(30), || d
+        .console()
+        .contains("GUEST-UP")));
+    // A change made through libvirt, so there is something to save.
+    let (code, out) = virsh(
+        uri,
+        None,
+        &["desc", &d.name, "--config", "--new-desc", "saved-by-stop"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let trace = s.path("stop.trace");
+    let stop = r.traced("stop", &p, &trace);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(!d.defined() && qemu_pids(&d.name).is_empty());
+
+    // The target has the new XML (with the password: it is the config),
+    // its mode and its owner; the link is still the link.
+    assert!(
+        std::fs::symlink_metadata(&d.xml)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the config link is kept"
+    );
+    assert_eq!(std::fs::read_link(&d.xml).unwrap(), target);
+    let saved = std::fs::read_to_string(&target).unwrap();
+    assert!(saved.contains("saved-by-stop"), "{saved}");
+    assert!(
+        saved.contains(&password()),
+        "the secure XML is what is saved"
+    );
+    assert_eq!(mode(&target), 0o600);
+    let st = std::fs::metadata(&target).unwrap();
+    assert_eq!((st.uid(), st.gid()), (65534, 65534), "its owner is kept");
+    // The planted links and their victim: untouched.
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+    assert_eq!(mode(&victim), 0o644);
+    for p in &planted {
+        assert!(
+            std::fs::symlink_metadata(p)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+    // Nothing near the config was ever created or chmod'ed readable by
+    // group or others, not even for a moment.
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let mut seen = 0;
+    for line in trace.lines() {
+        let near = line.contains(real.to_str().unwrap()) || line.contains(d.xml_str());
+        let creates = line.contains("O_CREAT") || line.contains("chmod(");
+        if near && creates && !line.contains("= -1") {
+            seen += 1;
+            let m = mode_arg(line).unwrap_or_else(|| panic!("no mode in {line}"));
+            assert_eq!(m & 0o077, 0, "created or made readable by others: {line}");
+        }
+    }
+    assert!(seen > 0, "the write was traced:\n{trace}");
+    // The password: in the file only.
+    let logged = r.logged();
+    assert!(logged.contains("saved the configuration"), "{logged}");
+    for text in [&logged, &stop.stderr, &start.stderr] {
+        assert!(
+            !text.contains(&password()),
+            "the VNC password leaked:\n{text}"
+        );
+    }
+}
+
+/// A config in a directory others may write to is not saved (one warning,
+/// the stop goes on): someone could swap names in it between our look and
+/// our write.
+#[test]
+fn save_config_refuses_a_directory_others_may_write() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vmh-open");
+    let r = Rsc::new(&s);
+    let d = Domain::new(&s.0, &name("open"), Guest::Linux, uri);
+    with_vnc_password(&d);
+    let open = s.path("open");
+    std::fs::create_dir(&open).unwrap();
+    let file = open.join("guest.xml");
+    std::fs::rename(&d.xml, &file).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let before = std::fs::read_to_string(&file).unwrap();
+    let p = [
+        ("config", file.to_str().unwrap()),
+        ("save_config_on_stop", "true"),
+    ];
+    assert_eq!(r.run("start", &p).code, 0);
+    let (code, out) = virsh(
+        uri,
+        None,
+        &["desc", &d.name, "--config", "--new-desc", "not-saved"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let stop = r.run("stop", &p);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(!d.defined());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    let logged = r.logged();
+    assert!(logged.contains("writable by others"), "{logged}");
+    assert!(!logged.contains(&password()));
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let _ = std::fs::rename(&file, &d.xml);
+}
