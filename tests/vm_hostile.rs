@@ -278,3 +278,33 @@ fn save_config_refuses_a_directory_others_may_write() {
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
     let _ = std::fs::rename(&file, &d.xml);
 }
+
+/// libvirt quotes the line of a domain XML it cannot parse in its error
+/// (here a `passwd` attribute given twice, which our reader lets through
+/// and libxml2 refuses): the start's exit reason and log say why without
+/// the password.
+#[test]
+fn a_refused_domain_xml_never_puts_its_password_in_the_exit_reason() {
+    system_libvirtd();
+    let s = Scratch::new("vmh-refused");
+    let r = Rsc::new(&s);
+    let d = Domain::new(&s.0, &name("refused"), Guest::Bare, "qemu:///system");
+    let xml = std::fs::read_to_string(&d.xml).unwrap().replace(
+        "<memballoon model='none'/>",
+        &format!(
+            "<graphics type='vnc' passwd='{}' passwd='{}'/><memballoon model='none'/>",
+            password(),
+            password()
+        ),
+    );
+    std::fs::write(&d.xml, xml).unwrap();
+    let p = [("config", d.xml_str())];
+    let start = r.run("start", &p);
+    assert_eq!(start.code, 2, "{start:?}");
+    let reason = start.reason().unwrap();
+    assert!(reason.contains("passwd redefined"), "{reason}");
+    assert!(!reason.contains(&password()), "{reason}");
+    assert!(!r.logged().contains(&password()), "{}", r.logged());
+    assert!(!d.defined());
+    assert_eq!(r.run("stop", &p).code, 0);
+}

@@ -60,9 +60,11 @@ pub fn parse(text: &str) -> Result<DomainXml, String> {
         } else if let Some(r) = rest.strip_prefix("</") {
             let n = r.find('>').ok_or("unterminated end tag")?;
             let tag = r[..n].trim();
-            let open = stack.pop().ok_or_else(|| format!("unexpected </{tag}>"))?;
+            let open = stack
+                .pop()
+                .ok_or_else(|| format!("unexpected </{}>", shown(tag)))?;
             if open != tag {
-                return Err(format!("<{open}> closed by </{tag}>"));
+                return Err(format!("<{}> closed by </{}>", shown(&open), shown(tag)));
             }
             if stack.len() == 1 && stack[0] == "domain" {
                 let value = text_buf.trim().to_string();
@@ -81,7 +83,10 @@ pub fn parse(text: &str) -> Result<DomainXml, String> {
                     return Err("more than one root element".into());
                 }
                 if tag != "domain" {
-                    return Err(format!("the root element is <{tag}>, not <domain>"));
+                    return Err(format!(
+                        "the root element is <{}>, not <domain>",
+                        shown(&tag)
+                    ));
                 }
                 root_seen = true;
             }
@@ -103,7 +108,7 @@ pub fn parse(text: &str) -> Result<DomainXml, String> {
         }
     }
     if let Some(open) = stack.last() {
-        return Err(format!("<{open}> is never closed"));
+        return Err(format!("<{}> is never closed", shown(open)));
     }
     if !root_seen {
         return Err("no <domain> element".into());
@@ -114,6 +119,18 @@ pub fn parse(text: &str) -> Result<DomainXml, String> {
     out.networks.dedup();
     out.pools.dedup();
     Ok(out)
+}
+
+/// A name from the document as an error message may show it: only a plain
+/// XML name of sensible length; anything else could be a piece of an
+/// attribute value (a password) that our reader took for a name.
+fn shown(name: &str) -> &str {
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
+    if plain { name } else { "(not shown)" }
 }
 
 /// One start tag at the beginning of `s`: (name, attributes, self-closing, bytes).
@@ -128,6 +145,7 @@ fn start_tag(s: &str) -> Result<(String, Vec<(String, String)>, bool, usize), St
     if name.is_empty() {
         return Err("a '<' that starts no element".into());
     }
+    let shown_name = shown(&name);
     i = name_end;
     let mut attrs = Vec::new();
     loop {
@@ -135,7 +153,7 @@ fn start_tag(s: &str) -> Result<(String, Vec<(String, String)>, bool, usize), St
             i += 1;
         }
         match b.get(i) {
-            None => return Err(format!("unterminated <{name}>")),
+            None => return Err(format!("unterminated <{shown_name}>")),
             Some(b'>') => return Ok((name, attrs, false, i + 1)),
             Some(b'/') if b.get(i + 1) == Some(&b'>') => return Ok((name, attrs, true, i + 2)),
             _ => {}
@@ -143,7 +161,7 @@ fn start_tag(s: &str) -> Result<(String, Vec<(String, String)>, bool, usize), St
         let eq = s[i..]
             .find('=')
             .map(|n| i + n)
-            .ok_or_else(|| format!("attribute without a value in <{name}>"))?;
+            .ok_or_else(|| format!("attribute without a value in <{shown_name}>"))?;
         let key = s[i..eq].trim().to_string();
         let mut j = eq + 1;
         while j < b.len() && b[j].is_ascii_whitespace() {
@@ -152,11 +170,11 @@ fn start_tag(s: &str) -> Result<(String, Vec<(String, String)>, bool, usize), St
         let quote = *b
             .get(j)
             .filter(|q| **q == b'"' || **q == b'\'')
-            .ok_or_else(|| format!("unquoted attribute {key} in <{name}>"))?;
+            .ok_or_else(|| format!("unquoted attribute {} in <{shown_name}>", shown(&key)))?;
         let close = s[j + 1..]
             .find(quote as char)
             .map(|n| j + 1 + n)
-            .ok_or_else(|| format!("unterminated attribute {key} in <{name}>"))?;
+            .ok_or_else(|| format!("unterminated attribute {} in <{shown_name}>", shown(&key)))?;
         attrs.push((key, unescape(&s[j + 1..close])?));
         i = close + 1;
     }
@@ -188,8 +206,9 @@ fn unescape(s: &str) -> Result<String, String> {
                 } else {
                     None
                 };
+                // Not quoted: the text around it may be a password.
                 n.and_then(char::from_u32)
-                    .ok_or_else(|| format!("unknown entity &{ent};"))?
+                    .ok_or("unknown entity or character reference")?
             }
         };
         out.push(c);

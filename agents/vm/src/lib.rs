@@ -24,6 +24,7 @@ pub mod files;
 pub mod identity;
 pub mod libvirt;
 pub mod qemu;
+pub mod secrets;
 pub mod xen;
 pub mod xl;
 
@@ -482,8 +483,8 @@ pub fn parse_shutdown_mode(v: &str) -> Result<u32, String> {
 }
 
 /// The virtual machine: its validated parameters, and (after the
-/// environment check) what its XML file says.
-#[derive(Debug)]
+/// environment check) what its XML file says. Its `Debug` leaves the XML
+/// text out: it holds the guest's VNC/SPICE passwords.
 pub struct Config {
     pub config: PathBuf,
     pub uri: String,
@@ -516,6 +517,24 @@ pub struct Config {
     /// Set when `xmfile` selects the native Xen backend: every action goes to it.
     pub xl: Option<xen::Config>,
     domain: OnceLock<(DomainXml, String)>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("config", &self.config)
+            .field("uri", &shown(&self.uri))
+            .field("domain", &self.domain.get().map(|(d, _)| d))
+            .field("remoteuri", &self.remoteuri.as_deref().map(shown))
+            .field("migrateuri", &self.migrateuri.as_deref().map(shown))
+            .field("xl", &self.xl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A URI as we show it: a password in its user part masked.
+pub fn shown(uri: &str) -> String {
+    secrets::redact(uri).into_owned()
 }
 
 impl Config {
@@ -916,10 +935,10 @@ impl ocf::Agent for Vm {
         let m = migration(cfg, target);
         ocf::info!(
             "{name}: live migration to {target} ({}{})",
-            m.remote_uri,
+            shown(&m.remote_uri),
             m.migrate_uri
                 .as_deref()
-                .map(|u| format!(", data over {u}"))
+                .map(|u| format!(", data over {}", shown(u)))
                 .unwrap_or_default()
         );
         let t = std::time::Instant::now();
@@ -1026,7 +1045,7 @@ fn is_executable(p: &Path) -> bool {
 /// Xen hypervisor (as xl says) is 5: this node cannot run it at all.
 fn connect(cfg: &Config, dl: &Deadline) -> OcfResult<Libvirt> {
     Libvirt::connect(&cfg.uri, dl).map_err(|e| {
-        let reason = format!("cannot connect to {}: {e}", cfg.uri);
+        let reason = format!("cannot connect to {}: {e}", shown(&cfg.uri));
         if local_xen(&cfg.uri) && no_xen_here(dl) {
             return OcfError::installed(format!("{reason}; no Xen hypervisor on this node"));
         }

@@ -606,3 +606,28 @@ fn overlay_path_and_image_format() {
         "stateless needs a backing file"
     );
 }
+
+/// Issue 14: the XML text (VNC password and all) is never in `Debug`, and
+/// a URI's password is masked there and in what we show.
+#[test]
+fn debug_and_shown_uris_keep_secrets_out() {
+    let t = TempXml::new(
+        "secret",
+        "<domain type='qemu'><name>vma-unit</name><devices>\
+         <graphics type='vnc' passwd='Pw0rdXyz'/></devices></domain>",
+    );
+    let cfg = configure(&[
+        ("OCF_RESKEY_config", t.0.to_str().unwrap()),
+        ("OCF_RESKEY_remoteuri", "qemu+tcp://bob:Hunter22@%n/system"),
+    ])
+    .unwrap();
+    load_domain(&cfg).unwrap();
+    let dbg = format!("{cfg:?}");
+    assert!(dbg.contains("vma-unit"), "{dbg}");
+    assert!(
+        !dbg.contains("Pw0rdXyz") && !dbg.contains("Hunter22"),
+        "{dbg}"
+    );
+    let m = migration(&cfg, "node2");
+    assert_eq!(shown(&m.remote_uri), "qemu+tcp://bob:***@node2/system");
+}
