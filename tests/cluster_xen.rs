@@ -96,7 +96,7 @@ fn seed_configuration_starts_and_stops_within_40s_on_the_xl_simulator() {
     assert!(!host.has("sentinel"));
     let calls = host.calls();
     assert!(
-        calls.contains("shutdown sentinel") && calls.contains("destroy sentinel"),
+        calls.contains("shutdown -- sentinel") && calls.contains("destroy -- sentinel"),
         "{calls}"
     );
     assert!(

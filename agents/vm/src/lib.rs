@@ -916,6 +916,15 @@ impl ocf::Agent for Vm {
                 "migrate_to of {name}: no target node (CRM_meta_migrate_target is not set)"
             ))
         })?;
+        // The node name becomes the host of the remote URI (which libvirt
+        // may hand to ssh) and of the migration URI: an address or a host
+        // name only.
+        let host = with_suffix(target, cfg.suffix.as_deref());
+        if let Err(why) = xl::migration_host(&host) {
+            return Err(OcfError::args(format!(
+                "migrate_to of {name}: the target's host {why}"
+            )));
+        }
         let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
         let view = hv.lookup(&name, dl).map_err(|e| match e {
             HvError::NoDomain => OcfError::generic(format!(

@@ -38,7 +38,8 @@ pub static NAME: ParamSpec = ParamSpec::new(
     "name",
     "Domain name",
     "Name of the domain. Default: the `name` setting in xmfile (read as xl reads it), \
-     else the resource name. Letters, digits and . _ - + : @ only, at most 64 characters: \
+     else the resource name. Letters, digits and . _ - + : @ only, not starting with -, at \
+     most 64 characters: \
      start refuses any other name, while stop and probe still find a domain by it and by \
      what start recorded.",
 )
@@ -69,7 +70,8 @@ pub static NODE_IP_ATTRIBUTE: ParamSpec = ParamSpec::new(
     "Node attribute with the migration address",
     "Name of a node attribute that holds the address live migration sends the domain to; \
      migrate_to reads it for the target node (`crm_attribute --type nodes`). Default: the \
-     target node's name.",
+     target node's name. Either must be an IP address or a host name: xl hands it to ssh \
+     through a shell, so migrate_to refuses anything else.",
 )
 .check(check_attribute_name);
 
@@ -170,6 +172,11 @@ fn check_domain_name(v: &str) -> Result<(), String> {
         .all(|b| b.is_ascii_alphanumeric() || b"._-+:@".contains(&b))
     {
         return Err("may only contain letters, digits and . _ - + : @".into());
+    }
+    // Read as an option by any tool it reaches without `--` (our own xl
+    // calls pass `--`): refused at the source, for start.
+    if v.starts_with('-') {
+        return Err("must not start with '-'".into());
     }
     Ok(())
 }
@@ -484,6 +491,16 @@ impl ocf::Agent for Xen {
             },
             None => target.to_string(),
         };
+        // xl runs `exec ssh ADDRESS xl migrate-receive` through a shell.
+        if let Err(why) = xl::migration_host(&address) {
+            let whose = match &cfg.node_ip_attribute {
+                Some(attr) => format!("node attribute {attr} of {target}"),
+                None => format!("the node name of {target}"),
+            };
+            return Err(OcfError::args(format!(
+                "cannot migrate domain {name}: the migration address ({whose}) {why}"
+            )));
+        }
         ocf::info!("migrating domain {name} to {target} ({address})");
         ocf::deadline::set_phase("xl migrate");
         cfg.xl
@@ -1266,10 +1283,8 @@ mod tests {
             ["web server", "res1"]
         );
         assert_eq!(names(Some("memory = 64\n"), None, None), ["res1"]);
-        assert_eq!(
-            names(Some("name = \"-x\"\n"), None, None),
-            Vec::<String>::new()
-        );
+        // Looked up after `--` (start refuses to create it).
+        assert_eq!(names(Some("name = \"-x\"\n"), None, None), ["-x"]);
         assert_eq!(names(Some("name = \"a\"\n"), Some("b"), None), ["b"]);
         let rec = Started::Xl {
             program: "/nonexistent/xl".into(),
