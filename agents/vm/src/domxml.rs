@@ -22,6 +22,34 @@ pub fn strip_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
+/// The text of a config file's bytes: UTF-8, with or without a byte-order
+/// mark. A UTF-16 or UTF-32 file (a byte-order mark says so) or bytes that
+/// are not UTF-8 are refused with a reason that quotes none of them.
+pub fn decode(bytes: &[u8]) -> Result<&str, String> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    for (bom, what) in [
+        (&b"\x00\x00\xfe\xff"[..], "UTF-32"),
+        (&b"\xff\xfe\x00\x00"[..], "UTF-32"),
+        (&b"\xfe\xff"[..], "UTF-16"),
+        (&b"\xff\xfe"[..], "UTF-16"),
+    ] {
+        if bytes.starts_with(bom) {
+            return Err(format!("is {what}: save it as UTF-8"));
+        }
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "is not UTF-8 (byte {} is not): save it as UTF-8",
+            e.valid_up_to()
+        )
+    })
+}
+
+/// A config file's bytes as the agent reads them: [`decode`], then [`parse`].
+pub fn parse_bytes(bytes: &[u8]) -> Result<DomainXml, String> {
+    parse(decode(bytes)?)
+}
+
 /// Parse a domain XML document; `Err` says what is wrong.
 pub fn parse(text: &str) -> Result<DomainXml, String> {
     let text = strip_bom(text);
@@ -277,6 +305,36 @@ mod tests {
         assert_eq!(strip_bom("\u{feff}<domain/>"), "<domain/>");
         // Only at the very start: anywhere else it is text outside the root.
         assert!(parse("<domain><name>a</name></domain>\u{feff}x").is_err());
+    }
+
+    #[test]
+    fn encodings_other_than_utf8_are_refused_plainly() {
+        let ok = b"\xef\xbb\xbf<domain><name>a</name></domain>";
+        assert_eq!(parse_bytes(ok).unwrap().name, "a");
+        let utf16: Vec<u8> = "\u{feff}<domain><name>a</name></domain>"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        assert!(parse_bytes(&utf16).unwrap_err().contains("UTF-16"));
+        let latin1 = b"<domain><name>caf\xe9</name></domain>";
+        let e = parse_bytes(latin1).unwrap_err();
+        assert!(e.contains("not UTF-8") && !e.contains("caf"), "{e}");
+    }
+
+    /// No piece of the document is quoted in an error: it may be a password.
+    #[test]
+    fn errors_quote_no_document_text() {
+        for x in [
+            "<domain><graphics passwd='a&Pw0rdXyz;'/></domain>",
+            "<domain><graphics Pw0rdXyz passwd='x'/></domain>",
+            "<domain><graphics passwd=Pw0rdXyz/></domain>",
+            "<domain><graphics passwd='Pw0rdXyz",
+            "<domain><a></a passwd='Pw0rdXyz'></domain>",
+            "<Pw0rdXyz-passwd='1'/>",
+        ] {
+            let e = parse(x).unwrap_err();
+            assert!(!e.contains("Pw0rdXyz"), "{x}: {e}");
+        }
     }
 
     #[test]

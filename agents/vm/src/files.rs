@@ -95,17 +95,6 @@ pub fn checked_dir(dir: &Path) -> io::Result<OwnedFd> {
 /// only we can change (else someone could point it anywhere between our
 /// look and our write).
 pub fn resolve(config: &Path) -> io::Result<(PathBuf, String)> {
-    let split = |p: &Path| -> io::Result<(PathBuf, String)> {
-        let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
-        let name = p.file_name().and_then(|n| n.to_str());
-        match (dir, name) {
-            (Some(d), Some(n)) => Ok((d.to_path_buf(), n.to_string())),
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{} names no file in a directory", p.display()),
-            )),
-        }
-    };
     let (dir, name) = split(config)?;
     let is_link = std::fs::symlink_metadata(config).is_ok_and(|m| m.file_type().is_symlink());
     if !is_link {
@@ -234,6 +223,110 @@ fn temp_name(name: &str, attempt: u32) -> String {
     format!(".{name}.{}.{nanos:x}{attempt}.vm-new", std::process::id())
 }
 
+/// What `name` in `dir` is, without following a link: None when absent.
+pub fn entry(dir: &OwnedFd, name: &str) -> io::Result<Option<FileType>> {
+    match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => Ok(Some(FileType::from_raw_mode(st.st_mode))),
+        Err(rustix::io::Errno::NOENT) => Ok(None),
+        Err(e) => Err(io_err(e)),
+    }
+}
+
+/// Remove `name` from `dir` (a link itself, never what it points at); a
+/// missing name is no error.
+pub fn remove_in(dir: &OwnedFd, name: &str) -> io::Result<()> {
+    match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
+        Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
+        Err(e) => Err(io_err(e)),
+    }
+}
+
+/// Rename `from` to `to` inside `dir`.
+pub fn rename_in(dir: &OwnedFd, from: &str, to: &str) -> io::Result<()> {
+    rustix::fs::renameat(dir, from, dir, to).map_err(io_err)
+}
+
+/// Create `name` in `dir` empty, exclusively, never through a link, with
+/// `mode` from the start.
+pub fn create_empty(dir: &OwnedFd, name: &str, mode: u32) -> io::Result<()> {
+    rustix::fs::openat(
+        dir,
+        name,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(mode),
+    )
+    .map(drop)
+    .map_err(io_err)
+}
+
+/// (directory, file name) of a path naming a file.
+pub fn split(path: &Path) -> io::Result<(PathBuf, String)> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let name = path.file_name().and_then(|n| n.to_str());
+    match (dir, name) {
+        (Some(d), Some(n)) => Ok((d.to_path_buf(), n.to_string())),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} names no file in a directory", path.display()),
+        )),
+    }
+}
+
+/// A small file of this resource's in `HA_RSCTMP` (a utilization cache, a
+/// "stopped here" marker), through `ocf::files::TrustedDir` as the
+/// records are: the directory checked, never through a link, mode 0600,
+/// replaced atomically. `name` is made of the instance name with
+/// `ocf::files::instance_file_name`.
+pub fn state_read(ctx: &ocf::Context, name: &str) -> Option<String> {
+    let dir = ocf::files::TrustedDir::open(&ctx.rsc_tmp, None).ok()?;
+    String::from_utf8(dir.read(name, 4096).ok()?).ok()
+}
+
+pub fn state_write(ctx: &ocf::Context, name: &str, data: &str) {
+    let written = ocf::files::TrustedDir::open(&ctx.rsc_tmp, Some(0o755))
+        .and_then(|d| d.replace(name, data.as_bytes(), 0o600));
+    if let Err(e) = written {
+        ocf::debug!("cannot write {name} in {}: {e}", ctx.rsc_tmp.display());
+    }
+}
+
+pub fn state_remove(ctx: &ocf::Context, name: &str) {
+    if let Ok(d) = ocf::files::TrustedDir::open(&ctx.rsc_tmp, None) {
+        let _ = d.remove(name);
+    }
+}
+
+/// The most we read of a config file (a domain XML or an xl file): far
+/// more than any real one, far less than memory.
+pub const CONFIG_LIMIT: u64 = 16 << 20;
+
+/// Read a config file the way an admin expects (a link is followed: the
+/// file is often a link into shared storage), but never block on a FIFO or
+/// a device, refuse anything but a regular file, and read at most
+/// [`CONFIG_LIMIT`] bytes (a longer file is an error, not cut short).
+pub fn read_config(path: &Path) -> io::Result<Vec<u8>> {
+    let fd = rustix::fs::openat(
+        CWD,
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(io_err)?;
+    let st = rustix::fs::fstat(&fd).map_err(io_err)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(refused(format!("{} is not a regular file", path.display())));
+    }
+    let mut v = Vec::new();
+    File::from(fd).take(CONFIG_LIMIT + 1).read_to_end(&mut v)?;
+    if v.len() as u64 > CONFIG_LIMIT {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is larger than {CONFIG_LIMIT} bytes", path.display()),
+        ));
+    }
+    Ok(v)
+}
+
 /// Write `data` as the content of `config` (see the module's rules).
 pub fn save(config: &Path, data: &[u8]) -> io::Result<Saved> {
     let (dir, name) = resolve(config)?;
@@ -334,6 +427,9 @@ mod tests {
         let fifo = d.join("fifo.xml");
         rustix::fs::mknodat(CWD, &fifo, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
         assert!(save(&fifo, b"x").is_err());
+        let e = read_config(&fifo).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(read_config(Path::new("/dev/zero")).is_err());
         let _ = std::fs::remove_dir_all(&d);
         let _ = std::fs::remove_dir_all(&safe);
     }
