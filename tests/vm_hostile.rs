@@ -308,3 +308,133 @@ fn a_refused_domain_xml_never_puts_its_password_in_the_exit_reason() {
     assert!(!d.defined());
     assert_eq!(r.run("stop", &p).code, 0);
 }
+
+/// backingfile: qemu-img writes the overlay as root by its path. In a
+/// directory others may write to, start refuses (4) and a link planted at
+/// the overlay's name (to an empty file, which the old code took for "no
+/// overlay yet" and had qemu-img write through) is left alone with its
+/// victim. In the config's own (root's) directory, a link at that name is
+/// removed, never followed, and the fresh overlay is readable by no one
+/// but its owner (qemu-img alone makes it 0644).
+#[test]
+fn the_overlay_is_never_written_through_a_planted_link_and_is_not_world_readable() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vmh-overlay");
+    let r = Rsc::new(&s);
+    let base = s.path("base.raw");
+    let (code, out) = common::sh(
+        "qemu-img",
+        &["create", "-q", "-f", "raw", base.to_str().unwrap(), "16M"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let victim = s.path("victim");
+    std::fs::write(&victim, "").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let with_disk = |d: &Domain, overlay: &Path| {
+        let xml = std::fs::read_to_string(&d.xml).unwrap().replace(
+            "<memballoon model='none'/>",
+            &format!(
+                "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
+                 <source file='{}'/><target dev='vda' bus='virtio'/></disk>\
+                 <memballoon model='none'/>",
+                overlay.display()
+            ),
+        );
+        std::fs::write(&d.xml, xml).unwrap();
+    };
+
+    // A directory others may write to.
+    let open = s.path("open");
+    std::fs::create_dir(&open).unwrap();
+    let d = Domain::new(&open, &name("ovl-open"), Guest::Bare, uri);
+    let overlay = d.xml.with_extension("qcow2");
+    with_disk(&d, &overlay);
+    symlink(&victim, &overlay).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let p = [
+        ("config", d.xml_str()),
+        ("backingfile", base.to_str().unwrap()),
+        ("force_stop", "true"),
+    ];
+    let start = r.run("start", &p);
+    assert_eq!(start.code, 4, "{start:?}");
+    assert!(
+        start.reason().unwrap().contains("writable by others"),
+        "{start:?}"
+    );
+    assert_eq!(
+        std::fs::metadata(&victim).unwrap().len(),
+        0,
+        "victim untouched"
+    );
+    assert!(!d.defined());
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    drop(d);
+
+    // Root's own directory, a link at the overlay's name.
+    let d = Domain::new(&s.0, &name("ovl"), Guest::Bare, uri);
+    let overlay = d.xml.with_extension("qcow2");
+    with_disk(&d, &overlay);
+    symlink(&victim, &overlay).unwrap();
+    let p = [
+        ("config", d.xml_str()),
+        ("backingfile", base.to_str().unwrap()),
+        ("force_stop", "true"),
+    ];
+    let start = r.run("start", &p);
+    assert_eq!(start.code, 0, "{start:?}");
+    assert_eq!(d.state(), "running");
+    assert_eq!(
+        std::fs::metadata(&victim).unwrap().len(),
+        0,
+        "victim untouched"
+    );
+    let st = std::fs::symlink_metadata(&overlay).unwrap();
+    assert!(st.file_type().is_file(), "a fresh file, not the link");
+    assert_eq!(st.mode() & 0o077, 0, "mode {:o}", st.mode() & 0o7777);
+    assert_eq!(r.run("stop", &p).code, 0);
+    let _ = std::fs::remove_file(&overlay);
+}
+
+/// snapshot: libvirtd writes and reads the memory image as root. A
+/// snapshot directory others may write to could hold anyone's image
+/// (restored as our guest) or a link where libvirtd writes: start refuses
+/// (4), and a stop of a guest running while the directory is like that
+/// shuts it down instead of saving there.
+#[test]
+fn a_snapshot_directory_others_may_write_is_never_used() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vmh-snap");
+    let r = Rsc::new(&s);
+    let d = Domain::new(&s.0, &name("snap"), Guest::Linux, uri);
+    let snap = s.path("snapshots");
+    std::fs::create_dir(&snap).unwrap();
+    let p = [
+        ("config", d.xml_str()),
+        ("snapshot", snap.to_str().unwrap()),
+    ];
+    std::fs::set_permissions(&snap, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let start = r.run("start", &p);
+    assert_eq!(start.code, 4, "{start:?}");
+    assert!(!d.defined());
+    std::fs::set_permissions(&snap, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(r.run("start", &p).code, 0);
+    assert!(wait_for(Duration::from_secs(30), || d
+        .console()
+        .contains("GUEST-UP")));
+    std::fs::set_permissions(&snap, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let stop = r.run("stop", &p);
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(!d.defined() && qemu_pids(&d.name).is_empty());
+    assert_eq!(
+        std::fs::read_dir(&snap).unwrap().count(),
+        0,
+        "no image saved"
+    );
+    assert!(
+        r.logged().contains("shutting it down instead"),
+        "{}",
+        r.logged()
+    );
+    std::fs::set_permissions(&snap, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
