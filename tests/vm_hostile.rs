@@ -438,3 +438,82 @@ fn a_snapshot_directory_others_may_write_is_never_used() {
     );
     std::fs::set_permissions(&snap, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// Host names are resolved by libvirt itself (the target's hypervisor URI
+/// when migrating), inside a libvirt call that runs under the action's
+/// deadline (`backend::bounded`). Here the target's name goes to a DNS
+/// server that never answers (on loopback, through a resolv.conf that only
+/// the agent's own mount namespace sees, with 30 s of retries): migrate_to
+/// still ends well within its 8 s timeout, with its own reason (not the
+/// watchdog's), and the domain keeps running here.
+#[test]
+fn a_migration_target_whose_name_never_resolves_is_bounded_by_the_deadline() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vmh-dns");
+    let r = Rsc::new(&s);
+    let d = Domain::new(&s.0, &name("dns"), Guest::Bare, uri);
+    let p = [("config", d.xml_str()), ("force_stop", "true")];
+    assert_eq!(r.run("start", &p).code, 0);
+    let dns = std::net::UdpSocket::bind("127.0.0.77:53").expect("a silent DNS server");
+    dns.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let resolv = s.path("resolv.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.77\noptions timeout:10 attempts:3\n",
+    )
+    .unwrap();
+    let mut env = r.env();
+    env.retain(|(k, _)| k != "OCF_RESKEY_CRM_meta_timeout");
+    env.extend([
+        (
+            "OCF_RESKEY_CRM_meta_timeout".to_string(),
+            "8000".to_string(),
+        ),
+        ("OCF_ROOT".to_string(), "/usr/lib/ocf".to_string()),
+        ("OCF_RESKEY_config".to_string(), d.xml_str().to_string()),
+        ("OCF_RESKEY_force_stop".to_string(), "true".to_string()),
+        (
+            "OCF_RESKEY_remoteuri".to_string(),
+            "qemu+tcp://%n/system".to_string(),
+        ),
+        (
+            "OCF_RESKEY_CRM_meta_migrate_target".to_string(),
+            "vma-never.example".to_string(),
+        ),
+    ]);
+    let e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = run_env(
+        &which("unshare"),
+        &[
+            "-m",
+            "--",
+            "/bin/sh",
+            "-c",
+            "mount --bind \"$1\" /etc/resolv.conf && exec \"$2\" migrate_to",
+            "sh",
+            resolv.to_str().unwrap(),
+            r.a.path.to_str().unwrap(),
+        ],
+        &e,
+    );
+    println!(
+        "migrate_to -> {} in {:?}\n{}",
+        out.code, out.elapsed, out.stderr
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.elapsed < Duration::from_secs(8), "{:?}", out.elapsed);
+    let reason = out.reason().unwrap();
+    assert!(
+        reason.contains("connecting to qemu+tcp://vma-never.example/system")
+            && reason.contains("in time"),
+        "{reason}"
+    );
+    let mut buf = [0u8; 512];
+    assert!(
+        dns.recv(&mut buf).is_ok(),
+        "the name really went to the silent server"
+    );
+    assert_eq!(d.state(), "running");
+    assert_eq!(r.run("stop", &p).code, 0);
+    assert!(qemu_pids(&d.name).is_empty());
+}
