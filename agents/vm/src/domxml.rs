@@ -50,51 +50,86 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<DomainXml, String> {
     parse(decode(bytes)?)
 }
 
-/// Parse a domain XML document; `Err` says what is wrong.
+/// Parse a domain XML document; `Err` says what is wrong and on which
+/// line, quoting nothing of the document: with broken quoting, any piece
+/// of it (a tag name, an attribute name) may be part of a password.
 pub fn parse(text: &str) -> Result<DomainXml, String> {
     let text = strip_bom(text);
+    parse_at(text).map_err(|(at, why)| match at {
+        Some(at) => format!("line {}: {why}", line_of(text, at)),
+        None => why,
+    })
+}
+
+/// The 1-based line of byte `at`.
+fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// An error and where (a byte offset) it is, if anywhere.
+type Located<T> = Result<T, (Option<usize>, String)>;
+
+fn parse_at(text: &str) -> Located<DomainXml> {
     let mut out = DomainXml::default();
-    let mut stack: Vec<String> = Vec::new();
+    // Open elements: (name, where its start tag begins).
+    let mut stack: Vec<(String, usize)> = Vec::new();
     let mut text_buf = String::new();
     let mut root_seen = false;
     let mut name: Option<String> = None;
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
+        let at = i;
+        let here = move |why: &str| (Some(at), why.to_string());
         if b[i] != b'<' {
             let end = text[i..].find('<').map_or(b.len(), |n| i + n);
             let chunk = &text[i..end];
             if stack.is_empty() {
                 if !chunk.trim().is_empty() {
-                    return Err("text outside the root element".into());
+                    return Err(here("text outside the root element"));
                 }
             } else {
-                text_buf.push_str(&unescape(chunk)?);
+                text_buf.push_str(&unescape(chunk).map_err(|e| here(&e))?);
             }
             i = end;
             continue;
         }
         let rest = &text[i..];
         if let Some(r) = rest.strip_prefix("<!--") {
-            i += 4 + r.find("-->").ok_or("unterminated comment")? + 3;
+            i += 4 + r.find("-->").ok_or_else(|| here("unterminated comment"))? + 3;
         } else if let Some(r) = rest.strip_prefix("<?") {
-            i += 2 + r.find("?>").ok_or("unterminated processing instruction")? + 2;
+            i += 2
+                + r.find("?>")
+                    .ok_or_else(|| here("unterminated processing instruction"))?
+                + 2;
         } else if let Some(r) = rest.strip_prefix("<![CDATA[") {
-            let n = r.find("]]>").ok_or("unterminated CDATA section")?;
+            let n = r
+                .find("]]>")
+                .ok_or_else(|| here("unterminated CDATA section"))?;
             text_buf.push_str(&r[..n]);
             i += 9 + n + 3;
         } else if rest.starts_with("<!") {
-            i += rest.find('>').ok_or("unterminated declaration")? + 1;
+            i += rest
+                .find('>')
+                .ok_or_else(|| here("unterminated declaration"))?
+                + 1;
         } else if let Some(r) = rest.strip_prefix("</") {
-            let n = r.find('>').ok_or("unterminated end tag")?;
+            let n = r.find('>').ok_or_else(|| here("unterminated end tag"))?;
             let tag = r[..n].trim();
-            let open = stack
+            let (open, opened) = stack
                 .pop()
-                .ok_or_else(|| format!("unexpected </{}>", shown(tag)))?;
+                .ok_or_else(|| here("an end tag with no element open"))?;
             if open != tag {
-                return Err(format!("<{}> closed by </{}>", shown(&open), shown(tag)));
+                return Err(here(&format!(
+                    "the element opened on line {} is closed by another element's end tag",
+                    line_of(text, opened)
+                )));
             }
-            if stack.len() == 1 && stack[0] == "domain" {
+            if stack.len() == 1 && stack[0].0 == "domain" {
                 let value = text_buf.trim().to_string();
                 match tag {
                     "name" => name = Some(value),
@@ -105,21 +140,18 @@ pub fn parse(text: &str) -> Result<DomainXml, String> {
             text_buf.clear();
             i += 2 + n + 1;
         } else {
-            let (tag, attrs, empty, len) = start_tag(rest)?;
+            let (tag, attrs, empty, len) = start_tag(rest).map_err(|e| here(&e))?;
             if stack.is_empty() {
                 if root_seen {
-                    return Err("more than one root element".into());
+                    return Err(here("more than one root element"));
                 }
                 if tag != "domain" {
-                    return Err(format!(
-                        "the root element is <{}>, not <domain>",
-                        shown(&tag)
-                    ));
+                    return Err(here("the root element is not <domain>"));
                 }
                 root_seen = true;
             }
             if tag == "source" {
-                let parent = stack.last().map(String::as_str);
+                let parent = stack.last().map(|(t, _)| t.as_str());
                 for (k, v) in &attrs {
                     match (parent, k.as_str()) {
                         (Some("interface"), "network") => out.networks.push(v.clone()),
@@ -130,35 +162,23 @@ pub fn parse(text: &str) -> Result<DomainXml, String> {
             }
             text_buf.clear();
             if !empty {
-                stack.push(tag);
+                stack.push((tag, i));
             }
             i += len;
         }
     }
-    if let Some(open) = stack.last() {
-        return Err(format!("<{}> is never closed", shown(open)));
+    if let Some((_, opened)) = stack.last() {
+        return Err((Some(*opened), "this element is never closed".into()));
     }
     if !root_seen {
-        return Err("no <domain> element".into());
+        return Err((None, "no <domain> element".into()));
     }
     out.name = name
         .filter(|n| !n.is_empty())
-        .ok_or("no <name> in <domain>")?;
+        .ok_or((None, "no <name> in <domain>".to_string()))?;
     out.networks.dedup();
     out.pools.dedup();
     Ok(out)
-}
-
-/// A name from the document as an error message may show it: only a plain
-/// XML name of sensible length; anything else could be a piece of an
-/// attribute value (a password) that our reader took for a name.
-fn shown(name: &str) -> &str {
-    let plain = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
-    if plain { name } else { "(not shown)" }
 }
 
 /// One start tag at the beginning of `s`: (name, attributes, self-closing, bytes).
@@ -173,7 +193,6 @@ fn start_tag(s: &str) -> Result<(String, Vec<(String, String)>, bool, usize), St
     if name.is_empty() {
         return Err("a '<' that starts no element".into());
     }
-    let shown_name = shown(&name);
     i = name_end;
     let mut attrs = Vec::new();
     loop {
@@ -181,7 +200,7 @@ fn start_tag(s: &str) -> Result<(String, Vec<(String, String)>, bool, usize), St
             i += 1;
         }
         match b.get(i) {
-            None => return Err(format!("unterminated <{shown_name}>")),
+            None => return Err("an unterminated start tag".into()),
             Some(b'>') => return Ok((name, attrs, false, i + 1)),
             Some(b'/') if b.get(i + 1) == Some(&b'>') => return Ok((name, attrs, true, i + 2)),
             _ => {}
@@ -189,7 +208,7 @@ fn start_tag(s: &str) -> Result<(String, Vec<(String, String)>, bool, usize), St
         let eq = s[i..]
             .find('=')
             .map(|n| i + n)
-            .ok_or_else(|| format!("attribute without a value in <{shown_name}>"))?;
+            .ok_or("an attribute without a value")?;
         let key = s[i..eq].trim().to_string();
         let mut j = eq + 1;
         while j < b.len() && b[j].is_ascii_whitespace() {
@@ -198,11 +217,11 @@ fn start_tag(s: &str) -> Result<(String, Vec<(String, String)>, bool, usize), St
         let quote = *b
             .get(j)
             .filter(|q| **q == b'"' || **q == b'\'')
-            .ok_or_else(|| format!("unquoted attribute {} in <{shown_name}>", shown(&key)))?;
+            .ok_or("an unquoted attribute value")?;
         let close = s[j + 1..]
             .find(quote as char)
             .map(|n| j + 1 + n)
-            .ok_or_else(|| format!("unterminated attribute {} in <{shown_name}>", shown(&key)))?;
+            .ok_or("an unterminated attribute value")?;
         attrs.push((key, unescape(&s[j + 1..close])?));
         i = close + 1;
     }
@@ -283,6 +302,10 @@ mod tests {
             ("<domain><name>a</name>", "never closed"),
             ("<domain><name>a</nam></domain>", "closed by"),
             ("<network><name>a</name></network>", "not <domain>"),
+            (
+                "<domain>\n<name>a</name>\n<os>\n",
+                "line 3: this element is never closed",
+            ),
             ("<domain><uuid>1</uuid></domain>", "no <name>"),
             (
                 "<domain><name>a &bogus; b</name></domain>",
@@ -329,6 +352,10 @@ mod tests {
             "<domain><graphics Pw0rdXyz passwd='x'/></domain>",
             "<domain><graphics passwd=Pw0rdXyz/></domain>",
             "<domain><graphics passwd='Pw0rdXyz",
+            // Found by the property test: broken quoting makes a piece of
+            // the value look like the next attribute's name.
+            "<domain><graphics passwd=''Pw0rdXyz=;",
+            "<domain><graphics passwd=''><Pw0rdXyz></domain>",
             "<domain><a></a passwd='Pw0rdXyz'></domain>",
             "<Pw0rdXyz-passwd='1'/>",
         ] {

@@ -115,9 +115,18 @@ pub fn resolve(config: &Path) -> io::Result<(PathBuf, String)> {
     split(&target)
 }
 
-/// The old file's (uid, gid, mode, content) when it exists: opened without
-/// following a link or blocking, a regular file only.
-fn old_file(dir: &OwnedFd, name: &str) -> io::Result<Option<(u32, u32, u32, Option<Vec<u8>>)>> {
+/// What replacing a file keeps of it: owner, group, permission bits, and
+/// its content when small enough to compare.
+struct OldFile {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    content: Option<Vec<u8>>,
+}
+
+/// The old file when it exists: opened without following a link or
+/// blocking, a regular file only.
+fn old_file(dir: &OwnedFd, name: &str) -> io::Result<Option<OldFile>> {
     let fd = match rustix::fs::openat(
         dir,
         name,
@@ -142,7 +151,12 @@ fn old_file(dir: &OwnedFd, name: &str) -> io::Result<Option<(u32, u32, u32, Opti
     } else {
         None
     };
-    Ok(Some((st.st_uid, st.st_gid, st.st_mode & 0o777, content)))
+    Ok(Some(OldFile {
+        uid: st.st_uid,
+        gid: st.st_gid,
+        mode: st.st_mode & 0o777,
+        content,
+    }))
 }
 
 /// Replace `name` in `dir` with `data`, keeping the old file's owner,
@@ -153,8 +167,8 @@ pub fn replace_in(dir: &OwnedFd, name: &str, data: &[u8]) -> io::Result<bool> {
         rustix::process::getegid().as_raw(),
     );
     let (uid, gid, mode) = match old_file(dir, name)? {
-        Some((_, _, _, Some(old))) if old == data => return Ok(false),
-        Some((uid, gid, mode, _)) => (uid, gid, mode),
+        Some(old) if old.content.as_deref() == Some(data) => return Ok(false),
+        Some(old) => (old.uid, old.gid, old.mode),
         None => (me.0, me.1, 0o600),
     };
     // No bit for group or others, and no owner bit the old file lacked,

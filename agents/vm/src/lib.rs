@@ -1550,7 +1550,7 @@ fn start_on(hv: &dyn Backend, cfg: &Config, ctx: &Context, dl: &Deadline) -> Ocf
         let file = snapshot_name(name);
         let state = dir.join(&file);
         match files::entry(dir_fd, &file) {
-            Ok(Some(t)) if t == rustix::fs::FileType::RegularFile => {
+            Ok(Some(rustix::fs::FileType::RegularFile)) => {
                 match hv.restore(&state.to_string_lossy(), &call_dl) {
                     Ok(()) => {
                         ocf::info!("{name} restored from {}", state.display());
