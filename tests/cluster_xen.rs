@@ -96,7 +96,7 @@ fn seed_configuration_starts_and_stops_within_40s_on_the_xl_simulator() {
     assert!(!host.has("sentinel"));
     let calls = host.calls();
     assert!(
-        calls.contains("shutdown sentinel") && calls.contains("destroy sentinel"),
+        calls.contains("shutdown -- sentinel") && calls.contains("destroy -- sentinel"),
         "{calls}"
     );
     assert!(
@@ -105,4 +105,91 @@ fn seed_configuration_starts_and_stops_within_40s_on_the_xl_simulator() {
         c.crm_mon()
     );
     c.pcs(&["resource", "delete", "sentinel"]);
+}
+
+/// Issue 14: `node_ip_attribute` names a node attribute whose value xl puts
+/// into `exec ssh VALUE xl migrate-receive` and runs through a shell. Set
+/// in the real CIB to shell syntax or an ssh option, it never reaches
+/// `xl migrate` (the xl SIMULATOR runs what reaches it as xl does):
+/// migrate_to answers 2 and says which attribute is wrong.
+#[test]
+fn a_hostile_migration_address_in_a_node_attribute_never_reaches_xl_simulator() {
+    let _c = Cluster::up();
+    let dir = Scratch::new("cluster-xen-attr");
+    let host = SimHost::new(&dir.0, "node1");
+    let cfg = domain_config(&dir, "sentinel");
+    let marker = dir.path("pwned");
+    let evil = dir.path("evil");
+    std::fs::write(&evil, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
+    sh("chmod", &["755", evil.to_str().unwrap()]);
+    let agent = common::agent_link("xen");
+    let rsctmp = dir.path("rsctmp").display().to_string();
+    let params = [
+        ("xmfile", cfg.to_str().unwrap()),
+        ("binary", host.xl.to_str().unwrap()),
+        ("node_ip_attribute", "vma-mig-ip"),
+    ];
+    let run = |action: &str| {
+        common::ocf(
+            &agent,
+            action,
+            &params,
+            &[
+                ("OCF_RESOURCE_INSTANCE", "sentinel"),
+                ("HA_RSCTMP", rsctmp.as_str()),
+                ("OCF_RESKEY_CRM_meta_migrate_target", "node1"),
+            ],
+        )
+    };
+    assert_eq!(run("start").code, 0);
+    for value in [
+        format!("node2|{}", evil.display()),
+        format!("-oProxyCommand={}", evil.display()),
+        format!("$({})", evil.display()),
+    ] {
+        // `--update=VALUE`: crm_attribute would read `-o...` as options.
+        let (rc, out) = sh(
+            "crm_attribute",
+            &[
+                "--type",
+                "nodes",
+                "--node",
+                "node1",
+                "--name",
+                "vma-mig-ip",
+                &format!("--update={value}"),
+            ],
+        );
+        assert_eq!(rc, 0, "{out}");
+        let out = run("migrate_to");
+        assert_eq!(out.code, 2, "{value:?}: {out:?}");
+        let reason = out.reason().unwrap();
+        assert!(
+            reason.contains("node attribute vma-mig-ip") && reason.contains("neither an IP"),
+            "{reason}"
+        );
+        assert!(!marker.exists(), "{value:?} ran a command");
+        assert!(host.has("sentinel"));
+    }
+    assert!(
+        host.argv()
+            .iter()
+            .all(|a| !a.iter().any(|w| w == "migrate")),
+        "{:?}",
+        host.argv()
+    );
+    let _ = sh(
+        "crm_attribute",
+        &[
+            "--type",
+            "nodes",
+            "--node",
+            "node1",
+            "--name",
+            "vma-mig-ip",
+            "--delete",
+        ],
+    );
+    assert_eq!(run("stop").code, 0);
+    assert!(!host.has("sentinel"));
 }

@@ -93,7 +93,7 @@ fn vm_with_xmfile_runs_and_migrates_a_domain_on_the_xl_simulator() {
     assert_eq!(vm(&n2, "stop", &forced, &[]).code, 0);
     let calls = n2.host.calls();
     assert!(
-        calls.contains("destroy farm1") && !calls.contains("shutdown farm1"),
+        calls.contains("destroy -- farm1") && !calls.contains("shutdown -- farm1"),
         "{calls}"
     );
     assert_eq!(vm(&n2, "monitor", &p, &[]).code, 7);
@@ -109,7 +109,7 @@ fn vm_with_xmfile_maps_shutdown_mode_and_refuses_libvirt_only_settings() {
     assert_eq!(vm(&n1, "start", &acpi, &[]).code, 0);
     assert_eq!(vm(&n1, "stop", &acpi, &[]).code, 0);
     assert!(
-        n1.host.calls().contains("trigger farm1 power"),
+        n1.host.calls().contains("trigger -- farm1 power"),
         "{}",
         n1.host.calls()
     );

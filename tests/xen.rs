@@ -74,7 +74,7 @@ fn simulated_lifecycle_with_graceful_stop() {
     assert_eq!(stop.code, 0, "{stop:?}");
     assert!(!r.host.has("sentinel"));
     let calls = r.host.calls();
-    assert!(calls.contains("xl shutdown sentinel"), "{calls}");
+    assert!(calls.contains("xl shutdown -- sentinel"), "{calls}");
     assert!(
         !calls.contains("destroy"),
         "a guest that shuts down is not destroyed: {calls}"
@@ -152,8 +152,8 @@ fn simulated_guest_ignoring_shutdown_is_destroyed_within_the_stop_timeout() {
     assert!(!r.host.has("sentinel"));
     let calls = r.host.calls();
     let (sd, de) = (
-        calls.find("shutdown sentinel").unwrap(),
-        calls.find("destroy sentinel").unwrap(),
+        calls.find("shutdown -- sentinel").unwrap(),
+        calls.find("destroy -- sentinel").unwrap(),
     );
     assert!(sd < de, "shutdown first, then destroy: {calls}");
 }
@@ -180,7 +180,7 @@ fn simulated_acpi_shutdown_uses_the_power_button() {
     assert_eq!(r.run("start", &[], &[]).code, 0);
     assert_eq!(r.run("stop", &[("shutdown_acpi", "true")], &[]).code, 0);
     assert!(
-        r.host.calls().contains("xl trigger sentinel power"),
+        r.host.calls().contains("xl trigger -- sentinel power"),
         "{}",
         r.host.calls()
     );

@@ -54,6 +54,15 @@ impl SimHost {
         fs::read_to_string(self.state.join("calls.log")).unwrap_or_default()
     }
 
+    /// The `xl` calls made so far, each as its exact argv (argv.log).
+    pub fn argv(&self) -> Vec<Vec<String>> {
+        fs::read_to_string(self.state.join("argv.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.split('\x1f').map(str::to_string).collect())
+            .collect()
+    }
+
     pub fn set(&self, dom: &str, kv: &[&str]) {
         let mut args = vec!["sim-set", dom];
         args.extend_from_slice(kv);

@@ -250,16 +250,20 @@ impl Libvirt {
     pub fn connect(uri: &str, dl: &Deadline) -> HvResult<Libvirt> {
         let api = lv::api().map_err(HvError::Failed)?;
         let u = uri.to_string();
-        let conn = bounded(&format!("connecting to {uri}"), dl, move || {
-            let c = lv::cstr(&u);
-            // SAFETY: a valid C string; NULL result means failure.
-            let p = unsafe { (api.connect_open)(c.as_ptr()) };
-            if p.is_null() {
-                Err(HvError::Unreachable(lv::last_error(api).1))
-            } else {
-                Ok(Conn(p))
-            }
-        })?;
+        let conn = bounded(
+            &format!("connecting to {}", crate::shown(uri)),
+            dl,
+            move || {
+                let c = lv::cstr(&u);
+                // SAFETY: a valid C string; NULL result means failure.
+                let p = unsafe { (api.connect_open)(c.as_ptr()) };
+                if p.is_null() {
+                    Err(HvError::Unreachable(lv::last_error(api).1))
+                } else {
+                    Ok(Conn(p))
+                }
+            },
+        )?;
         Ok(Libvirt {
             api,
             conn: Arc::new(conn),
@@ -485,9 +489,10 @@ impl Backend for Libvirt {
 
     fn migrate(&self, name: &str, m: &Migration, dl: &Deadline) -> HvResult<()> {
         let remote = Libvirt::connect(&m.remote_uri, dl).map_err(|e| match e {
-            HvError::Unreachable(msg) | HvError::Failed(msg) => {
-                HvError::Failed(format!("cannot connect to {}: {msg}", m.remote_uri))
-            }
+            HvError::Unreachable(msg) | HvError::Failed(msg) => HvError::Failed(format!(
+                "cannot connect to {}: {msg}",
+                crate::shown(&m.remote_uri)
+            )),
             other => other,
         })?;
         let dconn = remote.conn.clone();

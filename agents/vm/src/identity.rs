@@ -176,10 +176,13 @@ pub fn raw<'a>(ctx: &'a Context, key: &str) -> Option<&'a str> {
         .filter(|v| !v.trim().is_empty())
 }
 
-/// Can `name` go on xl's command line as one argument? (A name starting
-/// with `-` would be read as an option.)
+/// Can `name` go on xl's command line as one argument? Every xl call that
+/// takes a domain name puts `--` before it ([`crate::xl::Xl`]), so a name
+/// starting with `-` is read as a name there (start still refuses to
+/// create one); a NUL cannot be passed at all, and a newline would break
+/// the lines of xl's output we read.
 pub fn xl_arg_safe(name: &str) -> bool {
-    !name.is_empty() && !name.starts_with('-') && !name.contains(['\0', '\n'])
+    !name.is_empty() && !name.contains(['\0', '\n'])
 }
 
 #[cfg(test)]
@@ -242,6 +245,7 @@ mod tests {
     #[test]
     fn names_on_xl_argv() {
         assert!(xl_arg_safe("web server") && xl_arg_safe("web#1"));
-        assert!(!xl_arg_safe("-x") && !xl_arg_safe("") && !xl_arg_safe("a\nb"));
+        assert!(xl_arg_safe("-x"), "passed after --");
+        assert!(!xl_arg_safe("") && !xl_arg_safe("a\nb") && !xl_arg_safe("a\0b"));
     }
 }

@@ -20,9 +20,13 @@
 
 pub mod backend;
 pub mod domxml;
+pub mod files;
 pub mod identity;
 pub mod libvirt;
+#[cfg(test)]
+mod proptests;
 pub mod qemu;
+pub mod secrets;
 pub mod xen;
 pub mod xl;
 
@@ -227,7 +231,11 @@ pub static SAVE_CONFIG_ON_STOP: ParamSpec = ParamSpec::new(
     "save_config_on_stop",
     "Save the configuration on stop",
     "Before stopping (and before a live migration), write the domain's persistent \
-     XML, as libvirt holds it, back to the config file (atomically).",
+     XML, as libvirt holds it (with its VNC/SPICE passwords), back to the config file: \
+     atomically, with the old file's owner and mode and never readable by others while \
+     written. A config path that is a link keeps its link and its target is rewritten. \
+     Nothing is saved (a warning, the stop goes on) when the file's directory, or the \
+     link's, is not root's or is writable by others.",
 )
 .boolean()
 .default("false");
@@ -481,8 +489,8 @@ pub fn parse_shutdown_mode(v: &str) -> Result<u32, String> {
 }
 
 /// The virtual machine: its validated parameters, and (after the
-/// environment check) what its XML file says.
-#[derive(Debug)]
+/// environment check) what its XML file says. Its `Debug` leaves the XML
+/// text out: it holds the guest's VNC/SPICE passwords.
 pub struct Config {
     pub config: PathBuf,
     pub uri: String,
@@ -517,6 +525,24 @@ pub struct Config {
     domain: OnceLock<(DomainXml, String)>,
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("config", &self.config)
+            .field("uri", &shown(&self.uri))
+            .field("domain", &self.domain.get().map(|(d, _)| d))
+            .field("remoteuri", &self.remoteuri.as_deref().map(shown))
+            .field("migrateuri", &self.migrateuri.as_deref().map(shown))
+            .field("xl", &self.xl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A URI as we show it: a password in its user part masked.
+pub fn shown(uri: &str) -> String {
+    secrets::redact(uri).into_owned()
+}
+
 impl Config {
     /// The parsed XML and its text; set by the environment check.
     fn dom(&self) -> OcfResult<&(DomainXml, String)> {
@@ -536,8 +562,8 @@ fn load_domain(cfg: &Config) -> OcfResult<&(DomainXml, String)> {
     if let Some(d) = cfg.domain.get() {
         return Ok(d);
     }
-    let text = match fs::read_to_string(&cfg.config) {
-        Ok(t) => t,
+    let bytes = match files::read_config(&cfg.config) {
+        Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(OcfError::installed(format!(
                 "config file {} does not exist on this node",
@@ -551,13 +577,14 @@ fn load_domain(cfg: &Config) -> OcfResult<&(DomainXml, String)> {
             )));
         }
     };
-    let parsed = domxml::parse(&text).map_err(|why| {
+    let usable = domxml::decode(&bytes).and_then(|t| domxml::parse(t).map(|d| (d, t)));
+    let (parsed, text) = usable.map_err(|why| {
         OcfError::args(format!(
             "config file {} is not a usable domain XML: {why}",
             cfg.config.display()
         ))
     })?;
-    let text = domxml::strip_bom(&text).to_string();
+    let text = text.to_string();
     Ok(cfg.domain.get_or_init(|| (parsed, text)))
 }
 
@@ -699,7 +726,7 @@ impl ocf::Agent for Vm {
             refuse_over_recorded(ctx, None, dl)?;
             return xen::Xen::start(x, ctx, dl);
         }
-        let _ = fs::remove_file(utilization_cache(ctx));
+        files::state_remove(ctx, &utilization_cache(ctx));
         let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
         let (dom, _) = cfg.dom()?;
         let here = Target::named(&cfg.uri, &dom.name);
@@ -727,7 +754,7 @@ impl ocf::Agent for Vm {
         let mut other_xl = None;
         match (&cfg.xl, &recorded) {
             (None, _) => {
-                let _ = fs::remove_file(utilization_cache(ctx));
+                files::state_remove(ctx, &utilization_cache(ctx));
                 let configured = Target::named(&cfg.uri, cfg.name()?);
                 libvirt.push((configured.clone(), cfg.how()));
                 match &recorded {
@@ -896,6 +923,15 @@ impl ocf::Agent for Vm {
                 "migrate_to of {name}: no target node (CRM_meta_migrate_target is not set)"
             ))
         })?;
+        // The node name becomes the host of the remote URI (which libvirt
+        // may hand to ssh) and of the migration URI: an address or a host
+        // name only.
+        let host = with_suffix(target, cfg.suffix.as_deref());
+        if let Err(why) = xl::migration_host(&host) {
+            return Err(OcfError::args(format!(
+                "migrate_to of {name}: the target's host {why}"
+            )));
+        }
         let hv = connect(cfg, &dl.cap(Duration::from_secs(30)))?;
         let view = hv.lookup(&name, dl).map_err(|e| match e {
             HvError::NoDomain => OcfError::generic(format!(
@@ -915,10 +951,10 @@ impl ocf::Agent for Vm {
         let m = migration(cfg, target);
         ocf::info!(
             "{name}: live migration to {target} ({}{})",
-            m.remote_uri,
+            shown(&m.remote_uri),
             m.migrate_uri
                 .as_deref()
-                .map(|u| format!(", data over {u}"))
+                .map(|u| format!(", data over {}", shown(u)))
                 .unwrap_or_default()
         );
         let t = std::time::Instant::now();
@@ -1025,7 +1061,7 @@ fn is_executable(p: &Path) -> bool {
 /// Xen hypervisor (as xl says) is 5: this node cannot run it at all.
 fn connect(cfg: &Config, dl: &Deadline) -> OcfResult<Libvirt> {
     Libvirt::connect(&cfg.uri, dl).map_err(|e| {
-        let reason = format!("cannot connect to {}: {e}", cfg.uri);
+        let reason = format!("cannot connect to {}: {e}", shown(&cfg.uri));
         if local_xen(&cfg.uri) && no_xen_here(dl) {
             return OcfError::installed(format!("{reason}; no Xen hypervisor on this node"));
         }
@@ -1436,7 +1472,7 @@ fn unusable_plan(cfg: Option<&Config>, rec: Option<&ocf::Record>, ctx: &Context)
 /// The domain name in a config file, read the way the agent reads it (a
 /// file that is not UTF-8 is read lossily: the name is what matters here).
 fn read_domain_name(path: &Path) -> Option<String> {
-    let bytes = fs::read(path).ok()?;
+    let bytes = files::read_config(path).ok()?;
     domxml::parse(&String::from_utf8_lossy(&bytes))
         .ok()
         .map(|d| d.name)
@@ -1487,6 +1523,18 @@ fn start_on(hv: &dyn Backend, cfg: &Config, ctx: &Context, dl: &Deadline) -> Ocf
                 .map_err(|e| OcfError::generic(e.to_string()))?;
         }
     }
+    // libvirtd writes and reads memory images there as root: a directory
+    // others may change could hold anyone's image (restored as our guest)
+    // or a link where libvirt writes.
+    let snapshot_dir = match &cfg.snapshot {
+        Some(dir) => Some((
+            dir.clone(),
+            files::checked_dir(dir).map_err(|e| {
+                OcfError::perm(format!("snapshot directory cannot be used safely: {e}"))
+            })?,
+        )),
+        None => None,
+    };
     if let Some(backing) = &cfg.backing {
         prepare_overlay(backing, &overlay_path(&cfg.config), cfg.stateless, dl)?;
     }
@@ -1498,28 +1546,36 @@ fn start_on(hv: &dyn Backend, cfg: &Config, ctx: &Context, dl: &Deadline) -> Ocf
         e => OcfError::generic(format!("defining {name}: {e}")),
     })?;
     let mut restored = false;
-    if let Some(dir) = &cfg.snapshot {
-        let state = snapshot_file(dir, name);
-        if state.is_file() {
-            match hv.restore(&state.to_string_lossy(), &call_dl) {
-                Ok(()) => {
-                    ocf::info!("{name} restored from {}", state.display());
-                    restored = true;
-                    let _ = fs::remove_file(&state);
-                }
-                Err(e) => {
-                    // Never restore this memory image later over a disk that
-                    // a fresh boot has changed.
-                    let aside = state.with_extension("state.failed");
-                    ocf::warn!(
-                        "cannot restore {name} from {} ({e}); booting it afresh and \
-                         moving the image to {}",
-                        state.display(),
-                        aside.display()
-                    );
-                    let _ = fs::rename(&state, &aside);
+    if let Some((dir, dir_fd)) = &snapshot_dir {
+        let file = snapshot_name(name);
+        let state = dir.join(&file);
+        match files::entry(dir_fd, &file) {
+            Ok(Some(rustix::fs::FileType::RegularFile)) => {
+                match hv.restore(&state.to_string_lossy(), &call_dl) {
+                    Ok(()) => {
+                        ocf::info!("{name} restored from {}", state.display());
+                        restored = true;
+                        let _ = files::remove_in(dir_fd, &file);
+                    }
+                    Err(e) => {
+                        // Never restore this memory image later over a disk
+                        // that a fresh boot has changed.
+                        let aside = format!("{file}.failed");
+                        ocf::warn!(
+                            "cannot restore {name} from {} ({e}); booting it afresh and \
+                             moving the image to {aside}",
+                            state.display(),
+                        );
+                        let _ = files::rename_in(dir_fd, &file, &aside);
+                    }
                 }
             }
+            Ok(Some(_)) => ocf::warn!(
+                "{} is not a regular file: not restored from, booting {name} afresh",
+                state.display()
+            ),
+            Ok(None) => {}
+            Err(e) => ocf::warn!("cannot look at {}: {e}", state.display()),
         }
     }
     if !restored {
@@ -1540,12 +1596,10 @@ fn start_on(hv: &dyn Backend, cfg: &Config, ctx: &Context, dl: &Deadline) -> Ocf
     Ok(v.uuid)
 }
 
-fn snapshot_file(dir: &Path, name: &str) -> PathBuf {
-    let safe: String = name
-        .chars()
-        .map(|c| if c == '/' { '_' } else { c })
-        .collect();
-    dir.join(format!("{safe}.state"))
+/// The memory image's file name in the snapshot directory (VirtualDomain's
+/// NAME.state; a `/` cannot be in a file name, a leading `.` would hide it).
+fn snapshot_name(name: &str) -> String {
+    format!("{}.state", ocf::files::instance_file_name(&[name]))
 }
 
 /// Poll the monitor scripts until they all pass (start, migrate_from).
@@ -1623,16 +1677,26 @@ fn stop_on(
         let mut gone = false;
         if let Some(dir) = how.snapshot {
             ocf::deadline::set_phase("saving the domain's memory");
-            let file = snapshot_file(dir, &name);
-            match hv.save(&name, &file.to_string_lossy(), &graceful) {
-                Ok(()) => {
-                    ocf::info!("{name} saved to {}", file.display());
-                    gone = true;
+            match files::checked_dir(dir) {
+                Ok(dir_fd) => {
+                    let file = snapshot_name(&name);
+                    let path = dir.join(&file);
+                    match hv.save(&name, &path.to_string_lossy(), &graceful) {
+                        Ok(()) => {
+                            ocf::info!("{name} saved to {}", path.display());
+                            gone = true;
+                        }
+                        Err(e) => {
+                            ocf::warn!("cannot save {name} to {}: {e}", path.display());
+                            let _ = files::remove_in(&dir_fd, &file);
+                        }
+                    }
                 }
-                Err(e) => {
-                    ocf::warn!("cannot save {name} to {}: {e}", file.display());
-                    let _ = fs::remove_file(&file);
-                }
+                // Stop must still stop: a shutdown instead of a memory
+                // image libvirtd would write where others can plant links.
+                Err(e) => ocf::warn!(
+                    "snapshot: not saving {name}'s memory ({e}); shutting it down instead"
+                ),
             }
         }
         if !gone && !how.force && !graceful.expired() {
@@ -1761,12 +1825,25 @@ pub fn systemd_ordering(root: &Path, dl: &Deadline) -> Option<PathBuf> {
     }
     let dir = units.join("resource-agents-deps.target.d");
     let file = dir.join("ocf-rs-vm-libvirt.conf");
-    if fs::read_to_string(&file).is_ok_and(|c| c == SYSTEMD_DROPIN) {
-        return None;
-    }
-    if let Err(e) = fs::create_dir_all(&dir).and_then(|()| fs::write(&file, SYSTEMD_DROPIN)) {
-        ocf::warn!("cannot write {}: {e}", file.display());
-        return None;
+    // Written as root into a directory systemd trusts: relative to checked
+    // directories, never through a link, replaced atomically.
+    let written = ocf::files::TrustedDir::open(&units, None)
+        .and_then(|u| u.subdir("resource-agents-deps.target.d", Some(0o755)))
+        .and_then(|d| {
+            let current = d.read("ocf-rs-vm-libvirt.conf", 4096).ok();
+            if current.as_deref() == Some(SYSTEMD_DROPIN.as_bytes()) {
+                return Ok(false);
+            }
+            d.replace("ocf-rs-vm-libvirt.conf", SYSTEMD_DROPIN.as_bytes(), 0o644)
+                .map(|()| true)
+        });
+    match written {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => {
+            ocf::warn!("cannot write {}: {e}", file.display());
+            return None;
+        }
     }
     if root == Path::new("/") {
         let reload = Cmd::new("systemctl").arg("daemon-reload");
@@ -1888,6 +1965,15 @@ fn prepare_overlay(
     stateless: bool,
     dl: &Deadline,
 ) -> OcfResult<()> {
+    // qemu-img writes the overlay as root by its path: only in a directory
+    // no one else can change (a link there is root's own doing).
+    let (dir, file) = files::split(overlay).map_err(|e| OcfError::configured(e.to_string()))?;
+    let dir_fd = files::checked_dir(&dir).map_err(|e| {
+        OcfError::perm(format!(
+            "backingfile: the overlay {} cannot be made safely: {e}",
+            overlay.display()
+        ))
+    })?;
     let present = fs::metadata(overlay).is_ok_and(|m| m.len() > 0);
     if present && !stateless {
         ocf::info!("using the overlay {} (stateless=false)", overlay.display());
@@ -1912,14 +1998,19 @@ fn prepare_overlay(
     let format = image_format(&info.stdout_str()).ok_or_else(|| {
         OcfError::generic(format!("qemu-img info {}: no format", backing.display()))
     })?;
-    if present {
-        fs::remove_file(overlay).map_err(|e| {
+    // A fresh file of ours that only root can read until libvirt hands it
+    // to the guest's user: the guest's writes are nobody else's business
+    // (qemu-img would create it world-readable). Whatever had the name
+    // (the old overlay, an empty leftover, a link) is removed, never
+    // followed.
+    files::remove_in(&dir_fd, &file)
+        .and_then(|()| files::create_empty(&dir_fd, &file, 0o600))
+        .map_err(|e| {
             OcfError::generic(format!(
-                "cannot remove the old overlay {}: {e}",
+                "cannot make a fresh overlay {}: {e}",
                 overlay.display()
             ))
         })?;
-    }
     let out = exec::run(
         &Cmd::new("qemu-img")
             .args(["create", "-q", "-f", "qcow2", "-F", &format, "-b"])
@@ -1973,7 +2064,11 @@ fn sync_config(cfg: &Config, dl: &Deadline) {
     }
 }
 
-/// Did the file change?
+/// Did the file change? The XML holds the guest's VNC/SPICE passwords
+/// (it is read with the secure flag): it goes only into the config file,
+/// through [`files::save`] (a checked directory, never through a link, the
+/// old file's owner and mode, never readable by others while written), and
+/// never into a log line or an exit reason.
 fn write_config(hv: &dyn Backend, cfg: &Config, name: &str, dl: &Deadline) -> bool {
     let xml = match hv.config_xml(name, dl) {
         Ok(x) => x,
@@ -1989,30 +2084,26 @@ fn write_config(hv: &dyn Backend, cfg: &Config, name: &str, dl: &Deadline) -> bo
             return false;
         }
     }
-    if fs::read_to_string(&cfg.config).is_ok_and(|old| old == xml) {
-        ocf::debug!("{name}: the config file already holds libvirt's XML");
-        return false;
-    }
-    let tmp = cfg.config.with_extension("xml.vm-new");
-    // The XML carries secrets (XML_SECURE): keep the original file's mode.
-    let written = fs::write(&tmp, xml.as_bytes())
-        .and_then(|()| match fs::metadata(&cfg.config) {
-            Ok(m) => fs::set_permissions(&tmp, m.permissions()),
-            Err(_) => Ok(()),
-        })
-        .and_then(|()| fs::rename(&tmp, &cfg.config));
-    match written {
-        Ok(()) => {
-            ocf::info!(
-                "saved the configuration of {name} to {}",
-                cfg.config.display()
-            );
+    match files::save(&cfg.config, xml.as_bytes()) {
+        Ok(files::Saved::Unchanged) => {
+            ocf::debug!("{name}: the config file already holds libvirt's XML");
+            false
+        }
+        Ok(files::Saved::Written(path)) => {
+            if path == cfg.config {
+                ocf::info!("saved the configuration of {name} to {}", path.display());
+            } else {
+                ocf::info!(
+                    "saved the configuration of {name} to {} (the target of the link {})",
+                    path.display(),
+                    cfg.config.display()
+                );
+            }
             true
         }
         Err(e) => {
-            let _ = fs::remove_file(&tmp);
             ocf::warn!(
-                "cannot save the configuration to {}: {e}",
+                "save_config_on_stop: not saved to {}: {e}",
                 cfg.config.display()
             );
             false
@@ -2124,9 +2215,9 @@ pub fn utilization(cfg: &Config, size: backend::Size) -> Vec<(&'static str, Stri
 
 /// Where this node remembers the utilization it last wrote. Start and stop
 /// remove it, so a re-created resource (or a replaced CIB) gets it again.
-fn utilization_cache(ctx: &Context) -> PathBuf {
-    ctx.rsc_tmp
-        .join(format!("vm-{}.utilization", ctx.instance.replace('/', "_")))
+fn utilization_cache(ctx: &Context) -> String {
+    let base = ocf::files::instance_file_name(&["vm", &ctx.instance]);
+    format!("{base}.utilization")
 }
 
 /// Write utilization only when it differs from what this node last wrote
@@ -2139,7 +2230,7 @@ fn update_utilization(hv: &dyn Backend, cfg: &Config, ctx: &Context, name: &str,
     let mut line: String = wanted.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     line.extend(cfg.util_unset.iter().map(|k| format!("-{k}\n")));
     let cache = utilization_cache(ctx);
-    if fs::read_to_string(&cache).is_ok_and(|c| c == line) {
+    if files::state_read(ctx, &cache).is_some_and(|c| c == line) {
         return;
     }
     for (k, v) in &wanted {
@@ -2167,8 +2258,7 @@ fn update_utilization(hv: &dyn Backend, cfg: &Config, ctx: &Context, name: &str,
         ctx.instance,
         set.join(" ")
     );
-    let _ = fs::create_dir_all(&ctx.rsc_tmp);
-    let _ = fs::write(&cache, line);
+    files::state_write(ctx, &cache, &line);
 }
 
 fn respect_shutdown(ctx: &Context, name: &str, dl: &Deadline) {

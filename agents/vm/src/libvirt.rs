@@ -187,7 +187,9 @@ pub fn api() -> Result<&'static Api, String> {
     .map_err(Clone::clone)
 }
 
-/// libvirt's last error on this thread: (code, message).
+/// libvirt's last error on this thread: (code, message). The message
+/// passes through [`crate::secrets::redact`]: libvirt quotes the line of a
+/// domain XML it cannot parse, passwords and all.
 pub fn last_error(api: &Api) -> (i32, String) {
     // SAFETY: virGetLastError returns NULL or a thread-local virError.
     unsafe {
@@ -198,7 +200,8 @@ pub fn last_error(api: &Api) -> (i32, String) {
         let msg = if (*e).message.is_null() {
             format!("libvirt error {}", (*e).code)
         } else {
-            CStr::from_ptr((*e).message).to_string_lossy().into_owned()
+            let m = CStr::from_ptr((*e).message).to_string_lossy();
+            crate::secrets::redact(&m).into_owned()
         };
         ((*e).code, msg)
     }

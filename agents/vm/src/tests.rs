@@ -606,3 +606,47 @@ fn overlay_path_and_image_format() {
         "stateless needs a backing file"
     );
 }
+
+/// Issue 14: the XML text (VNC password and all) is never in `Debug`, and
+/// a URI's password is masked there and in what we show.
+#[test]
+fn debug_and_shown_uris_keep_secrets_out() {
+    let t = TempXml::new(
+        "secret",
+        "<domain type='qemu'><name>vma-unit</name><devices>\
+         <graphics type='vnc' passwd='Pw0rdXyz'/></devices></domain>",
+    );
+    let cfg = configure(&[
+        ("OCF_RESKEY_config", t.0.to_str().unwrap()),
+        ("OCF_RESKEY_remoteuri", "qemu+tcp://bob:Hunter22@%n/system"),
+    ])
+    .unwrap();
+    load_domain(&cfg).unwrap();
+    let dbg = format!("{cfg:?}");
+    assert!(dbg.contains("vma-unit"), "{dbg}");
+    assert!(
+        !dbg.contains("Pw0rdXyz") && !dbg.contains("Hunter22"),
+        "{dbg}"
+    );
+    let m = migration(&cfg, "node2");
+    assert_eq!(shown(&m.remote_uri), "qemu+tcp://bob:***@node2/system");
+}
+
+/// Issue 14: the target node's name goes into URIs that libvirt may hand
+/// to ssh: migrate_to refuses one that is no host name, before any call.
+#[test]
+fn a_migration_target_that_is_no_host_name_is_refused() {
+    let (_t, cfg) = cfg_with(
+        "badtarget",
+        &[("OCF_RESKEY_remoteuri", "qemu+ssh://%n/system")],
+    );
+    for target in ["-oProxyCommand=id", "node2;id", "node 2", "$(id)"] {
+        let c = ctx(
+            "migrate_to",
+            &[("OCF_RESKEY_CRM_meta_migrate_target", target)],
+        );
+        let e = Vm::migrate_to(&cfg, &c, &Deadline::after(Duration::from_secs(5))).unwrap_err();
+        assert_eq!(e.status, Status::ErrArgs, "{target}: {e:?}");
+        assert!(e.reason.contains("neither an IP address"), "{e:?}");
+    }
+}

@@ -38,7 +38,8 @@ pub static NAME: ParamSpec = ParamSpec::new(
     "name",
     "Domain name",
     "Name of the domain. Default: the `name` setting in xmfile (read as xl reads it), \
-     else the resource name. Letters, digits and . _ - + : @ only, at most 64 characters: \
+     else the resource name. Letters, digits and . _ - + : @ only, not starting with -, at \
+     most 64 characters: \
      start refuses any other name, while stop and probe still find a domain by it and by \
      what start recorded.",
 )
@@ -69,7 +70,8 @@ pub static NODE_IP_ATTRIBUTE: ParamSpec = ParamSpec::new(
     "Node attribute with the migration address",
     "Name of a node attribute that holds the address live migration sends the domain to; \
      migrate_to reads it for the target node (`crm_attribute --type nodes`). Default: the \
-     target node's name.",
+     target node's name. Either must be an IP address or a host name: xl hands it to ssh \
+     through a shell, so migrate_to refuses anything else.",
 )
 .check(check_attribute_name);
 
@@ -171,6 +173,11 @@ fn check_domain_name(v: &str) -> Result<(), String> {
     {
         return Err("may only contain letters, digits and . _ - + : @".into());
     }
+    // Read as an option by any tool it reaches without `--` (our own xl
+    // calls pass `--`): refused at the source, for start.
+    if v.starts_with('-') {
+        return Err("must not start with '-'".into());
+    }
     Ok(())
 }
 
@@ -236,12 +243,13 @@ impl Config {
         let name = match &self.name {
             Some(n) => n.clone(),
             None => {
-                let text = std::fs::read_to_string(&self.xmfile).map_err(|e| {
+                let bytes = crate::files::read_config(&self.xmfile).map_err(|e| {
                     OcfError::installed(format!(
                         "cannot read xmfile {}: {e}",
                         self.xmfile.display()
                     ))
                 })?;
+                let text = String::from_utf8_lossy(&bytes);
                 let name =
                     xl::config_name(&text).unwrap_or_else(|| ctx.instance_base().to_string());
                 check_domain_name(&name).map_err(|why| {
@@ -368,7 +376,7 @@ impl ocf::Agent for Xen {
     fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         let name = cfg.domain_name(ctx)?.to_string();
         // From here on an absent domain may be ours and rebooting.
-        let _ = std::fs::remove_file(stopped_marker(ctx));
+        crate::files::state_remove(ctx, &stopped_marker(ctx));
         refuse_over_recorded(cfg, ctx, &name, dl)?;
         let started = Started::Xl {
             program: cfg.xl.program.clone(),
@@ -417,7 +425,7 @@ impl ocf::Agent for Xen {
     fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
         let name = cfg.domain_name(ctx)?.to_string();
         let mut found = cfg.xl.lookup(&name, dl);
-        if found == Lookup::Absent && !ctx.is_probe() && !stopped_marker(ctx).exists() {
+        if found == Lookup::Absent && !ctx.is_probe() && !is_marked_stopped(ctx) {
             // A rebooting guest is briefly gone: look again before saying 7,
             // or it gets started twice (RA#314).
             let recheck = dl.share(0.6);
@@ -484,6 +492,16 @@ impl ocf::Agent for Xen {
             },
             None => target.to_string(),
         };
+        // xl runs `exec ssh ADDRESS xl migrate-receive` through a shell.
+        if let Err(why) = xl::migration_host(&address) {
+            let whose = match &cfg.node_ip_attribute {
+                Some(attr) => format!("node attribute {attr} of {target}"),
+                None => format!("the node name of {target}"),
+            };
+            return Err(OcfError::args(format!(
+                "cannot migrate domain {name}: the migration address ({whose}) {why}"
+            )));
+        }
         ocf::info!("migrating domain {name} to {target} ({address})");
         ocf::deadline::set_phase("xl migrate");
         cfg.xl
@@ -502,7 +520,7 @@ impl ocf::Agent for Xen {
         let source = ctx.migrate_source().ok_or_else(|| {
             OcfError::generic("migrate_from needs a source node (CRM_meta_migrate_source)")
         })?;
-        let _ = std::fs::remove_file(stopped_marker(ctx));
+        crate::files::state_remove(ctx, &stopped_marker(ctx));
         refuse_over_recorded(cfg, ctx, &name, dl)?;
         let started = Started::Xl {
             program: cfg.xl.program.clone(),
@@ -725,7 +743,7 @@ pub fn stop_plan(plan: &XlPlan, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
     let graceful = dl.keep_back(reserve).cap(grace);
     // After our own stop succeeded (and nothing started since), an absent
     // domain is no rebooting guest.
-    let mut window = if stopped_marker(ctx).exists() {
+    let mut window = if is_marked_stopped(ctx) {
         Duration::ZERO
     } else {
         RECHECK
@@ -895,7 +913,8 @@ pub fn unusable_plan(u: UnusableXl, recorded: Option<&Started>, ctx: &Context) -
             let from_file = u
                 .xmfile
                 .as_ref()
-                .and_then(|f| std::fs::read_to_string(f).ok())
+                .and_then(|f| crate::files::read_config(f).ok())
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .map(|text| xl::config_name(&text));
             let instance = XlTarget::named(ctx.instance_base());
             match from_file {
@@ -1102,10 +1121,10 @@ fn update_utilization(cfg: &Config, ctx: &Context, name: &str, dl: &Deadline, ve
     let unchanged = if verify {
         wanted.iter().all(|(k, v)| cib_has(k, v))
     } else {
-        std::fs::read_to_string(&cache).is_ok_and(|old| old == line)
+        crate::files::state_read(ctx, &cache).is_some_and(|old| old == line)
     };
     if unchanged {
-        let _ = std::fs::write(&cache, &line);
+        crate::files::state_write(ctx, &cache, &line);
         return;
     }
     for (k, v) in &wanted {
@@ -1120,36 +1139,32 @@ fn update_utilization(cfg: &Config, ctx: &Context, name: &str, dl: &Deadline, ve
         "utilization of {rsc} set: {}",
         line.trim().replace('\n', " ")
     );
-    if let Some(dir) = cache.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let _ = std::fs::write(&cache, line);
+    crate::files::state_write(ctx, &cache, &line);
 }
 
-/// A file under HA_RSCTMP named for this resource.
-fn state_file(ctx: &Context, suffix: &str) -> PathBuf {
-    let safe: String = ctx
-        .instance_base()
-        .chars()
-        .map(|c| if c == '/' { '_' } else { c })
-        .collect();
-    ctx.rsc_tmp.join(format!("xen-{safe}.{suffix}"))
+/// The name of a file under HA_RSCTMP for this resource.
+fn state_file(ctx: &Context, suffix: &str) -> String {
+    let base = ocf::files::instance_file_name(&["xen", ctx.instance_base()]);
+    format!("{base}.{suffix}")
 }
 
-fn utilization_cache(ctx: &Context) -> PathBuf {
+fn utilization_cache(ctx: &Context) -> String {
     state_file(ctx, "utilization")
 }
 
 /// Present after this node's stop succeeded: an absent domain is then no
 /// rebooting guest, and a recurring monitor need not look again. HA_RSCTMP
 /// is cleared at boot.
-fn stopped_marker(ctx: &Context) -> PathBuf {
+fn stopped_marker(ctx: &Context) -> String {
     state_file(ctx, "stopped")
 }
 
+fn is_marked_stopped(ctx: &Context) -> bool {
+    crate::files::state_read(ctx, &stopped_marker(ctx)).is_some()
+}
+
 fn mark_stopped(ctx: &Context) {
-    let _ = std::fs::create_dir_all(&ctx.rsc_tmp);
-    let _ = std::fs::write(stopped_marker(ctx), "");
+    crate::files::state_write(ctx, &stopped_marker(ctx), "");
 }
 
 #[cfg(test)]
@@ -1266,10 +1281,8 @@ mod tests {
             ["web server", "res1"]
         );
         assert_eq!(names(Some("memory = 64\n"), None, None), ["res1"]);
-        assert_eq!(
-            names(Some("name = \"-x\"\n"), None, None),
-            Vec::<String>::new()
-        );
+        // Looked up after `--` (start refuses to create it).
+        assert_eq!(names(Some("name = \"-x\"\n"), None, None), ["-x"]);
         assert_eq!(names(Some("name = \"a\"\n"), Some("b"), None), ["b"]);
         let rec = Started::Xl {
             program: "/nonexistent/xl".into(),

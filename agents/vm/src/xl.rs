@@ -242,9 +242,13 @@ impl Xl {
         })
     }
 
-    /// `xl list NAME`.
+    /// `xl list -- NAME`: after `--`, a name starting with `-` is a name to
+    /// xl, never an option. One with a NUL or a newline is not asked about.
     pub fn lookup(&self, name: &str, dl: &Deadline) -> Lookup {
-        match self.run(&["list", name], dl) {
+        if !crate::identity::xl_arg_safe(name) {
+            return Lookup::Unknown(format!("{name:?} cannot be passed to xl"));
+        }
+        match self.run(&["list", "--", name], dl) {
             Ok(out) if out.success() => match parse_list(&out.stdout_str(), name) {
                 Some((domid, state)) => Lookup::Found { domid, state },
                 None => Lookup::Unknown(format!("xl list {name}: unreadable output")),
@@ -267,9 +271,10 @@ impl Xl {
         parse_identities(&out.stdout_str())
     }
 
-    /// `xl list -l NAME`.
+    /// `xl list -l -- NAME`.
     pub fn details(&self, name: &str, dl: &Deadline) -> Result<Details, String> {
-        let out = self.run(&["list", "-l", name], dl)?;
+        safe(name)?;
+        let out = self.run(&["list", "-l", "--", name], dl)?;
         if !out.success() {
             return Err(format!("xl list -l {name}: {}", out.describe()));
         }
@@ -281,13 +286,16 @@ impl Xl {
         if out.success() {
             Ok(())
         } else {
-            Err(format!("xl {}: {}", args.join(" "), out.describe()))
+            let shown: Vec<&str> = args.iter().copied().filter(|a| *a != "--").collect();
+            Err(format!("xl {}: {}", shown.join(" "), out.describe()))
         }
     }
 
     /// `xl create XMFILE name="NAME" [memory=MIB]` (the name already
-    /// validated: no quotes). The overrides are xl's own `key=value`
-    /// arguments: the file itself is never edited.
+    /// validated: no quotes, no leading `-`; the file an absolute path).
+    /// The overrides are xl's own `key=value` arguments: the file itself is
+    /// never edited. No `--` here: `xl create` takes its first argument as
+    /// the file only when it does not start with `-`.
     pub fn create(
         &self,
         xmfile: &Path,
@@ -295,7 +303,11 @@ impl Xl {
         memory_mib: Option<u64>,
         dl: &Deadline,
     ) -> Result<(), String> {
+        safe(name)?;
         let file = xmfile.to_string_lossy();
+        if !file.starts_with('/') {
+            return Err(format!("xmfile {file} is not an absolute path"));
+        }
         let name_arg = format!("name=\"{name}\"");
         let mut args = vec!["create", file.as_ref(), name_arg.as_str()];
         let memory_arg = memory_mib.map(|m| format!("memory={m}"));
@@ -321,27 +333,76 @@ impl Xl {
         parse_total_memory(&out.stdout_str()).ok_or_else(|| "xl info: no total_memory".into())
     }
 
-    /// `xl mem-set NAME <MIB>m`: the domain's balloon target.
+    /// `xl mem-set -- NAME <MIB>m`: the domain's balloon target.
     pub fn mem_set(&self, name: &str, mib: u64, dl: &Deadline) -> Result<(), String> {
-        self.checked(&["mem-set", name, &format!("{mib}m")], dl)
+        safe(name)?;
+        self.checked(&["mem-set", "--", name, &format!("{mib}m")], dl)
     }
 
     /// A graceful shutdown request: `xl shutdown`, or the ACPI power button.
     pub fn shutdown(&self, name: &str, acpi: bool, dl: &Deadline) -> Result<(), String> {
+        safe(name)?;
         if acpi {
-            self.checked(&["trigger", name, "power"], dl)
+            self.checked(&["trigger", "--", name, "power"], dl)
         } else {
-            self.checked(&["shutdown", name], dl)
+            self.checked(&["shutdown", "--", name], dl)
         }
     }
 
     pub fn destroy(&self, name: &str, dl: &Deadline) -> Result<(), String> {
-        self.checked(&["destroy", name], dl)
+        safe(name)?;
+        self.checked(&["destroy", "--", name], dl)
     }
 
+    /// `xl migrate -- NAME HOST`. xl puts HOST into `exec ssh HOST xl
+    /// migrate-receive` and runs that through a shell: only an IP address
+    /// or a host name ([`migration_host`]) is ever passed.
     pub fn migrate(&self, name: &str, host: &str, dl: &Deadline) -> Result<(), String> {
-        self.checked(&["migrate", name, host], dl)
+        safe(name)?;
+        migration_host(host)?;
+        self.checked(&["migrate", "--", name, host], dl)
     }
+}
+
+/// Refuse a domain name that cannot be one argument (see
+/// [`crate::identity::xl_arg_safe`]).
+fn safe(name: &str) -> Result<(), String> {
+    if crate::identity::xl_arg_safe(name) {
+        Ok(())
+    } else {
+        Err(format!("domain name {name:?} cannot be passed to xl"))
+    }
+}
+
+/// Is `host` something `xl migrate` may put on a shell command line: an
+/// IPv4 or IPv6 address literal, or an RFC 1123 host name (labels of
+/// letters, digits and inner hyphens, 1 to 63 characters each, 253 in all)?
+/// Anything else (a space, `;`, `$`, a quote, a leading `-` that ssh would
+/// read as an option such as `-oProxyCommand=...`) is refused, with a
+/// reason that does not repeat the value.
+pub fn migration_host(host: &str) -> Result<(), String> {
+    if host.parse::<std::net::Ipv4Addr>().is_ok() || host.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok(());
+    }
+    if is_host_name(host) {
+        Ok(())
+    } else {
+        Err("is neither an IP address nor a host name (letters, digits, '-' and '.' only)".into())
+    }
+}
+
+/// An RFC 1123 host name (no trailing dot, no underscore).
+pub fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            let b = label.as_bytes();
+            !b.is_empty()
+                && b.len() <= 63
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+                && b[0] != b'-'
+                && b[b.len() - 1] != b'-'
+        })
 }
 
 #[cfg(test)]
@@ -442,6 +503,64 @@ dying                                       11   512     1     -b---d       9.0
         assert_eq!(
             config_name("name = \"a\\\"b\"\n").as_deref(),
             Some("a\\\"b")
+        );
+    }
+
+    #[test]
+    fn migration_hosts_are_addresses_or_host_names_only() {
+        for ok in [
+            "node2",
+            "node2-mig.example.com",
+            "10.0.0.2",
+            "fe80::1",
+            "::ffff:192.0.2.1",
+            "a",
+            "0node",
+        ] {
+            assert!(migration_host(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "node2;touch /tmp/x",
+            "-oProxyCommand=sh -c id",
+            "-node2",
+            "node2-",
+            "node 2",
+            "node2.",
+            "$(id)",
+            "`id`",
+            "node2|id",
+            "a..b",
+            "[::1]",
+            "fe80::1%eth0",
+            "node_2",
+            "user@node2",
+            "node2\n",
+            &"a".repeat(64),
+        ] {
+            assert!(migration_host(bad).is_err(), "{bad:?}");
+        }
+        let e = migration_host("x;reboot").unwrap_err();
+        assert!(!e.contains("reboot"), "the value is not repeated: {e}");
+    }
+
+    #[test]
+    fn hostile_names_and_hosts_never_reach_xl() {
+        let xl = Xl {
+            program: "/bin/false".into(),
+        };
+        let dl = Deadline::after(std::time::Duration::from_secs(5));
+        assert!(matches!(xl.lookup("a\nb", &dl), Lookup::Unknown(_)));
+        assert!(
+            xl.destroy("", &dl)
+                .unwrap_err()
+                .contains("cannot be passed")
+        );
+        assert!(xl.migrate("vm1", "-oProxyCommand=id", &dl).is_err());
+        assert!(
+            xl.create(Path::new("rel.cfg"), "vm1", None, &dl)
+                .unwrap_err()
+                .contains("absolute")
         );
     }
 
