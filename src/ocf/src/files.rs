@@ -349,7 +349,10 @@ mod tests {
         let f = sub.open_write("x", 0o600).unwrap();
         assert_eq!(f.metadata().unwrap().len(), 0, "emptied through the fd");
         std::fs::hard_link(d.join(".status/x"), d.join("second")).unwrap();
-        assert!(sub.open_write("x", 0o600).is_err(), "a hard link is refused");
+        assert!(
+            sub.open_write("x", 0o600).is_err(),
+            "a hard link is refused"
+        );
         // a planted link in place of the file, or of the subdirectory
         let victim = d.join("victim");
         std::fs::write(&victim, "keep").unwrap();

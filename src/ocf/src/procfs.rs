@@ -83,7 +83,8 @@ impl Proc {
 
     /// Alive and not a zombie (PID 1 does not reap on every machine).
     pub fn alive(&self) -> bool {
-        self.stat().is_some_and(|s| s.state != 'Z' && s.state != 'X')
+        self.stat()
+            .is_some_and(|s| s.state != 'Z' && s.state != 'X')
     }
 
     /// The arguments as the process shows them now.
@@ -202,7 +203,8 @@ mod tests {
 
     #[test]
     fn stat_with_an_awkward_command_name() {
-        let raw = b"4242 (a) b (c) S 1 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1 2 3\n";
+        let raw =
+            b"4242 (a) b (c) S 1 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1 2 3\n";
         let s = parse_stat(raw).unwrap();
         assert_eq!(s.comm, OsString::from("a) b (c"));
         assert_eq!(

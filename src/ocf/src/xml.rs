@@ -108,10 +108,9 @@ mod tests {
 
     #[test]
     fn character_references_in_every_spelling() {
-        let doc = parse(
-            "<r><a v=\"x&#10;y&#x0A;z&#9;&#39;q&apos;&quot;&lt;\"/><t>a&#x41;&amp;</t></r>",
-        )
-        .unwrap();
+        let doc =
+            parse("<r><a v=\"x&#10;y&#x0A;z&#9;&#39;q&apos;&quot;&lt;\"/><t>a&#x41;&amp;</t></r>")
+                .unwrap();
         let a = first(&doc, "a").unwrap();
         assert_eq!(a.attribute("v"), Some("x\ny\nz\t'q'\"<"));
         assert_eq!(text(first(&doc, "t").unwrap()), "aA&");
