@@ -51,30 +51,28 @@ impl Cluster {
 
     /// The resource's state, if crm_mon lists it.
     pub fn resource(&self, id: &str) -> Option<ResourceState> {
-        use ocf::cluster::{attribute, find_tag};
-        let xml = self.crm_mon_xml();
-        let start = xml.find(&format!("<resource id=\"{id}\""))?;
-        let rest = &xml[start..];
-        let tag = find_tag(rest, "resource")?;
-        let body_end = rest.find("</resource>").unwrap_or(rest.len());
-        let node = find_tag(&rest[..body_end], "node").and_then(|t| attribute(t, "name"));
+        use ocf::xml;
+        let text = self.crm_mon_xml();
+        let doc = xml::parse(&text).ok()?;
+        let r = xml::elements(&doc, "resource").find(|n| n.attribute("id") == Some(id))?;
         Some(ResourceState {
-            role: attribute(tag, "role").unwrap_or_default(),
-            active: attribute(tag, "active").as_deref() == Some("true"),
-            failed: attribute(tag, "failed").as_deref() == Some("true"),
-            node,
+            role: r.attribute("role").unwrap_or_default().to_string(),
+            active: r.attribute("active") == Some("true"),
+            failed: r.attribute("failed") == Some("true"),
+            node: xml::child(r, "node").and_then(|n| n.attribute("name").map(str::to_string)),
         })
     }
 
     /// The resource's fail count on node1 (0 when none is recorded).
     pub fn fail_count(&self, id: &str) -> u32 {
-        use ocf::cluster::{attribute, find_tag};
-        let xml = self.crm_mon_xml();
-        let Some(start) = xml.find(&format!("<resource_history id=\"{id}\"")) else {
+        use ocf::xml;
+        let text = self.crm_mon_xml();
+        let Ok(doc) = xml::parse(&text) else {
             return 0;
         };
-        find_tag(&xml[start..], "resource_history")
-            .and_then(|t| attribute(t, "fail-count"))
+        xml::elements(&doc, "resource_history")
+            .find(|n| n.attribute("id") == Some(id))
+            .and_then(|n| n.attribute("fail-count"))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     }

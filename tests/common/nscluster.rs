@@ -166,13 +166,17 @@ impl NsCluster {
 
     /// The nodes node `i` sees online.
     pub fn online(&self, i: usize) -> Vec<String> {
-        use ocf::cluster::attribute;
-        let xml = self.crm_mon_xml(i);
-        xml.split("<node ")
-            .skip(1)
-            .map(|t| &t[..t.find('>').unwrap_or(t.len())])
-            .filter(|tag| attribute(tag, "online").as_deref() == Some("true"))
-            .filter_map(|tag| attribute(tag, "name"))
+        use ocf::xml;
+        let text = self.crm_mon_xml(i);
+        let Ok(doc) = xml::parse(&text) else {
+            return Vec::new();
+        };
+        let Some(nodes) = xml::first(&doc, "nodes") else {
+            return Vec::new();
+        };
+        xml::children(nodes, "node")
+            .filter(|n| n.attribute("online") == Some("true"))
+            .filter_map(|n| n.attribute("name").map(str::to_string))
             .collect()
     }
 
@@ -346,30 +350,19 @@ pub fn parse_resource(xml: &str, id: &str) -> Option<Rsc> {
 }
 
 /// Every instance of primitive `id` (one per node for a clone), in order.
-pub fn parse_instances(xml: &str, id: &str) -> Vec<Rsc> {
-    use ocf::cluster::{attribute, find_tag};
-    let needle = format!("<resource id=\"{id}\"");
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(at) = xml[from..].find(&needle) {
-        let rest = &xml[from + at..];
-        from += at + needle.len();
-        let Some(tag) = find_tag(rest, "resource") else {
-            break;
-        };
-        let node = if tag.trim_end().ends_with('/') {
-            None // <resource .../>: not placed anywhere
-        } else {
-            let body_end = rest.find("</resource>").unwrap_or(rest.len());
-            find_tag(&rest[..body_end], "node").and_then(|t| attribute(t, "name"))
-        };
-        out.push(Rsc {
-            role: attribute(tag, "role").unwrap_or_default(),
-            failed: attribute(tag, "failed").as_deref() == Some("true"),
-            node,
-        });
-    }
-    out
+pub fn parse_instances(text: &str, id: &str) -> Vec<Rsc> {
+    use ocf::xml;
+    let Ok(doc) = xml::parse(text) else {
+        return Vec::new();
+    };
+    xml::elements(&doc, "resource")
+        .filter(|r| r.attribute("id") == Some(id))
+        .map(|r| Rsc {
+            role: r.attribute("role").unwrap_or_default().to_string(),
+            failed: r.attribute("failed") == Some("true"),
+            node: xml::child(r, "node").and_then(|n| n.attribute("name").map(str::to_string)),
+        })
+        .collect()
 }
 
 /// One measured time, in a line bench/failover.sh collects.

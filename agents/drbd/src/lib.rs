@@ -1809,29 +1809,24 @@ fn pacemaker_knows_a_primary(ctx: &Context, dl: &Deadline) -> bool {
 /// a `name=`/`role="Promoted"` (or legacy `Master`) form is read as well.
 /// Only `<node>` elements count (not `<nodes>`), and only their `state` or
 /// `role` says promoted (a node or resource *named* "promoted" does not).
-pub fn promoted_elsewhere(xml: &str, me: Option<&str>) -> bool {
-    use ocf::cluster::{attribute, find_tag, unescape};
-    let mut rest = xml;
-    while let Some(tag) = find_tag(rest, "node") {
-        // find_tag hands back a slice of `rest`, closed by a '>'.
-        let end = tag.as_ptr() as usize - rest.as_ptr() as usize + tag.len() + 1;
-        let after = rest.get(end..).unwrap_or("");
+pub fn promoted_elsewhere(text: &str, me: Option<&str>) -> bool {
+    // An answer we cannot read is no reason to take a score away: count it
+    // as "promoted elsewhere", as a failed crm_resource call does.
+    let Ok(doc) = ocf::xml::parse(text) else {
+        return true;
+    };
+    ocf::xml::elements(&doc, "node").any(|node| {
         let says_promoted = |key: &str| {
-            attribute(tag, key).is_some_and(|v| {
+            node.attribute(key).is_some_and(|v| {
                 v.eq_ignore_ascii_case("promoted") || v.eq_ignore_ascii_case("master")
             })
         };
-        let name = attribute(tag, "name").or_else(|| {
-            let text = after.find('<').map(|e| &after[..e]);
-            text.filter(|_| !tag.ends_with('/'))
-                .map(|t| unescape(t.trim()))
-        });
-        if (says_promoted("state") || says_promoted("role")) && name.as_deref() != me {
-            return true;
-        }
-        rest = after;
-    }
-    false
+        let name = node
+            .attribute("name")
+            .map(str::to_string)
+            .unwrap_or_else(|| ocf::xml::text(node));
+        (says_promoted("state") || says_promoted("role")) && Some(name.as_str()) != me
+    })
 }
 
 /// One line for logs: role, disks, peers.
@@ -2080,6 +2075,10 @@ mod tests {
         let text_form = r#"<nodes resource="d"><node state="promoted">node2</node></nodes>"#;
         assert!(promoted_elsewhere(text_form, Some("node1")));
         assert!(!promoted_elsewhere("<nodes/>", Some("node1")));
+        assert!(!promoted_elsewhere(
+            "<nodes><node state=\"promoted\" name=\"node1\"/></nodes>",
+            Some("node1")
+        ));
         // `<nodes>` is not a `<node>`, and a name is not a role: the first
         // reader took `<nodes resource="promoted">` for a promoted node
         // named by the text up to the next tag.

@@ -3,14 +3,17 @@
 //!
 //! Every call runs `crm_attribute`/`crm_resource` by argv with
 //! `--output-as=xml` (never the human text, which changed from "Master" to
-//! "Promoted" once and broke drbd), under the caller's deadline capped at
-//! [`CALL_CAP`]: an IPC hang here must not become a monitor timeout.
+//! "Promoted" once and broke drbd), read through [`crate::xml`], under the
+//! caller's deadline capped at [`CALL_CAP`]: an IPC hang here must not
+//! become a monitor timeout. Every option and its value go as one word
+//! (`--node=<name>`), so a value that begins with `-` is never an option.
 
 use std::time::Duration;
 
 use crate::deadline::Deadline;
 use crate::env::Context;
 use crate::exec::{self, Cmd};
+use crate::xml;
 
 /// Longest a single cluster tool call may take, whatever the action's budget.
 pub const CALL_CAP: Duration = Duration::from_secs(10);
@@ -29,21 +32,17 @@ impl std::error::Error for ClusterError {}
 
 type Result<T> = std::result::Result<T, ClusterError>;
 
-/// Run one tool with `--output-as=xml`; the XML on success.
+/// Run one tool with `--output-as=xml`; its XML text on success.
 fn call(tool: &str, args: &[&str], dl: &Deadline) -> Result<String> {
     let cmd = Cmd::new(tool).arg("--output-as=xml").args(args);
     let out = exec::run(&cmd, &dl.cap(CALL_CAP)).map_err(|e| ClusterError(e.to_string()))?;
-    let xml = out.stdout_str();
-    match status(&xml) {
-        Some((0, _)) => Ok(xml),
-        Some((code, message)) => {
-            let detail = element_text(&xml, "error").unwrap_or_default();
-            Err(ClusterError(
-                format!("{tool} failed ({code} {message}) {detail}")
-                    .trim()
-                    .to_string(),
-            ))
-        }
+    let text = out.stdout_str();
+    let status = xml::parse(&text)
+        .ok()
+        .and_then(|doc| xml::tool_status(&doc));
+    match status {
+        Some((0, _)) => Ok(text),
+        Some((code, message)) => Err(ClusterError(format!("{tool} failed ({code} {message})"))),
         None => Err(ClusterError(format!(
             "{tool}: no result status ({})",
             out.describe()
@@ -51,157 +50,31 @@ fn call(tool: &str, args: &[&str], dl: &Deadline) -> Result<String> {
     }
 }
 
-/// `<status code="N" message="M">` of a pacemaker-result document.
-pub fn status(xml: &str) -> Option<(i32, String)> {
-    let tag = find_tag(xml, "status")?;
-    let code = attribute(tag, "code")?.parse().ok()?;
-    Some((code, attribute(tag, "message").unwrap_or_default()))
+/// Exit status 105 of a Pacemaker tool: "No such object" (an attribute
+/// that is not set).
+fn no_such_object(e: &ClusterError) -> bool {
+    e.0.contains("(105 ")
 }
 
-/// The text of the first `<name>...</name>` element, unescaped.
-pub fn element_text(xml: &str, name: &str) -> Option<String> {
-    let open = format!("<{name}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&format!("</{name}>"))? + start;
-    Some(unescape(xml[start..end].trim()))
+/// The `value` of the first `<attribute>` of a crm_attribute query result.
+pub fn attribute_value(text: &str) -> Option<String> {
+    let doc = xml::parse(text).ok()?;
+    xml::first(&doc, "attribute")?
+        .attribute("value")
+        .map(str::to_string)
 }
 
-/// The inside of the first `<name ...>` start tag.
-pub fn find_tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
-    find_tag_at(xml, name).map(|(at, tag)| &xml[at..at + tag])
-}
-
-/// Where the inside of the first `<name ...>` start (or empty) tag begins
-/// in `xml`, and its length. The name must match whole (`<node` is not
-/// `<nodes`), and a `>` inside a quoted attribute value does not end the
-/// tag (libxml2 escapes it, other writers need not).
-fn find_tag_at(xml: &str, name: &str) -> Option<(usize, usize)> {
-    let mut from = 0;
-    loop {
-        let at = from + xml[from..].find('<')? + 1;
-        let len = tag_len(&xml[at..])?;
-        let tag = &xml[at..at + len];
-        let tag_name = tag
-            .split(|c: char| c.is_whitespace() || c == '/')
-            .next()
-            .unwrap_or("");
-        if tag_name == name {
-            return Some((at, len));
-        }
-        from = at + len;
-    }
-}
-
-/// The length of a tag's inside up to its closing `>`, skipping quoted
-/// values; None when it never closes.
-fn tag_len(s: &str) -> Option<usize> {
-    let mut quote = None;
-    for (i, c) in s.char_indices() {
-        match (quote, c) {
-            (None, '>') => return Some(i),
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The unescaped value of attribute `name` inside a start tag.
-pub fn attribute(tag: &str, name: &str) -> Option<String> {
-    let mut rest = tag;
-    while let Some(eq) = rest.find('=') {
-        let key = rest[..eq].split_whitespace().last().unwrap_or("");
-        let after = rest[eq + 1..].trim_start();
-        let quote = after.chars().next()?;
-        if quote != '"' && quote != '\'' {
-            return None;
-        }
-        let close = after[1..].find(quote)? + 1;
-        if key == name {
-            return Some(unescape(&after[1..close]));
-        }
-        rest = &after[close + 1..];
-    }
-    None
-}
-
-/// XML's five named entities and numeric character references (`&#10;`,
-/// `&#x0A;`: libxml2 writes a newline, tab or carriage return inside an
-/// attribute that way), in one pass, so `&amp;lt;` stays `&lt;`. Anything
-/// else (an unknown name, a reference to no character) is kept as written.
-pub fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let decoded = rest
-            .find(';')
-            .filter(|end| *end <= 12)
-            .and_then(|end| Some((entity(&rest[1..end])?, end)));
-        match decoded {
-            Some((c, end)) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The character an entity name (between `&` and `;`) stands for.
-fn entity(name: &str) -> Option<char> {
-    match name {
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "quot" => Some('"'),
-        "apos" => Some('\''),
-        "amp" => Some('&'),
-        _ => {
-            let num = name.strip_prefix('#')?;
-            let code = match num.strip_prefix('x').or_else(|| num.strip_prefix('X')) {
-                Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                    u32::from_str_radix(hex, 16).ok()?
-                }
-                None if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) => {
-                    num.parse().ok()?
-                }
-                _ => return None,
-            };
-            char::from_u32(code).filter(|c| *c != '\0')
-        }
-    }
-}
-
-/// The text of `<item name="NAME">TEXT</item>` in a list result.
-pub fn item_text(xml: &str, name: &str) -> Option<String> {
-    let mut from = 0;
-    while let Some((at, len)) = find_tag_at(&xml[from..], "item") {
-        let tag = &xml[from + at..from + at + len];
-        let after = from + at + len + 1;
-        if attribute(tag, "name").as_deref() == Some(name) && !tag.ends_with('/') {
-            let end = xml[after..].find("</item>")?;
-            return Some(unescape(xml[after..after + end].trim()));
-        }
-        from = after;
-    }
-    None
-}
-
-/// The `value` of the first `<attribute>` in a query result, if any.
-fn attribute_value(xml: &str) -> Option<String> {
-    find_tag(xml, "attribute").and_then(|t| attribute(t, "value"))
+/// The text of `<item name="NAME">TEXT</item>` in a crm_resource list.
+pub fn item_text(text: &str, name: &str) -> Option<String> {
+    let doc = xml::parse(text).ok()?;
+    xml::elements(&doc, "item")
+        .find(|n| n.attribute("name") == Some(name))
+        .map(xml::text)
 }
 
 fn node_args(ctx: &Context) -> Vec<String> {
     ctx.on_node()
-        .map(|n| vec!["--node".to_string(), n.to_string()])
+        .map(|n| vec![format!("--node={n}")])
         .unwrap_or_default()
 }
 
@@ -240,8 +113,7 @@ pub fn promotion_score(ctx: &Context, dl: &Deadline) -> Result<Option<i64>> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match call("crm_attribute", &args, dl) {
         Ok(xml) => Ok(attribute_value(&xml).and_then(|v| v.parse().ok())),
-        // 105 = "No such object": the attribute does not exist.
-        Err(e) if e.0.contains("(105 ") => Ok(None),
+        Err(e) if no_such_object(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -249,32 +121,30 @@ pub fn promotion_score(ctx: &Context, dl: &Deadline) -> Result<Option<i64>> {
 /// A permanent node attribute (`crm_attribute --type nodes`), `None` when unset.
 /// The Xen agent reads a migration target's address this way.
 pub fn node_attribute(node: &str, name: &str, dl: &Deadline) -> Result<Option<String>> {
-    let args = ["--type", "nodes", "--node", node, "--name", name, "--query"];
+    let (node, name) = (format!("--node={node}"), format!("--name={name}"));
+    let args = ["--type=nodes", &node, &name, "--query"];
     match call("crm_attribute", &args, dl) {
         Ok(xml) => Ok(attribute_value(&xml)),
-        Err(e) if e.0.contains("(105 ") => Ok(None),
+        Err(e) if no_such_object(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
 /// Set a permanent node attribute.
 pub fn set_node_attribute(node: &str, name: &str, value: &str, dl: &Deadline) -> Result<()> {
-    let args = [
-        "--type", "nodes", "--node", node, "--name", name, "--update", value,
-    ];
+    let (node, name) = (format!("--node={node}"), format!("--name={name}"));
+    let value = format!("--update={value}");
+    let args = ["--type=nodes", &node, &name, &value];
     call("crm_attribute", &args, dl).map(drop)
 }
 
 /// Set a resource meta attribute, e.g. `target-role=Stopped`.
 pub fn set_resource_meta(resource: &str, name: &str, value: &str, dl: &Deadline) -> Result<()> {
     let args = [
-        "--resource",
-        resource,
+        &format!("--resource={resource}"),
         "--meta",
-        "--set-parameter",
-        name,
-        "--parameter-value",
-        value,
+        &format!("--set-parameter={name}"),
+        &format!("--parameter-value={value}"),
     ];
     call("crm_resource", &args, dl).map(drop)
 }
@@ -282,16 +152,14 @@ pub fn set_resource_meta(resource: &str, name: &str, value: &str, dl: &Deadline)
 /// A resource utilization attribute, `None` when unset.
 pub fn resource_utilization(resource: &str, name: &str, dl: &Deadline) -> Result<Option<String>> {
     let args = [
-        "--resource",
-        resource,
+        &format!("--resource={resource}"),
         "--utilization",
-        "--get-parameter",
-        name,
+        &format!("--get-parameter={name}"),
     ];
     match call("crm_resource", &args, dl) {
         // `<item name="cpu">2</item>`; a missing one is status 0 with no item.
         Ok(xml) => Ok(item_text(&xml, name)),
-        Err(e) if e.0.contains("(105 ") => Ok(None),
+        Err(e) if no_such_object(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -304,13 +172,10 @@ pub fn set_resource_utilization(
     dl: &Deadline,
 ) -> Result<()> {
     let args = [
-        "--resource",
-        resource,
+        &format!("--resource={resource}"),
         "--utilization",
-        "--set-parameter",
-        name,
-        "--parameter-value",
-        value,
+        &format!("--set-parameter={name}"),
+        &format!("--parameter-value={value}"),
     ];
     call("crm_resource", &args, dl).map(drop)
 }
@@ -319,11 +184,9 @@ pub fn set_resource_utilization(
 /// answers 0 when it is not there either).
 pub fn delete_resource_utilization(resource: &str, name: &str, dl: &Deadline) -> Result<()> {
     let args = [
-        "--resource",
-        resource,
+        &format!("--resource={resource}"),
         "--utilization",
-        "--delete-parameter",
-        name,
+        &format!("--delete-parameter={name}"),
     ];
     call("crm_resource", &args, dl).map(drop)
 }
@@ -342,35 +205,34 @@ mod tests {
 </pacemaker-result>"#;
 
     const QUERY: &str = r#"<pacemaker-result api-version="2.25" request="crm_attribute -G">
-  <attribute name="master-d" value="1&amp;0" host="node1"/>
+  <attribute name="master-d" value="1&amp;0&#x0A;" host="node1"/>
   <status code="0" message="OK"/>
 </pacemaker-result>"#;
 
     #[test]
-    fn parses_status_and_errors() {
-        assert_eq!(status(FAIL), Some((102, "Not connected".to_string())));
-        assert!(
-            element_text(FAIL, "error")
-                .unwrap()
-                .contains("Could not connect")
-        );
-        assert_eq!(status(QUERY), Some((0, "OK".to_string())));
-        assert_eq!(status("garbage"), None);
+    fn statuses_and_errors() {
+        let doc = xml::parse(FAIL).unwrap();
+        let (code, msg) = xml::tool_status(&doc).unwrap();
+        assert_eq!(code, 102);
+        assert!(msg.contains("Could not connect"), "{msg}");
+        let doc = xml::parse(QUERY).unwrap();
+        assert_eq!(xml::tool_status(&doc), Some((0, "OK".to_string())));
     }
 
+    /// Pacemaker 2.1.7+ writes control characters as `&#xNN;`.
     #[test]
-    fn parses_attribute_values() {
-        assert_eq!(attribute_value(QUERY).as_deref(), Some("1&0"));
-        let tag = find_tag(QUERY, "attribute").unwrap();
-        assert_eq!(attribute(tag, "host").as_deref(), Some("node1"));
-        assert_eq!(attribute(tag, "nope"), None);
-        assert_eq!(attribute("x a='q' b=\"r\"", "b").as_deref(), Some("r"));
+    fn attribute_values_with_every_reference() {
+        assert_eq!(attribute_value(QUERY).as_deref(), Some("1&0\n"));
+        assert_eq!(attribute_value("garbage"), None);
+        assert_eq!(attribute_value("<r><status code=\"0\"/></r>"), None);
     }
 
+    /// `<items>` is not `<item>`, an empty item is not the next one's text.
     #[test]
-    fn parses_list_items() {
+    fn list_items() {
         let xml = r#"<pacemaker-result api-version="2.25">
   <list name="attributes" count="2">
+    <items name="cpu">wrong</items>
     <item name="mem">1&amp;024</item>
     <item name="cpu">2</item>
   </list>
@@ -379,52 +241,10 @@ mod tests {
         assert_eq!(item_text(xml, "cpu").as_deref(), Some("2"));
         assert_eq!(item_text(xml, "mem").as_deref(), Some("1&024"));
         assert_eq!(item_text(xml, "disk"), None);
-    }
-
-    /// The gaps of the first scanners: numeric references libxml2 writes
-    /// in attributes were kept verbatim; `<items>` was taken for `<item>`
-    /// (and the text after it cut at the wrong offset); a `>` inside a
-    /// quoted value ended the tag.
-    #[test]
-    fn entities_whole_names_and_quoted_brackets() {
-        assert_eq!(unescape("a&#x0A;b&#9;c&#39;d&#10;e&#X41;"), "a\nb\tc'd\neA");
-        assert_eq!(unescape("&amp;lt; &lt;&gt;&quot;&apos;"), "&lt; <>\"'");
-        for kept in [
-            "&bogus;",
-            "&#xD800;",
-            "&#0;",
-            "&#;",
-            "&#x;",
-            "& x;",
-            "&",
-            "a&b",
-            "&#99999999999;",
-        ] {
-            assert_eq!(unescape(kept), kept);
-        }
-        let tag = find_tag(r#"<status code="1" message="a&#x0A;b"/>"#, "status").unwrap();
-        assert_eq!(attribute(tag, "message").as_deref(), Some("a\nb"));
-
-        let nodes = r#"<nodes resource="promoted"><node name="n1" role="x>y"/></nodes>"#;
         assert_eq!(
-            find_tag(nodes, "node"),
-            Some(r#"node name="n1" role="x>y"/"#)
+            item_text("<l><item name=\"a\"/><item name=\"b\">x</item></l>", "a").as_deref(),
+            Some("")
         );
-        assert_eq!(
-            find_tag(nodes, "nodes"),
-            Some(r#"nodes resource="promoted""#)
-        );
-        assert_eq!(find_tag(nodes, "nod"), None);
-
-        let items = r#"<items name="cpu">wrong</items><item name="cpu">2</item>"#;
-        assert_eq!(item_text(items, "cpu").as_deref(), Some("2"));
-        let wrapped = "<list><itemsé/><item name=\"mem\">1&#x0A;</item></list>";
-        assert_eq!(item_text(wrapped, "mem").as_deref(), Some("1\n"));
-        assert_eq!(
-            item_text("<item name=\"a\"/><item name=\"a\">x</item>", "a").as_deref(),
-            Some("x")
-        );
-        assert_eq!(item_text("<item name=\"a\">never closed", "a"), None);
     }
 
     fn escape(s: &str) -> String {
@@ -445,27 +265,22 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
-        /// Any text: no panic, whatever the scanners are asked.
+        /// Any text: no panic, whatever is asked of it.
         #[test]
-        fn scanners_never_panic(xml in "(<|>|/|=|\"|'|&|#|;|x|0|a|é|item|node|status| |\n|[ -~]){0,80}") {
-            let _ = status(&xml);
-            let _ = element_text(&xml, "error");
-            let _ = item_text(&xml, "a");
-            let _ = find_tag(&xml, "node").map(|t| attribute(t, "name"));
-            let _ = attribute(&xml, "a");
-            let _ = unescape(&xml);
+        fn readers_never_panic(text in "(<|>|/|=|\"|'|&|#|;|x|0|a|é|item|node|status| |\n|[ -~]){0,80}") {
+            let _ = attribute_value(&text);
+            let _ = item_text(&text, "a");
+            let _ = xml::parse(&text).ok().and_then(|d| xml::tool_status(&d));
         }
 
         /// What libxml2 writes is read back as it was.
         #[test]
         fn escaped_values_round_trip(value in "\\PC{0,40}", name in "[a-z]{1,8}") {
-            prop_assume!(!value.contains('\0') && value.trim() == value);
+            prop_assume!(!value.contains('\0') && !value.contains('\r') && value.trim() == value);
             let esc = escape(&value);
-            proptest::prop_assert_eq!(unescape(&esc), value.clone());
-            let xml = format!("<r><items/><item name=\"{}\">{esc}</item><attribute name=\"{}\" value=\"{esc}\"/></r>", escape(&name), escape(&name));
-            proptest::prop_assert_eq!(item_text(&xml, &name), Some(value.clone()));
-            let tag = find_tag(&xml, "attribute").unwrap();
-            proptest::prop_assert_eq!(attribute(tag, "value"), Some(value));
+            let text = format!("<r><items/><item name=\"{}\">{esc}</item><attribute name=\"{}\" value=\"{esc}\"/></r>", escape(&name), escape(&name));
+            proptest::prop_assert_eq!(item_text(&text, &name), Some(value.clone()));
+            proptest::prop_assert_eq!(attribute_value(&text), Some(value));
         }
     }
 
