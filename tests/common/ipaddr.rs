@@ -198,6 +198,7 @@ impl Capture {
             let ns = std::fs::File::open(&path).unwrap();
             // SAFETY: setns on a valid fd; changes only this thread.
             assert_eq!(
+                // SAFETY: setns on a descriptor we opened; it moves only this thread.
                 unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) },
                 0
             );
@@ -219,6 +220,7 @@ impl Capture {
             sa.sll_family = libc::AF_PACKET as u16;
             sa.sll_protocol = proto;
             sa.sll_ifindex = index as i32;
+            // SAFETY: a zeroed, filled sockaddr of the size we pass, on our socket.
             let rc = unsafe {
                 libc::bind(
                     fd.as_raw_fd(),

@@ -312,6 +312,7 @@ impl Conn {
         // SAFETY: ucred is plain data; getsockopt fills at most `len` bytes.
         let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
         let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: a live socket; `cred` and `len` are ours and sized right.
         let rc = unsafe {
             libc::getsockopt(
                 s.as_raw_fd(),

@@ -190,6 +190,7 @@ pub fn lookup_user(name: &str, group: Option<&str>) -> Result<User, String> {
     // SAFETY: passwd is plain data; getpwnam_r fills it and points into buf.
     let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
     let mut res: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: a C string, our passwd, a buffer of the length we pass.
     with_growing_buffer(|buf| unsafe {
         libc::getpwnam_r(
             cname.as_ptr(),
@@ -266,6 +267,7 @@ fn lookup_group(name: &str) -> Result<u32, String> {
     // SAFETY: as in lookup_user.
     let mut gr: libc::group = unsafe { std::mem::zeroed() };
     let mut res: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: a C string, our group, a buffer of the length we pass.
     with_growing_buffer(|buf| unsafe {
         libc::getgrnam_r(
             cname.as_ptr(),

@@ -148,6 +148,7 @@ fn hacluster_uid() -> Option<u32> {
         // SAFETY: passwd is plain data; getpwnam_r fills it and points into buf.
         let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
         let mut res: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: a C string, our passwd, a buffer of the length we pass.
         let rc = unsafe {
             libc::getpwnam_r(
                 name.as_ptr(),

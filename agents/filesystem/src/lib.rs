@@ -1829,18 +1829,10 @@ fn node_name(ctx: &Context) -> String {
     if let Some(n) = ctx.on_node() {
         return n.to_string();
     }
-    // SAFETY: uname fills a zeroed struct.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return "localhost".into();
-    }
-    let bytes: Vec<u8> = u
-        .nodename
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// umount2 with UMOUNT_NOFOLLOW: the errno on failure.

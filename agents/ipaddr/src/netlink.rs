@@ -752,6 +752,7 @@ mod tests {
         // SAFETY: zeroed sockaddr_nl values are valid.
         let mut me: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         let mut len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+        // SAFETY: a plain C struct; all-zero is a valid value.
         let mut bind: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         bind.nl_family = libc::AF_NETLINK as u16;
         // SAFETY: bind (port 0: the kernel picks one) and getsockname on
@@ -764,6 +765,7 @@ mod tests {
             )
         };
         assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+        // SAFETY: a plain system call on values we own; its result is checked.
         let rc = unsafe {
             libc::getsockname(
                 nl.fd.as_raw_fd(),
@@ -775,6 +777,7 @@ mod tests {
         let forger = Netlink::open(Duration::from_secs(2)).unwrap();
         let next = nl.seq.wrapping_add(1);
         let forged = frame(NLMSG_ERROR, 0, next, &(-libc::ENODEV).to_ne_bytes());
+        // SAFETY: a plain C struct; all-zero is a valid value.
         let mut to: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         to.nl_family = libc::AF_NETLINK as u16;
         to.nl_pid = me.nl_pid;

@@ -170,11 +170,7 @@ fn open_ro(path: &str) -> io::Result<OwnedFd> {
 }
 
 fn fd_ns(fd: &OwnedFd) -> Option<NsId> {
-    // SAFETY: fstat into a zeroed stat buffer of the right type.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
-        return None;
-    }
+    let st = rustix::fs::fstat(fd).ok()?;
     Some(NsId {
         dev: st.st_dev,
         ino: st.st_ino,

@@ -410,7 +410,7 @@ impl Backend for Libvirt {
     }
 
     fn boot(&self, name: &str, dl: &Deadline) -> HvResult<()> {
-        // SAFETY (closure): a live domain pointer.
+        // SAFETY: (in the closure) a live domain pointer.
         self.domain_call(name, "starting", dl, |api, d| unsafe {
             (api.domain_create)(d)
         })
@@ -429,21 +429,21 @@ impl Backend for Libvirt {
     }
 
     fn shutdown(&self, name: &str, mode: u32, dl: &Deadline) -> HvResult<()> {
-        // SAFETY (closure): a live domain pointer.
+        // SAFETY: (in the closure) a live domain pointer.
         self.domain_call(name, "shutting down", dl, move |api, d| unsafe {
             (api.domain_shutdown_flags)(d, mode)
         })
     }
 
     fn destroy(&self, name: &str, dl: &Deadline) -> HvResult<()> {
-        // SAFETY (closure): a live domain pointer.
+        // SAFETY: (in the closure) a live domain pointer.
         self.domain_call(name, "destroying", dl, |api, d| unsafe {
             (api.domain_destroy)(d)
         })
     }
 
     fn undefine(&self, name: &str, dl: &Deadline) -> HvResult<()> {
-        // SAFETY (closure): a live domain pointer.
+        // SAFETY: (in the closure) a live domain pointer.
         self.domain_call(name, "undefining", dl, |api, d| unsafe {
             (api.domain_undefine_flags)(d, lv::UNDEFINE_FLAGS)
         })
@@ -451,7 +451,7 @@ impl Backend for Libvirt {
 
     fn save(&self, name: &str, path: &str, dl: &Deadline) -> HvResult<()> {
         let p = lv::cstr(path);
-        // SAFETY (closure): a live domain pointer and a C string it owns.
+        // SAFETY: (in the closure) a live domain pointer and a C string it owns.
         self.domain_call(name, "saving", dl, move |api, d| unsafe {
             (api.domain_save)(d, p.as_ptr())
         })
