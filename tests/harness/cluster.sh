@@ -64,9 +64,18 @@ up() {
         down
     fi
     # Another corosync in this network namespace (libqb IPC is per netns)?
-    # Clusters of the multi-node harness live in their own namespaces.
-    if corosync-cfgtool -s >/dev/null 2>&1 || pgrep --ns $$ --nslist net,pid -x pacemakerd >/dev/null; then
-        log "corosync or pacemakerd runs outside this harness; refusing to start a second one"
+    # Clusters of the multi-node harness live in their own namespaces. One
+    # that is still stopping (the previous test's) gets 30 s to go.
+    local w
+    for w in $(seq 60); do
+        foreign=$(pgrep -a --ns $$ --nslist net,pid -x pacemakerd)
+        corosync-cfgtool -s > /dev/null 2>&1 || [ -n "$foreign" ] || break
+        [ "$w" = 1 ] && log "waiting for a cluster stack that is still running: ${foreign:-corosync answers}"
+        sleep 0.5
+    done
+    if corosync-cfgtool -s > /dev/null 2>&1 || [ -n "$foreign" ]; then
+        log "corosync or pacemakerd runs outside this harness (${foreign:-corosync answers}); refusing to start a second one"
+        ps -eo pid,ppid,stat,etime,cmd | grep -E '[c]orosync|[p]acemaker' >&2
         return 1
     fi
     mkdir -p /var/log/corosync /var/log/pacemaker /var/lib/corosync
