@@ -11,12 +11,15 @@
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::process::{self, Pid, Signal};
 
 use crate::deadline::Deadline;
 
@@ -32,9 +35,9 @@ static CHILDREN: [AtomicI32; 32] = [const { AtomicI32::new(0) }; 32];
 pub fn kill_all_children() {
     for slot in &CHILDREN {
         let pgid = slot.load(Ordering::SeqCst);
-        if pgid > 0 {
-            // SAFETY: kill(2) is async-signal-safe; a process group we created.
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        if let Some(pgid) = Pid::from_raw(pgid) {
+            // kill(2) is a plain system call: async-signal-safe.
+            let _ = process::kill_process_group(pgid, Signal::KILL);
         }
     }
 }
@@ -274,20 +277,12 @@ pub fn run(cmd: &Cmd, deadline: &Deadline) -> Result<Output, ExecError> {
     if let Some(uid) = cmd.uid {
         command.uid(uid);
     }
-    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    // SAFETY: between fork and exec the closure only makes one system call
+    // (prctl PR_SET_PDEATHSIG), which is async-signal-safe and allocates nothing.
     unsafe {
         command.pre_exec(|| {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
+            process::set_parent_process_death_signal(Some(Signal::KILL))
+                .map_err(|e| io::Error::from_raw_os_error(e.raw_os_error()))
         });
     }
     let mut child = match command.spawn() {
@@ -335,24 +330,21 @@ enum Supervised {
     Io(io::Error),
 }
 
+/// SIGKILL a process group; one that is already gone (ESRCH) is fine.
 fn killpg(pgid: i32) {
-    // SAFETY: plain syscall; ESRCH (already gone) is fine.
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    if let Some(pgid) = Pid::from_raw(pgid) {
+        let _ = process::kill_process_group(pgid, Signal::KILL);
+    }
 }
 
+/// A descriptor that becomes readable when the child exits.
 fn pidfd_open(pid: i32) -> Option<OwnedFd> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: syscall returning a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    // SAFETY: a non-negative return is a fresh fd we now own.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    process::pidfd_open(Pid::from_raw(pid)?, process::PidfdFlags::empty()).ok()
 }
 
-fn set_nonblocking(fd: RawFd) {
-    // SAFETY: fcntl on an fd we own.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+fn set_nonblocking(fd: impl AsFd) {
+    if let Ok(flags) = rustix::fs::fcntl_getfl(&fd) {
+        let _ = rustix::fs::fcntl_setfl(&fd, flags | rustix::fs::OFlags::NONBLOCK);
     }
 }
 
@@ -383,19 +375,16 @@ fn supervise(
     if let (Some(mut stdin), Some(data)) = (child.stdin.take(), input) {
         // Small payloads (passwords, SQL) fit in the pipe buffer; a child
         // that never reads cannot block us past the deadline either way.
-        set_nonblocking(stdin.as_raw_fd());
+        set_nonblocking(&stdin);
         let _ = stdin.write_all(data);
     }
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
-    for fd in [
-        out.as_ref().map(|o| o.as_raw_fd()),
-        err.as_ref().map(|e| e.as_raw_fd()),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        set_nonblocking(fd);
+    if let Some(o) = &out {
+        set_nonblocking(o);
+    }
+    if let Some(e) = &err {
+        set_nonblocking(e);
     }
     let pidfd = pidfd_open(pgid);
     let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
@@ -431,28 +420,17 @@ fn supervise(
             });
             return Err(Supervised::Timeout(out_buf, err_buf));
         }
-        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(3);
-        for fd in [
-            out.as_ref().map(|o| o.as_raw_fd()),
-            err.as_ref().map(|e| e.as_raw_fd()),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            fds.push(libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            });
+        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(3);
+        if let Some(o) = &out {
+            fds.push(PollFd::new(o, PollFlags::IN));
+        }
+        if let Some(e) = &err {
+            fds.push(PollFd::new(e, PollFlags::IN));
         }
         if status.is_none()
             && let Some(p) = &pidfd
         {
-            fds.push(libc::pollfd {
-                fd: p.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            });
+            fds.push(PollFd::new(p, PollFlags::IN));
         }
         // Without a pidfd (old kernels) wake up often enough to notice the exit.
         let wait = if pidfd.is_none() && status.is_none() {
@@ -460,9 +438,9 @@ fn supervise(
         } else {
             limit.remaining()
         };
-        let ms = wait.as_millis().clamp(1, i32::MAX as u128) as i32;
-        // SAFETY: fds points at a live array of fds.len() pollfd structs.
-        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        let ts = rustix::event::Timespec::try_from(wait.max(Duration::from_millis(1))).ok();
+        let _ = rustix::event::poll(&mut fds, ts.as_ref());
+        drop(fds);
         if let Some(o) = out.as_mut()
             && !drain(o, &mut out_buf)
         {

@@ -164,8 +164,7 @@ pub fn init(agent: &str, instance: &str) {
 }
 
 fn sinks_from_env(tag: String) -> Sinks {
-    // SAFETY: isatty only inspects the descriptor.
-    let tty = unsafe { libc::isatty(2) } == 1;
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let s = Sinks::from_lookup(tag, tty, |n| std::env::var(n).ok());
     if let Some(fac) = s.facility {
         // openlog keeps the pointer: the ident must live for the whole process.
@@ -218,13 +217,13 @@ fn emit(level: Level, msg: &str, ignore_stderr: bool) {
 /// while the main thread holds it).
 fn write_fd2(s: &str) {
     let mut b = s.as_bytes();
+    let stderr = std::io::stderr();
+    let fd = std::os::fd::AsFd::as_fd(&stderr);
     while !b.is_empty() {
-        // SAFETY: writing a live buffer to fd 2.
-        let n = unsafe { libc::write(2, b.as_ptr().cast(), b.len()) };
-        if n <= 0 {
-            return;
+        match rustix::io::write(fd, b) {
+            Ok(n) if n > 0 => b = &b[n..],
+            _ => return,
         }
-        b = &b[n as usize..];
     }
 }
 
