@@ -170,7 +170,6 @@ fn op_sleep(cfg: &Config) {
 mod tests {
     use super::*;
     use std::fs;
-    use std::path::PathBuf;
     use std::time::Duration;
 
     fn ctx(action: &str, vars: &[(&str, &str)]) -> Context {
