@@ -28,8 +28,6 @@ pub mod monitor;
 pub mod mountinfo;
 pub mod ours;
 pub mod params;
-#[cfg(test)]
-mod props;
 pub mod record;
 pub mod signals;
 pub mod start;
@@ -122,6 +120,10 @@ impl ocf::Agent for Filesystem {
         monitor::probe_unconfigured(cfg, rec, ctx, why, dl)
     }
 }
+
+/// Property tests of every parser of outside input (bounded, run in CI).
+#[cfg(test)]
+mod props;
 
 #[cfg(test)]
 mod tests {
