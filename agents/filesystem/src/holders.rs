@@ -6,11 +6,14 @@
 //!
 //! Matching is by path prefix of the mount's *own* directory, never of a
 //! bind mount's source (RA#1304), and `/` is never a prefix we kill for.
+//! Processes are read through `ocf::procfs`, paths compared as bytes.
 
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use ocf::procfs::{self, Proc};
 
 /// A process that holds something under the mount, and the first thing found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,26 +37,22 @@ impl std::fmt::Display for Holder {
 /// `maps`: the file or directory was removed.
 const DELETED: &[u8] = b" (deleted)";
 
-/// Does the link text `target` name `dir` or something below it? Works on
-/// bytes, component-wise: `/mnt/ab` is not below `/mnt/a`, and neither is
-/// `/mnt/a old` (a sibling with a space in its name); only the exact
-/// ` (deleted)` suffix may follow the directory itself.
+/// Does the link text `target` name `dir` or something below it? Bytes,
+/// component-wise (`ocf::procfs::is_within`): `/mnt/ab` is not below
+/// `/mnt/a`, and neither is `/mnt/a old` (a sibling with a space in its
+/// name); only the exact ` (deleted)` suffix may follow. Never for `/`.
 pub fn link_is_within(target: &[u8], dir: &Path) -> bool {
     let d = dir.as_os_str().as_bytes();
     let d = d.strip_suffix(b"/").filter(|d| !d.is_empty()).unwrap_or(d);
     if d.is_empty() || d == b"/" {
         return false;
     }
-    match target.strip_prefix(d) {
-        Some(rest) => rest.is_empty() || rest[0] == b'/' || rest == DELETED,
-        None => false,
-    }
+    // A directory whose own name ends in " (deleted)" is itself too.
+    target == d || procfs::is_within(Path::new(OsStr::from_bytes(target)), dir)
 }
 
-fn readlink(p: &Path) -> Option<Vec<u8>> {
-    fs::read_link(p)
-        .ok()
-        .map(|t| t.as_os_str().as_bytes().to_vec())
+fn bytes(p: std::path::PathBuf) -> Vec<u8> {
+    p.into_os_string().into_encoded_bytes()
 }
 
 /// Pids we never signal: ourselves, init, and every ancestor of ours (a
@@ -72,20 +71,8 @@ pub fn protected_pids() -> Vec<i32> {
     out
 }
 
-/// The parent pid in the text of `/proc/<pid>/stat`: the fields after the
-/// comm, which may itself hold spaces and parentheses, so after the LAST
-/// `)`. `None` for anything malformed.
-pub fn stat_ppid(stat: &[u8]) -> Option<i32> {
-    let close = stat.iter().rposition(|&c| c == b')')?;
-    let rest = stat.get(close + 1..)?;
-    let mut fields = rest.split(|&c| c == b' ').filter(|f| !f.is_empty());
-    let _state = fields.next()?;
-    let ppid = fields.next()?;
-    std::str::from_utf8(ppid).ok()?.parse().ok()
-}
-
 fn parent_of(pid: i32) -> Option<i32> {
-    stat_ppid(&fs::read(format!("/proc/{pid}/stat")).ok()?)
+    procfs::get(pid).stat().map(|s| s.ppid)
 }
 
 /// The real and effective uid in the text of `/proc/<pid>/status`.
@@ -100,10 +87,10 @@ pub fn status_uids(status: &[u8]) -> Option<(u32, u32)> {
     Some((ids.next()??, ids.next()??))
 }
 
-fn comm(pid: i32) -> String {
-    fs::read(format!("/proc/{pid}/comm"))
-        .map(|s| String::from_utf8_lossy(s.trim_ascii_end()).into_owned())
-        .unwrap_or_else(|_| "?".into())
+fn comm(p: &Proc) -> String {
+    p.comm()
+        .map(|c| String::from_utf8_lossy(c.as_bytes().trim_ascii_end()).into_owned())
+        .unwrap_or_else(|| "?".into())
 }
 
 /// Is `name` (a program's file name, or its 15-character comm) a daemon of
@@ -139,30 +126,39 @@ pub fn is_cluster_daemon_name(name: &[u8]) -> bool {
     EXACT.contains(&name) || PREFIX.iter().any(|p| name.starts_with(p))
 }
 
-/// The uid the Pacemaker daemons that do not run as root run as.
+/// The uid the Pacemaker daemons that do not run as root run as, from the
+/// name service (getpwnam_r: rustix has no user database, and the account
+/// may come from NSS rather than /etc/passwd).
 fn hacluster_uid() -> Option<u32> {
     let name = c"hacluster";
     let mut size = 4096usize;
     loop {
         let mut buf = vec![0 as libc::c_char; size];
-        // SAFETY: passwd is plain data; getpwnam_r fills it and points into buf.
-        let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut pw = std::mem::MaybeUninit::<libc::passwd>::zeroed();
         let mut res: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: a C string, our passwd, a buffer of the length we pass.
-        let rc = unsafe {
-            libc::getpwnam_r(
+        // SAFETY: a NUL-terminated name, a passwd we own (all-zero is a
+        // valid passwd: plain integers and null pointers), and a buffer of
+        // exactly the length we pass; getpwnam_r writes only into those.
+        // The uid is read only when it set `res` (to our passwd), that is
+        // when it filled it in.
+        let uid = unsafe {
+            let rc = libc::getpwnam_r(
                 name.as_ptr(),
-                &mut pw,
+                pw.as_mut_ptr(),
                 buf.as_mut_ptr(),
                 buf.len(),
                 &mut res,
-            )
+            );
+            if rc == libc::ERANGE && size < 1 << 20 {
+                None
+            } else {
+                Some((rc == 0 && !res.is_null()).then(|| pw.assume_init_ref().pw_uid))
+            }
         };
-        if rc == libc::ERANGE && size < 1 << 20 {
-            size *= 4;
-            continue;
+        match uid {
+            Some(uid) => return uid,
+            None => size *= 4,
         }
-        return (rc == 0 && !res.is_null()).then_some(pw.pw_uid);
     }
 }
 
@@ -202,14 +198,15 @@ impl Guard {
         if self.is_descendant(pid) {
             return Some("a child of this agent".into());
         }
-        let exe = readlink(&PathBuf::from(format!("/proc/{pid}/exe"))).map(|t| {
+        let p = procfs::get(pid);
+        let exe = p.exe().map(bytes).map(|t| {
             let t = t.strip_suffix(DELETED).unwrap_or(&t);
             t.rsplit(|&c| c == b'/').next().unwrap_or(&[]).to_vec()
         });
         let named = exe.as_deref().is_some_and(is_cluster_daemon_name)
             || is_cluster_daemon_name(comm.as_bytes());
         if named {
-            let uids = fs::read(format!("/proc/{pid}/status"))
+            let uids = fs::read(p.dir().join("status"))
                 .ok()
                 .and_then(|s| status_uids(&s));
             // Unreadable: assume the worst, it may be the cluster's.
@@ -242,25 +239,27 @@ impl Default for Guard {
     }
 }
 
-/// What of `pid` lies within `dir`, if anything.
-fn holds(proc_dir: &Path, dir: &Path) -> Option<String> {
-    for name in ["cwd", "root", "exe"] {
-        if let Some(t) = readlink(&proc_dir.join(name))
+/// What of `p` lies within `dir`, if anything. The fd number is read
+/// with each link (the log names it), so the fd and map_files directories
+/// are read here, below the process's `/proc` directory.
+fn holds(p: &Proc, dir: &Path) -> Option<String> {
+    for (name, link) in [("cwd", p.cwd()), ("root", p.root()), ("exe", p.exe())] {
+        if let Some(t) = link.map(bytes)
             && link_is_within(&t, dir)
         {
             return Some(format!("{name} {}", String::from_utf8_lossy(&t)));
         }
     }
     for (sub, label) in [("fd", "fd"), ("map_files", "map")] {
-        let entries = match fs::read_dir(proc_dir.join(sub)) {
+        let entries = match fs::read_dir(p.dir().join(sub)) {
             Ok(e) => e,
             // map_files needs CAP_SYS_ADMIN (missing in some containers):
             // the text of maps names the same files.
-            Err(_) if label == "map" => return mapped_in_maps(proc_dir, dir),
+            Err(_) if label == "map" => return mapped_in_maps(p.dir(), dir),
             Err(_) => continue,
         };
         for e in entries.flatten() {
-            if let Some(t) = readlink(&e.path())
+            if let Ok(t) = fs::read_link(e.path()).map(bytes)
                 && link_is_within(&t, dir)
             {
                 let n = e.file_name();
@@ -306,28 +305,21 @@ pub fn scan(dir: &Path, guard: &Guard) -> Vec<Holder> {
     if dir.as_os_str().is_empty() || dir == Path::new("/") {
         return Vec::new();
     }
-    let self_pid = std::process::id() as i32;
-    let our_ns = readlink(Path::new("/proc/self/ns/mnt"));
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
+    let me = procfs::myself();
+    let our_ns = me.namespace("mnt");
     let mut out = Vec::new();
-    for e in entries.flatten() {
-        let Some(pid) = pid_of(&e.file_name()) else {
-            continue;
-        };
-        if pid == self_pid {
+    for p in procfs::all() {
+        if p.pid() == me.pid() {
             continue;
         }
-        let proc_dir = PathBuf::from("/proc").join(e.file_name());
-        if our_ns.is_some() && readlink(&proc_dir.join("ns/mnt")) != our_ns {
+        if our_ns.is_some() && p.namespace("mnt") != our_ns {
             continue;
         }
-        if let Some(what) = holds(&proc_dir, dir) {
-            let comm = comm(pid);
+        if let Some(what) = holds(&p, dir) {
+            let comm = comm(&p);
             out.push(Holder {
-                pid,
-                protected: guard.reason(pid, &comm),
+                pid: p.pid(),
+                protected: guard.reason(p.pid(), &comm),
                 comm,
                 what,
             });
@@ -335,14 +327,6 @@ pub fn scan(dir: &Path, guard: &Guard) -> Vec<Holder> {
     }
     out.sort_by_key(|h| h.pid);
     out
-}
-
-fn pid_of(name: &OsStr) -> Option<i32> {
-    let b = name.as_bytes();
-    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(b).ok()?.parse().ok()
 }
 
 /// Loop devices whose backing file lies within `dir`: the kernel holds
@@ -367,60 +351,6 @@ pub fn loop_devices_within(dir: &Path) -> Vec<String> {
         .collect();
     out.sort();
     out
-}
-
-/// Parse a signal list (`TERM`, `SIGHUP`, `9`; whitespace or comma separated).
-pub fn parse_signals(v: &str) -> Result<Vec<i32>, String> {
-    let mut out = Vec::new();
-    for word in v.split(|c: char| c.is_whitespace() || c == ',') {
-        if word.is_empty() {
-            continue;
-        }
-        let n = signal_number(word).ok_or_else(|| format!("unknown signal {word:?}"))?;
-        out.push(n);
-    }
-    if out.is_empty() {
-        return Err("names no signal".into());
-    }
-    Ok(out)
-}
-
-const SIGNALS: &[(&str, i32)] = &[
-    ("HUP", libc::SIGHUP),
-    ("INT", libc::SIGINT),
-    ("QUIT", libc::SIGQUIT),
-    ("ABRT", libc::SIGABRT),
-    ("KILL", libc::SIGKILL),
-    ("USR1", libc::SIGUSR1),
-    ("USR2", libc::SIGUSR2),
-    ("PIPE", libc::SIGPIPE),
-    ("ALRM", libc::SIGALRM),
-    ("TERM", libc::SIGTERM),
-    ("CONT", libc::SIGCONT),
-];
-
-fn signal_number(word: &str) -> Option<i32> {
-    if let Ok(n) = word.parse::<i32>() {
-        return (1..=64).contains(&n).then_some(n);
-    }
-    let up = word.to_ascii_uppercase();
-    let name = up.strip_prefix("SIG").unwrap_or(&up);
-    SIGNALS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
-}
-
-/// The name of a signal number, for logs.
-pub fn signal_name(n: i32) -> String {
-    SIGNALS
-        .iter()
-        .find(|(_, s)| *s == n)
-        .map(|(name, _)| format!("SIG{name}"))
-        .unwrap_or_else(|| format!("signal {n}"))
-}
-
-/// Send `sig` to `pid`; false if it is already gone.
-pub fn signal(pid: i32, sig: i32) -> bool {
-    // SAFETY: kill(2) with a plain pid and signal number.
-    unsafe { libc::kill(pid, sig) == 0 }
 }
 
 #[cfg(test)]
@@ -468,8 +398,17 @@ mod tests {
 
     #[test]
     fn proc_text_parsers_are_total() {
-        assert_eq!(stat_ppid(b"42 (a) b) c) S 7 42 42 0"), Some(7));
-        assert_eq!(stat_ppid(b"42 (sleep) S 1 42"), Some(1));
+        // /proc/<pid>/stat is read by ocf::procfs.
+        let stat_ppid = |s: &[u8]| procfs::parse_stat(s).map(|s| s.ppid);
+        let tail = " 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1 2 3";
+        assert_eq!(
+            stat_ppid(format!("42 (a) b) c) S 7{tail}").as_bytes()),
+            Some(7)
+        );
+        assert_eq!(
+            stat_ppid(format!("42 (sleep) S 1{tail}").as_bytes()),
+            Some(1)
+        );
         assert_eq!(
             stat_ppid(b"1 (x)"),
             None,
@@ -513,19 +452,6 @@ mod tests {
         let g = Guard::new();
         assert!(g.reason(1, "init").is_some());
         assert!(g.reason(std::process::id() as i32, "x").is_some());
-    }
-
-    #[test]
-    fn signal_lists() {
-        assert_eq!(parse_signals("TERM").unwrap(), [libc::SIGTERM]);
-        assert_eq!(
-            parse_signals("SIGHUP, 15 kill").unwrap(),
-            [libc::SIGHUP, 15, libc::SIGKILL]
-        );
-        assert!(parse_signals("TERM; rm").is_err());
-        assert!(parse_signals("99").is_err());
-        assert!(parse_signals(" ").is_err());
-        assert_eq!(signal_name(libc::SIGKILL), "SIGKILL");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::{holders, identity, mountinfo};
+use crate::{holders, mountinfo, record, signals};
 
 /// A mount table (any bytes): parsing never panics; every parsed mount's
 /// paths survive an encode/decode round trip; the unmount order of any set
@@ -94,7 +94,7 @@ pub fn mountinfo_line_round_trip(root: &[u8], mount_point: &[u8], source: &[u8],
 /// bytes): nothing panics, and what comes out keeps its promises.
 pub fn filesystem_input(data: &[u8]) {
     // /proc/<pid>/stat, status, maps; a link target against a directory.
-    let _ = holders::stat_ppid(data);
+    let _ = ocf::procfs::parse_stat(data);
     let _ = holders::status_uids(data);
     for line in data.split(|&c| c == b'\n') {
         if let Some(p) = holders::maps_path(line) {
@@ -108,14 +108,14 @@ pub fn filesystem_input(data: &[u8]) {
         assert!(!dir.is_empty() && dir != b"/");
     }
     let _ = holders::is_cluster_daemon_name(data);
-    let _ = identity::live_backing_file(data);
+    let _ = record::live_backing_file(data);
 
     // Parameters are text.
     let text = String::from_utf8_lossy(data);
-    if let Ok(sigs) = holders::parse_signals(&text) {
+    if let Ok(sigs) = signals::parse_signals(&text) {
         assert!(!sigs.is_empty() && sigs.iter().all(|s| (1..=64).contains(s)));
         for s in sigs {
-            let _ = holders::signal_name(s);
+            let _ = signals::signal_name(s);
         }
     }
     let _ = crate::parse_device(&text);
@@ -125,18 +125,14 @@ pub fn filesystem_input(data: &[u8]) {
             .map_or(0, |(i, _)| i),
     );
     for fstype in ["cifs", "nfs4", "ext4", ""] {
-        let n = identity::normalize_source(&text, fstype);
-        assert_eq!(
-            identity::normalize_source(&n, fstype),
-            n,
-            "normalizing twice"
-        );
-        assert!(identity::same_source(
+        let n = record::normalize_source(&text, fstype);
+        assert_eq!(record::normalize_source(&n, fstype), n, "normalizing twice");
+        assert!(record::same_source(
             &text,
             OsStr::new(text.as_ref()),
             fstype
         ));
-        let _ = identity::same_source(a, OsStr::from_bytes(b.as_bytes()), fstype);
+        let _ = record::same_source(a, OsStr::from_bytes(b.as_bytes()), fstype);
     }
     for fstype in ["cifs", "ext4"] {
         let (kept, pw) = crate::split_cifs_password(fstype, &text);
@@ -152,11 +148,11 @@ pub fn filesystem_input(data: &[u8]) {
             assert_eq!((kept.as_str(), pw), (text.as_ref(), None));
         }
     }
-    let _ = identity::parse_dev(&text);
+    let _ = record::parse_dev(&text);
     let rec = ocf::Record::from_text(&text);
-    if let Some(r) = identity::Recorded::from_record(&rec) {
+    if let Some(r) = record::Recorded::from_record(&rec) {
         let again =
-            identity::Recorded::from_record(&ocf::Record::from_text(&r.to_record().to_text()))
+            record::Recorded::from_record(&ocf::Record::from_text(&r.to_record().to_text()))
                 .expect("what we write reads back");
         assert_eq!(again.directory, r.directory);
         assert_eq!(again.mount, r.mount);

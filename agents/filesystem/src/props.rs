@@ -84,8 +84,8 @@ proptest! {
     fn proc_stat_with_any_comm(comm in proptest::collection::vec(any::<u8>(), 0..20), ppid in 0i32..100000) {
         let mut stat = b"123 (".to_vec();
         stat.extend(&comm);
-        stat.extend(format!(") S {ppid} 123 123 0 -1").as_bytes());
-        prop_assert_eq!(crate::holders::stat_ppid(&stat), Some(ppid));
+        stat.extend(format!(") S {ppid} 123 123 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654").as_bytes());
+        prop_assert_eq!(ocf::procfs::parse_stat(&stat).map(|s| s.ppid), Some(ppid));
     }
 }
 

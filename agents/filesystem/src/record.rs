@@ -12,9 +12,15 @@
 //! so a renamed parent directory or a renamed bind source changes them.
 
 use std::ffi::{OsStr, OsString};
+use std::fs;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use ocf::Context;
+
+use crate::config::{Config, Device, NETWORK, parse_device};
+use crate::device::is_block;
 use crate::mountinfo::Mount;
 
 /// A device number as `major:minor`.
@@ -235,6 +241,65 @@ pub fn same_source(configured: &str, listed: &OsStr, fstype: &str) -> bool {
     listed
         .to_str()
         .is_some_and(|l| normalize_source(configured, fstype) == normalize_source(l, fstype))
+}
+
+/// Start found its filesystem already mounted: make sure the record names
+/// that mount (a start of an older version, or a mount made by hand).
+pub fn record_existing(cfg: &Config, ctx: &Context, rec: Option<&Recorded>, dir: &Path, m: &Mount) {
+    if rec.is_some_and(|r| r.mount.as_ref().is_some_and(|x| is_recorded(x, m))) {
+        return;
+    }
+    let same = rec.filter(|r| r.device == cfg.device_text);
+    let block = cfg.is_block_kind() && m.major != 0;
+    Recorded {
+        device: cfg.device_text.clone(),
+        directory: cfg.directory.clone(),
+        fstype: cfg.fstype.clone(),
+        options: cfg.options.clone(),
+        dir: dir.to_path_buf(),
+        rdev: block.then_some((m.major, m.minor)),
+        devpath: same.and_then(|r| r.devpath.clone()),
+        mount: Some(recorded_mount(cfg, m)),
+    }
+    .to_record()
+    .save(ctx);
+}
+
+/// The identity of a mount start just made or found. `st_dev` comes from a
+/// stat of the mounted root, only for a filesystem on a block device (where
+/// a btrfs subvolume's differs from the table's): never a stat that can
+/// hang on a server or a FUSE daemon.
+pub fn recorded_mount(cfg: &Config, m: &Mount) -> RecordedMount {
+    let on_block =
+        m.major != 0 || (m.source_path().starts_with("/dev/") && is_block(m.source_path()));
+    let st_dev = (on_block && !cfg.bind && !NETWORK.contains(&m.fstype.as_str()))
+        .then(|| fs::metadata(&m.mount_point).ok())
+        .flatten()
+        .map(|md| (rustix::fs::major(md.dev()), rustix::fs::minor(md.dev())));
+    RecordedMount {
+        id: m.id,
+        dev: (m.major, m.minor),
+        st_dev,
+        fstype: m.fstype.clone(),
+        source: m.source.clone(),
+        mount_point: m.mount_point.clone(),
+    }
+}
+
+/// What start recorded for this instance, if it is ours.
+pub fn load(ctx: &Context) -> Option<Recorded> {
+    ocf::Record::load(ctx)
+        .as_ref()
+        .and_then(Recorded::from_record)
+}
+
+/// Did start record a block device (not a bind or a network source)?
+pub fn recorded_block_kind(r: &Recorded) -> bool {
+    !r.is_bind()
+        && matches!(
+            parse_device(&r.device),
+            Device::Path(_) | Device::Uuid(_) | Device::Label(_)
+        )
 }
 
 #[cfg(test)]
