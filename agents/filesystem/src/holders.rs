@@ -126,40 +126,10 @@ pub fn is_cluster_daemon_name(name: &[u8]) -> bool {
     EXACT.contains(&name) || PREFIX.iter().any(|p| name.starts_with(p))
 }
 
-/// The uid the Pacemaker daemons that do not run as root run as, from the
-/// name service (getpwnam_r: rustix has no user database, and the account
-/// may come from NSS rather than /etc/passwd).
+/// The uid the Pacemaker daemons that do not run as root run as (through
+/// NSS: the account may come from LDAP rather than /etc/passwd).
 fn hacluster_uid() -> Option<u32> {
-    let name = c"hacluster";
-    let mut size = 4096usize;
-    loop {
-        let mut buf = vec![0 as libc::c_char; size];
-        let mut pw = std::mem::MaybeUninit::<libc::passwd>::zeroed();
-        let mut res: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: a NUL-terminated name, a passwd we own (all-zero is a
-        // valid passwd: plain integers and null pointers), and a buffer of
-        // exactly the length we pass; getpwnam_r writes only into those.
-        // The uid is read only when it set `res` (to our passwd), that is
-        // when it filled it in.
-        let uid = unsafe {
-            let rc = libc::getpwnam_r(
-                name.as_ptr(),
-                pw.as_mut_ptr(),
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut res,
-            );
-            if rc == libc::ERANGE && size < 1 << 20 {
-                None
-            } else {
-                Some((rc == 0 && !res.is_null()).then(|| pw.assume_init_ref().pw_uid))
-            }
-        };
-        match uid {
-            Some(uid) => return uid,
-            None => size *= 4,
-        }
-    }
+    ocf::user::uid("hacluster")
 }
 
 /// What decides whether a holder may be signalled, gathered once per scan.

@@ -16,6 +16,7 @@
 //! | [`record`] | what start started here, for stop and probe when the configuration does not validate |
 //! | [`run`] | the [`Agent`] trait and the driver's rule table |
 //! | [`secret`] | masking secrets (`password=`, ...) in every line we show |
+//! | [`user`] | users and groups through NSS (ids, every supplementary group) |
 //! | [`xml`] | reading XML through one parser (roxmltree) with small typed helpers |
 
 pub mod cluster;
@@ -32,6 +33,7 @@ pub mod procfs;
 pub mod record;
 pub mod run;
 pub mod secret;
+pub mod user;
 pub mod xml;
 
 pub use deadline::Deadline;

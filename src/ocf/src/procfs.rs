@@ -128,34 +128,53 @@ impl Proc {
             .map(|m| m.ino())
     }
 
-    /// Where each open file descriptor points (sockets and pipes as the
-    /// kernel names them: `socket:[N]`).
-    pub fn fd_targets(&self) -> Vec<PathBuf> {
-        fs::read_dir(self.dir.join("fd"))
+    /// Each open file descriptor and where it points (sockets and pipes
+    /// as the kernel names them: `socket:[N]`).
+    pub fn fd_targets(&self) -> Vec<(i32, PathBuf)> {
+        let mut out: Vec<(i32, PathBuf)> = fs::read_dir(self.dir.join("fd"))
             .into_iter()
             .flatten()
             .flatten()
-            .filter_map(|e| fs::read_link(e.path()).ok())
-            .collect()
-    }
-
-    /// The files mapped into the process (`/proc/<pid>/maps`' paths).
-    pub fn mapped_files(&self) -> Vec<PathBuf> {
-        let Ok(text) = fs::read(self.dir.join("maps")) else {
-            return Vec::new();
-        };
-        let mut out: Vec<PathBuf> = text
-            .split(|&b| b == b'\n')
-            .filter_map(|line| {
-                // The path is the sixth field and may itself hold spaces.
-                let start = line.iter().position(|&b| b == b'/')?;
-                Some(PathBuf::from(OsStr::from_bytes(&line[start..])))
+            .filter_map(|e| {
+                let fd = e.file_name().to_str()?.parse().ok()?;
+                Some((fd, fs::read_link(e.path()).ok()?))
             })
             .collect();
+        out.sort();
+        out
+    }
+
+    /// The files mapped into the process: through `map_files` (exact, but
+    /// root only), else the path field of `/proc/<pid>/maps`.
+    pub fn mapped_files(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = match fs::read_dir(self.dir.join("map_files")) {
+            Ok(dir) => dir
+                .flatten()
+                .filter_map(|e| fs::read_link(e.path()).ok())
+                .collect(),
+            Err(_) => fs::read(self.dir.join("maps"))
+                .map(|t| t.split(|&b| b == b'\n').filter_map(maps_path).collect())
+                .unwrap_or_default(),
+        };
         out.sort();
         out.dedup();
         out
     }
+}
+
+/// The path of one `/proc/<pid>/maps` line: the sixth field, which runs to
+/// the end of the line and may hold spaces; only when it is a path (not
+/// `[heap]`, `[anon:...]` or empty).
+pub fn maps_path(line: &[u8]) -> Option<PathBuf> {
+    let mut rest = line;
+    for _ in 0..5 {
+        let sp = rest.iter().position(|&b| b == b' ')?;
+        rest = &rest[sp..];
+        let field = rest.iter().position(|&b| b != b' ')?;
+        rest = &rest[field..];
+    }
+    rest.starts_with(b"/")
+        .then(|| PathBuf::from(OsStr::from_bytes(rest)))
 }
 
 /// Parse `/proc/<pid>/stat`: "pid (comm) S ppid pgrp session ..."; the
@@ -183,8 +202,15 @@ pub fn parse_stat(raw: &[u8]) -> Option<Stat> {
 /// inside it? Byte-exact: `/srv/data old` is not inside `/srv/data`; the
 /// only suffix the kernel adds that still counts is exactly ` (deleted)`.
 pub fn is_within(path: &Path, dir: &Path) -> bool {
-    let p = path.as_os_str().as_bytes();
-    let p = p.strip_suffix(b" (deleted)").unwrap_or(p);
+    let whole = path.as_os_str().as_bytes();
+    // A name that itself ends in " (deleted)" is compared as it is first.
+    [Some(whole), whole.strip_suffix(b" (deleted)")]
+        .into_iter()
+        .flatten()
+        .any(|p| within(p, dir))
+}
+
+fn within(p: &[u8], dir: &Path) -> bool {
     let d = dir.as_os_str().as_bytes();
     let d = if d.len() > 1 {
         d.strip_suffix(b"/").unwrap_or(d)
@@ -249,5 +275,24 @@ mod tests {
         let odd = PathBuf::from(OsStr::from_bytes(b"/srv/\xff\xfe"));
         assert!(is_within(&odd.join("f"), &odd));
         assert!(!is_within(Path::new("/srv/\u{fffd}\u{fffd}/f"), &odd));
+        // a directory whose own name ends in " (deleted)"
+        let dd = Path::new("/srv/x (deleted)");
+        assert!(is_within(dd, dd));
+        assert!(is_within(Path::new("/srv/x (deleted)/f"), dd));
+        assert!(is_within(Path::new("/srv/x (deleted) (deleted)"), dd));
+    }
+
+    #[test]
+    fn maps_lines() {
+        let l = b"7f00-7f01 r-xp 00000000 08:01 1234                       /usr/lib/a b.so";
+        assert_eq!(maps_path(l), Some(PathBuf::from("/usr/lib/a b.so")));
+        assert_eq!(
+            maps_path(b"7f00-7f01 rw-p 00000000 00:00 0 [anon:/x]"),
+            None
+        );
+        assert_eq!(maps_path(b"7f00-7f01 rw-p 00000000 00:00 0"), None);
+        assert_eq!(maps_path(b"garbage"), None);
+        assert!(!myself().mapped_files().is_empty());
+        assert!(myself().fd_targets().iter().any(|(fd, _)| *fd == 0));
     }
 }
