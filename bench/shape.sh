@@ -23,7 +23,8 @@ for f in files:
     lines = open(f, encoding='utf-8', errors='replace').read().split('\n')
     cut = len(lines)
     for i, l in enumerate(lines):
-        if l.strip() == '#[cfg(test)]' and any(x.lstrip().startswith(('mod ', 'pub mod ')) for x in lines[i+1:i+3]):
+        # an inline test module (`mod tests {`), not a `mod x;` declaration
+        if l.strip() == '#[cfg(test)]' and any(x.lstrip().startswith(('mod ', 'pub mod ')) and x.rstrip().endswith('{') for x in lines[i+1:i+3]):
             cut = i
             break
     body = lines[:cut]
