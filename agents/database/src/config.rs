@@ -101,7 +101,7 @@ pub fn configure(p: &Params) -> OcfResult<Config> {
         binary: path(&BINARY),
         config: path(&CONFIG),
         socketdir: path(&SOCKETDIR),
-        socket: path(&SOCKET).unwrap_or_else(|| PathBuf::from("/run/mysqld/mysqld.sock")),
+        socket: path(&SOCKET).unwrap_or_else(|| PathBuf::from(engine::mysql::DEFAULT_SOCKET)),
         port,
         port_set: p.is_set(&PORT),
         host: p.string(&HOST).map(str::to_string),

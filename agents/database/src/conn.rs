@@ -430,10 +430,10 @@ impl Wire for Conn {
 /// another OS identity so that peer authentication sees it.
 ///
 /// The identity is switched with the raw setresgid/setresuid syscalls
-/// (rustix's `set_thread_res_*`) in a
-/// short-lived thread: unlike the libc wrappers, they change that thread
-/// only, and the kernel records the peer credentials at connect time. No
-/// fork, and the agent's other threads stay root.
+/// (rustix's `set_thread_res_*`) in a short-lived thread: unlike the libc
+/// wrappers, they change that thread only, and the kernel records the peer
+/// credentials at connect time. No fork, and the agent's other threads
+/// stay root.
 fn unix_connect(
     path: &Path,
     deadline: Deadline,

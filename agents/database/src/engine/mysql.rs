@@ -18,6 +18,9 @@ use crate::{mysql, params, process};
 #[derive(Debug)]
 pub struct Mysql;
 
+/// The socket when the `socket` parameter is not set.
+pub const DEFAULT_SOCKET: &str = "/run/mysqld/mysqld.sock";
+
 impl Engine for Mysql {
     fn name(&self) -> &'static str {
         "mysql"
