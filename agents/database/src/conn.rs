@@ -14,12 +14,16 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ocf::Deadline;
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::fs::{Gid, Uid};
+use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+use rustix::thread::{set_thread_res_gid, set_thread_res_uid};
 
 /// Where the server answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -309,24 +313,11 @@ impl Conn {
         let Inner::Unix(s) = &self.inner else {
             return None;
         };
-        // SAFETY: ucred is plain data; getsockopt fills at most `len` bytes.
-        let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-        // SAFETY: a live socket; `cred` and `len` are ours and sized right.
-        let rc = unsafe {
-            libc::getsockopt(
-                s.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_PEERCRED,
-                (&raw mut cred).cast(),
-                &mut len,
-            )
-        };
-        Some(if rc == 0 {
-            Ok(cred.uid)
-        } else {
-            Err(io::Error::last_os_error())
-        })
+        Some(
+            rustix::net::sockopt::socket_peercred(s)
+                .map(|cred| cred.uid.as_raw())
+                .map_err(io::Error::from),
+        )
     }
 
     /// On a unix socket, refuse a server run by anyone but `allowed` (the
@@ -359,38 +350,34 @@ impl Conn {
         }
     }
 
-    fn fd(&self) -> RawFd {
+    fn fd(&self) -> BorrowedFd<'_> {
         match &self.inner {
-            Inner::Tcp(s) => s.as_raw_fd(),
-            Inner::Unix(s) => s.as_raw_fd(),
+            Inner::Tcp(s) => s.as_fd(),
+            Inner::Unix(s) => s.as_fd(),
         }
     }
 
     /// Wait until the socket is ready for `events`, or the deadline passes.
     /// poll(2) runs on high-resolution timers; SO_RCVTIMEO rides the timer
     /// wheel, which overshoots a few-second timeout by up to a tenth or more.
-    fn wait(&self, events: libc::c_short) -> io::Result<()> {
+    fn wait(&self, events: PollFlags) -> io::Result<()> {
         loop {
             let left = self.deadline.remaining();
             if left.is_zero() {
                 return Err(io::ErrorKind::TimedOut.into());
             }
-            let mut p = libc::pollfd {
-                fd: self.fd(),
-                events,
-                revents: 0,
+            let fd = self.fd();
+            let mut fds = [PollFd::new(&fd, events)];
+            // At least 1 ms, as poll(2) counts in milliseconds.
+            let left = left.max(Duration::from_millis(1));
+            let timeout = Timespec {
+                tv_sec: left.as_secs() as _,
+                tv_nsec: left.subsec_nanos() as _,
             };
-            let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
-            // SAFETY: one valid pollfd.
-            let n = unsafe { libc::poll(&mut p, 1, ms) };
-            if n > 0 {
-                return Ok(());
-            }
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
+            match rustix::event::poll(&mut fds, Some(&timeout)) {
+                Ok(n) if n > 0 => return Ok(()),
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -409,7 +396,7 @@ impl Wire for Conn {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(libc::POLLOUT)?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(PollFlags::OUT)?,
                 Err(e) => return Err(e),
             }
         }
@@ -427,7 +414,7 @@ impl Wire for Conn {
                 Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(libc::POLLIN)?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(PollFlags::IN)?,
                 Err(e) => return Err(e),
             }
         }
@@ -442,10 +429,11 @@ impl Wire for Conn {
 /// stopped server's full backlog blocks a plain connect), optionally with
 /// another OS identity so that peer authentication sees it.
 ///
-/// The identity is switched with the raw setresgid/setresuid syscalls in a
-/// short-lived thread: unlike the libc wrappers, they change that thread
-/// only, and the kernel records the peer credentials at connect time. No
-/// fork, and the agent's other threads stay root.
+/// The identity is switched with the raw setresgid/setresuid syscalls
+/// (rustix's `set_thread_res_*`) in a short-lived thread: unlike the libc
+/// wrappers, they change that thread only, and the kernel records the peer
+/// credentials at connect time. No fork, and the agent's other threads
+/// stay root.
 fn unix_connect(
     path: &Path,
     deadline: Deadline,
@@ -455,14 +443,8 @@ fn unix_connect(
         None => unix_connect_here(path, deadline),
         Some(id) => std::thread::scope(|s| {
             s.spawn(|| {
-                // SAFETY: plain syscalls changing only this thread's ids.
-                unsafe {
-                    if libc::syscall(libc::SYS_setresgid, -1i64, id.gid as i64, -1i64) != 0
-                        || libc::syscall(libc::SYS_setresuid, -1i64, id.uid as i64, -1i64) != 0
-                    {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
+                set_thread_res_gid(None, Gid::from_raw(id.gid), None)?;
+                set_thread_res_uid(None, Uid::from_raw(id.uid), None)?;
                 unix_connect_here(path, deadline)
             })
             .join()
@@ -473,50 +455,33 @@ fn unix_connect(
 
 fn unix_connect_here(path: &Path, deadline: Deadline) -> io::Result<UnixStream> {
     use std::os::unix::ffi::OsStrExt;
-    let bytes = path.as_os_str().as_bytes();
-    // SAFETY: sockaddr_un is plain old data; zeroed is a valid value.
-    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    if bytes.len() >= addr.sun_path.len() {
+    // sockaddr_un's sun_path holds 108 bytes with the NUL.
+    if path.as_os_str().as_bytes().len() >= 108 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("socket path {} is too long", path.display()),
         ));
     }
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
-        *d = *s as libc::c_char;
-    }
-    // SAFETY: a new socket; the fd is owned right away.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is a fresh descriptor nobody else owns.
-    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-    let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    let addr = SocketAddrUnix::new(path)?;
+    let fd = rustix::net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        None,
+    )?;
     // A stopped server's full backlog gives EAGAIN on a non-blocking unix
     // connect: retry, bounded by the deadline.
     loop {
-        // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-        let rc = unsafe { libc::connect(fd, (&raw const addr).cast(), len) };
-        if rc == 0 {
-            break;
-        }
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EAGAIN) {
-            return Err(e);
+        match rustix::net::connect(&fd, &addr) {
+            Ok(()) => break,
+            Err(rustix::io::Errno::AGAIN) => {}
+            Err(e) => return Err(e.into()),
         }
         if !deadline.sleep(Duration::from_millis(10)) {
             return Err(io::ErrorKind::TimedOut.into());
         }
     }
-    Ok(UnixStream::from(owned))
+    Ok(UnixStream::from(fd))
 }
 
 #[cfg(test)]

@@ -1,17 +1,23 @@
 //! The server's processes as the kernel sees them: pid files, liveness,
-//! identity, service users, and launching the server detached.
+//! identity (through `ocf::procfs`), signals, and launching the server
+//! detached as the service user ([`crate::user`]).
 //!
 //! A pid file alone lies after a crash (the PID may be reused), so a process
 //! counts as the server only if it is alive (not a zombie: PID 1 may not reap
 //! on every machine), runs a binary of the engine's names and works in the
 //! data directory (both PostgreSQL and MariaDB chdir there).
 
-use std::ffi::CString;
 use std::fs;
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+use ocf::procfs;
+use rustix::fs::{Gid, OFlags, Uid};
+use rustix::process::{Pid, Signal};
+
+use crate::user::User;
 
 /// How much of a pid file is read: its first line is all we use.
 const PID_FILE_LIMIT: u64 = 256;
@@ -36,48 +42,30 @@ pub fn parse_pid(text: &str) -> Option<i32> {
         .filter(|&p| p > 0)
 }
 
-/// The fields of /proc/<pid>/stat after the command name: index 0 is the
-/// state (field 3), 1 the parent (field 4), 19 the start time (field 22).
-fn stat_fields(pid: i32) -> Option<Vec<String>> {
-    // Bytes: a command name need not be UTF-8, and the process still lives.
-    parse_stat(&fs::read(format!("/proc/{pid}/stat")).ok()?)
-}
-
-/// The fields of a /proc/<pid>/stat text after `(comm)`; comm may contain
-/// spaces, parentheses and any byte.
-pub fn parse_stat(stat: &[u8]) -> Option<Vec<String>> {
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    let after = String::from_utf8_lossy(stat.get(close + 1..)?);
-    Some(after.split_whitespace().map(str::to_string).collect())
-}
-
 /// The state letter from /proc/<pid>/stat (R, S, D, T, Z, ...).
 pub fn state(pid: i32) -> Option<char> {
-    stat_fields(pid)?.first()?.chars().next()
+    procfs::get(pid).stat().map(|s| s.state)
 }
 
 /// The parent's PID.
 pub fn ppid(pid: i32) -> Option<i32> {
-    stat_fields(pid)?.get(1)?.parse().ok()
+    procfs::get(pid).stat().map(|s| s.ppid)
 }
 
 /// When the process started, in clock ticks after boot (field 22 of
 /// /proc/<pid>/stat): with the PID, it names one process for the whole
 /// uptime, so a recycled PID is never mistaken for the server.
 pub fn start_time(pid: i32) -> Option<u64> {
-    stat_fields(pid)?.get(19)?.parse().ok()
+    procfs::get(pid).stat().map(|s| s.start_time)
 }
 
 /// The process's arguments (argv as the process shows it now).
 pub fn cmdline(pid: i32) -> Vec<String> {
-    fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| {
-            b.split(|&c| c == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+    procfs::get(pid)
+        .cmdline()
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// Device and inode of a directory: what a process's working directory is
@@ -93,18 +81,18 @@ pub fn dir_id(path: &Path) -> Option<(u64, u64)> {
 
 /// Device and inode of a process's working directory.
 pub fn cwd_id(pid: i32) -> Option<(u64, u64)> {
-    dir_id(Path::new(&format!("/proc/{pid}/cwd")))
+    dir_id(&procfs::get(pid).dir().join("cwd"))
 }
 
 /// Alive: exists and is not a zombie.
 pub fn alive(pid: i32) -> bool {
-    matches!(state(pid), Some(s) if s != 'Z' && s != 'X')
+    procfs::get(pid).alive()
 }
 
 /// The file name of the program a process runs (" (deleted)" stripped, so
 /// a server whose package was upgraded underneath still counts).
 pub fn exe_name(pid: i32) -> Option<String> {
-    let link = fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let link = procfs::get(pid).exe()?;
     let s = link.to_string_lossy();
     let s = s.strip_suffix(" (deleted)").unwrap_or(&s);
     Path::new(s)
@@ -113,7 +101,22 @@ pub fn exe_name(pid: i32) -> Option<String> {
 }
 
 pub fn cwd(pid: i32) -> Option<PathBuf> {
-    fs::read_link(format!("/proc/{pid}/cwd")).ok()
+    procfs::get(pid).cwd()
+}
+
+/// The file name a program runs under, once links are resolved (what
+/// /proc/<pid>/exe shows).
+pub fn program_name(binary: &Path) -> Option<String> {
+    fs::canonicalize(binary)
+        .ok()?
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+}
+
+/// A regular file someone may execute.
+pub fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// How a server process is recognised.
@@ -160,128 +163,12 @@ impl Identity {
 
 /// Every PID in /proc.
 pub fn all_pids() -> Vec<i32> {
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return vec![];
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .collect()
+    procfs::all().map(|p| p.pid()).collect()
 }
 
-pub fn signal(pid: i32, sig: i32) -> bool {
-    // SAFETY: plain syscall.
-    unsafe { libc::kill(pid, sig) == 0 }
-}
-
-/// A service user: ids, supplementary groups, home.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct User {
-    pub name: String,
-    pub uid: u32,
-    pub gid: u32,
-    pub groups: Vec<u32>,
-}
-
-/// Look up a user (and optionally a group name overriding its primary
-/// group) through NSS, like `id` would. No fork. The buffers grow until the
-/// entry fits (a long gecos, an LDAP entry) and every supplementary group
-/// is kept, however many.
-pub fn lookup_user(name: &str, group: Option<&str>) -> Result<User, String> {
-    let cname = CString::new(name).map_err(|_| format!("bad user name {name:?}"))?;
-    // SAFETY: passwd is plain data; getpwnam_r fills it and points into buf.
-    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut res: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: a C string, our passwd, a buffer of the length we pass.
-    with_growing_buffer(|buf| unsafe {
-        libc::getpwnam_r(
-            cname.as_ptr(),
-            &mut pw,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut res,
-        )
-    })
-    .map_err(|e| format!("cannot look up user {name}: {e}"))?;
-    if res.is_null() {
-        return Err(format!("user {name} does not exist on this node"));
-    }
-    let uid = pw.pw_uid;
-    let mut gid = pw.pw_gid;
-    if let Some(g) = group {
-        gid = lookup_group(g)?;
-    }
-    let mut groups = group_list(&cname, gid);
-    if !groups.contains(&gid) {
-        groups.push(gid);
-    }
-    Ok(User {
-        name: name.to_string(),
-        uid,
-        gid,
-        groups,
-    })
-}
-
-/// Every group of the user, `gid` included: getgrouplist says how many
-/// there are when the list is too short, so it is called again with room
-/// for all of them.
-fn group_list(name: &CString, gid: u32) -> Vec<u32> {
-    let mut groups = vec![0 as libc::gid_t; 64];
-    loop {
-        let mut n = groups.len() as libc::c_int;
-        // SAFETY: groups has room for n entries; getgrouplist updates n.
-        let rc = unsafe { libc::getgrouplist(name.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
-        let n = n.max(0) as usize;
-        if rc >= 0 {
-            groups.truncate(n);
-            return groups;
-        }
-        // -1 with n set to the count needed (glibc); grow at least twofold
-        // in case a library leaves n alone, up to the kernel's NGROUPS_MAX.
-        let want = n.max(groups.len() * 2);
-        if groups.len() >= 65536 {
-            groups.truncate(65536);
-            return groups;
-        }
-        groups.resize(want.min(65536), 0);
-    }
-}
-
-/// Call an NSS `*_r` function with a buffer that doubles on ERANGE, up to
-/// 64 MiB; `Err` for any other error.
-fn with_growing_buffer(mut call: impl FnMut(&mut [libc::c_char]) -> libc::c_int) -> io::Result<()> {
-    let mut buf = vec![0 as libc::c_char; 4096];
-    loop {
-        match call(&mut buf) {
-            0 => return Ok(()),
-            libc::ERANGE if buf.len() < 64 << 20 => {
-                let n = buf.len() * 2;
-                buf.resize(n, 0);
-            }
-            e => return Err(io::Error::from_raw_os_error(e)),
-        }
-    }
-}
-
-fn lookup_group(name: &str) -> Result<u32, String> {
-    let cname = CString::new(name).map_err(|_| format!("bad group name {name:?}"))?;
-    // SAFETY: as in lookup_user.
-    let mut gr: libc::group = unsafe { std::mem::zeroed() };
-    let mut res: *mut libc::group = std::ptr::null_mut();
-    // SAFETY: a C string, our group, a buffer of the length we pass.
-    with_growing_buffer(|buf| unsafe {
-        libc::getgrnam_r(
-            cname.as_ptr(),
-            &mut gr,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut res,
-        )
-    })
-    .map_err(|e| format!("cannot look up group {name}: {e}"))?;
-    if res.is_null() {
-        return Err(format!("group {name} does not exist on this node"));
-    }
-    Ok(gr.gr_gid)
+/// Send `sig`; false when the process is gone (or not ours to signal).
+pub fn signal(pid: i32, sig: Signal) -> bool {
+    Pid::from_raw(pid).is_some_and(|p| rustix::process::kill_process(p, sig).is_ok())
 }
 
 /// Open the server's output log for appending, as the service user will
@@ -318,17 +205,20 @@ pub fn spawn_detached(argv: &[String], user: &User, log: Option<fs::File>) -> io
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err));
-    let (uid, gid, groups) = (user.uid, user.gid, user.groups.clone());
-    // SAFETY: only async-signal-safe syscalls run in the child before exec.
+    let uid = Uid::from_raw(user.uid);
+    let gid = Gid::from_raw(user.gid);
+    let groups: Vec<Gid> = user.groups.iter().map(|&g| Gid::from_raw(g)).collect();
+    // SAFETY: the closure runs in the forked child before exec and makes
+    // only raw system calls through rustix (setsid, setgroups, setgid,
+    // setuid): no allocation, no lock, nothing that is not
+    // async-signal-safe. The child has one thread, so the thread-level id
+    // calls change the whole process.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::setsid() < 0
-                || libc::setgroups(groups.len(), groups.as_ptr()) != 0
-                || libc::setgid(gid) != 0
-                || libc::setuid(uid) != 0
-            {
-                return Err(io::Error::last_os_error());
-            }
+            rustix::process::setsid()?;
+            rustix::thread::set_thread_groups(&groups)?;
+            rustix::thread::set_thread_gid(gid)?;
+            rustix::thread::set_thread_uid(uid)?;
             Ok(())
         });
     }
@@ -396,7 +286,7 @@ pub fn last_log_line(path: &Path, owner: u32) -> Option<String> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let mut f = fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK).bits() as i32)
         .open(path)
         .ok()?;
     let m = f.metadata().ok()?;
@@ -467,15 +357,6 @@ mod tests {
         assert_eq!(ppid(me), Some(std::os::unix::process::parent_id() as i32));
         assert!(!cmdline(me).is_empty());
         assert_eq!(start_time(i32::MAX), None);
-    }
-
-    #[test]
-    fn users_resolve() {
-        let root = lookup_user("root", None).unwrap();
-        assert_eq!((root.uid, root.gid), (0, 0));
-        assert!(root.groups.contains(&0));
-        assert!(lookup_user("dba-no-such-user", None).is_err());
-        assert!(lookup_user("root", Some("dba-no-such-group")).is_err());
     }
 
     /// Missing directories are made one by one: the ancestors root's 0755,

@@ -305,21 +305,22 @@ proptest! {
     }
 
     #[test]
-    fn proc_stat(comm in vec(any::<u8>(), 0..20), state in "[RSDZTX]", ppid: u32, noise in vec(any::<u8>(), 0..64)) {
-        let _ = process::parse_stat(&noise);
+    fn proc_stat(comm in vec(any::<u8>(), 0..20), state in "[RSDZTX]", ppid in 0i32..=i32::MAX, noise in vec(any::<u8>(), 0..64)) {
+        // The agent reads /proc/<pid>/stat through ocf::procfs.
+        let _ = ocf::procfs::parse_stat(&noise);
         let mut stat = b"42 (".to_vec();
         stat.extend_from_slice(&comm);
-        stat.extend_from_slice(format!(") {state} {ppid} 1 1 0").as_bytes());
-        let f = process::parse_stat(&stat).unwrap();
-        prop_assert_eq!(&f[0], &state);
-        prop_assert_eq!(f[1].clone(), ppid.to_string());
+        stat.extend_from_slice(format!(") {state} {ppid} 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1").as_bytes());
+        let f = ocf::procfs::parse_stat(&stat).unwrap();
+        prop_assert_eq!(f.state.to_string(), state);
+        prop_assert_eq!(f.ppid, ppid);
     }
 
     #[test]
     fn postgresql_conf(noise in "\\PC{0,200}", dir in "/[a-z0-9/_.-]{1,40}", comment in "[ -~]{0,20}") {
-        let _ = crate::data_directory(&noise);
+        let _ = crate::engine::postgresql::data_directory(&noise);
         let conf = format!("{noise}\ndata_directory = '{dir}'\t# {comment}\n");
-        prop_assert_eq!(crate::data_directory(&conf), Some(std::path::PathBuf::from(&dir)));
+        prop_assert_eq!(crate::engine::postgresql::data_directory(&conf), Some(std::path::PathBuf::from(&dir)));
     }
 
     #[test]
