@@ -1,0 +1,415 @@
+//! A small synchronous rtnetlink client: exactly the requests this agent
+//! needs (addresses, one link, routes, address labels), as
+//! `netlink-packet-route` messages over a `netlink-sys` socket. No `ip`
+//! fork, no async runtime; every receive is bounded by a socket timeout,
+//! and a dump raced by another change is read again.
+
+mod message;
+mod reply;
+
+use std::io;
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST};
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::AddressMessage;
+use netlink_packet_route::link::{LinkFlags, LinkMessage};
+use netlink_packet_route::route::RouteMessage;
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+use ocf::{Deadline, OcfError, OcfResult};
+
+pub use message::{
+    Addr, Link, NewAddr, RT_TABLE_MAIN, Route, add_message, add_request, addrlabel_message,
+    family_of, parse_addr, parse_link, parse_route,
+};
+pub use netlink_packet_route::AddressFamily;
+pub use netlink_packet_route::address::AddressFlags;
+pub use netlink_packet_route::route::{RouteScope, RouteType};
+pub use reply::{Collect, HEADER_LEN, Message, done_status, error_status, messages};
+
+// Message types of <linux/rtnetlink.h> the agent reads.
+const RTM_NEWLINK: u16 = 16;
+const RTM_NEWADDR: u16 = 20;
+const RTM_NEWROUTE: u16 = 24;
+
+/// How many times a dump the kernel marks interrupted is read again before
+/// the caller gets an error (within the socket's deadline too).
+pub const DUMP_TRIES: u32 = 10;
+
+/// The size of the receive buffer: a dump datagram is at most 32 KiB.
+const RECV_BUF: usize = 1 << 16;
+
+pub struct Netlink {
+    socket: Socket,
+    seq: u32,
+    buf: Vec<u8>,
+    /// Past this, an interrupted dump is not read again.
+    until: Instant,
+    /// Dumps read again because the kernel marked them interrupted.
+    pub interrupted: u32,
+}
+
+impl Netlink {
+    /// Open a route socket in the calling thread's network namespace; every
+    /// answer must come within `timeout`.
+    pub fn open(timeout: Duration) -> io::Result<Netlink> {
+        let socket = Socket::new(NETLINK_ROUTE)?;
+        let t = timeout.max(Duration::from_millis(100));
+        rustix::net::sockopt::set_socket_timeout(
+            &socket,
+            rustix::net::sockopt::Timeout::Recv,
+            Some(t),
+        )?;
+        Ok(Netlink {
+            socket,
+            seq: 0,
+            buf: Vec::with_capacity(RECV_BUF),
+            until: Instant::now() + t,
+            interrupted: 0,
+        })
+    }
+
+    /// The socket, for tests that bind it to learn its port.
+    #[cfg(test)]
+    pub(crate) fn socket_mut(&mut self) -> &mut Socket {
+        &mut self.socket
+    }
+
+    /// The sequence number of the next request.
+    #[cfg(test)]
+    pub(crate) fn next_seq(&self) -> u32 {
+        self.seq.wrapping_add(1)
+    }
+
+    fn send(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<u32> {
+        self.seq = self.seq.wrapping_add(1);
+        let mut m = NetlinkMessage::new(Default::default(), NetlinkPayload::InnerMessage(msg));
+        m.header.flags = flags | NLM_F_REQUEST;
+        m.header.sequence_number = self.seq;
+        m.finalize();
+        let mut buf = vec![0; m.buffer_len()];
+        m.serialize(&mut buf);
+        self.socket.send_to(&buf, &SocketAddr::new(0, 0), 0)?;
+        Ok(self.seq)
+    }
+
+    /// Read the kernel's datagrams into `c` until its answer is complete.
+    fn receive<T>(&mut self, mut c: Collect<T>) -> io::Result<Collect<T>> {
+        loop {
+            self.buf.clear();
+            // MSG_TRUNC makes the answer the datagram's real length.
+            let (n, from) = match self.socket.recv_from(&mut self.buf, libc::MSG_TRUNC) {
+                Ok(r) => r,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "no answer from the kernel (netlink)",
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
+            // Only the kernel (port 0) answers; a part of a reply cut off
+            // would be read as the whole of it.
+            if from.port_number() != 0 {
+                continue;
+            }
+            if n > self.buf.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "a netlink reply of {n} bytes does not fit {}",
+                        self.buf.capacity()
+                    ),
+                ));
+            }
+            if c.take(&self.buf[..n])? {
+                return Ok(c);
+            }
+        }
+    }
+
+    /// A request answered by an ACK or a NACK.
+    fn acked(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
+        let seq = self.send(msg, flags | NLM_F_ACK)?;
+        self.receive(Collect::new(seq, 0, false, |_| Some(())))
+            .map(|_| ())
+    }
+
+    /// A dump, read again while the kernel marks it interrupted.
+    fn dump<T>(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        want: u16,
+        parse: fn(&[u8]) -> Option<T>,
+    ) -> io::Result<Vec<T>> {
+        let until = self.until;
+        let mut again = 0;
+        let r = until_consistent(DUMP_TRIES, until, || {
+            let seq = self.send(msg.clone(), NLM_F_DUMP)?;
+            let c = self.receive(Collect::new(seq, want, true, parse))?;
+            if c.interrupted {
+                again += 1;
+                ocf::debug!(
+                    "a netlink dump was interrupted by a concurrent change (NLM_F_DUMP_INTR); reading it again"
+                );
+            }
+            Ok((c.items, c.interrupted))
+        });
+        self.interrupted += again;
+        r
+    }
+
+    /// Every address of `family` on every link.
+    pub fn addresses(&mut self, family: AddressFamily) -> io::Result<Vec<Addr>> {
+        let mut m = AddressMessage::default();
+        m.header.family = family;
+        self.dump(RouteNetlinkMessage::GetAddress(m), RTM_NEWADDR, parse_addr)
+    }
+
+    /// One link by index.
+    pub fn link(&mut self, index: u32) -> io::Result<Link> {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        let seq = self.send(RouteNetlinkMessage::GetLink(m), 0)?;
+        self.receive(Collect::new(seq, RTM_NEWLINK, false, parse_link))?
+            .items
+            .pop()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))
+    }
+
+    /// Every route of `family` in every table.
+    pub fn routes(&mut self, family: AddressFamily) -> io::Result<Vec<Route>> {
+        let mut m = RouteMessage::default();
+        m.header.address_family = family;
+        self.dump(RouteNetlinkMessage::GetRoute(m), RTM_NEWROUTE, parse_route)
+    }
+
+    /// `ip link set dev <index> up`.
+    pub fn set_up(&mut self, index: u32) -> io::Result<()> {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        m.header.flags = LinkFlags::Up;
+        m.header.change_mask = LinkFlags::Up;
+        self.acked(RouteNetlinkMessage::NewLink(m), 0)
+    }
+
+    /// `ip addr add` (fails with EEXIST if the same address is there).
+    pub fn add_address(&mut self, a: &NewAddr) -> io::Result<()> {
+        let m = add_message(a);
+        self.acked(
+            RouteNetlinkMessage::NewAddress(m),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+    }
+
+    /// `ip addr del ip/prefix dev <index>`.
+    pub fn del_address(&mut self, index: u32, ip: IpAddr, prefix: u8) -> io::Result<()> {
+        let m = message::del_message(index, ip, prefix);
+        self.acked(RouteNetlinkMessage::DelAddress(m), 0)
+    }
+
+    /// `ip addrlabel add prefix IP/128 label N` (EEXIST if it is there).
+    pub fn add_addrlabel(&mut self, ip: Ipv6Addr, label: u32) -> io::Result<()> {
+        let m = addrlabel_message(ip, label);
+        self.acked(
+            RouteNetlinkMessage::NewAddrLabel(m),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+    }
+
+    /// `ip addrlabel del prefix IP/128 label N` (ESRCH if it is not there).
+    pub fn del_addrlabel(&mut self, ip: Ipv6Addr, label: u32) -> io::Result<()> {
+        let m = addrlabel_message(ip, label);
+        self.acked(RouteNetlinkMessage::DelAddrLabel(m), 0)
+    }
+}
+
+/// A socket for one action: every answer within the action's deadline,
+/// and at most 5 s.
+pub fn open(dl: &Deadline) -> OcfResult<Netlink> {
+    Netlink::open(dl.remaining().min(Duration::from_secs(5)))
+        .map_err(|e| err("open a netlink socket", e))
+}
+
+/// The action's error for a request that failed.
+pub fn err(what: &str, e: io::Error) -> OcfError {
+    OcfError::generic(format!("cannot {what}: {e}"))
+}
+
+/// Run `once` (one whole dump: its items, and whether the kernel marked it
+/// interrupted) until a dump comes back whole, at most `tries` times and
+/// not past `until`. A dump raced by another change may miss entries (our
+/// address among them: monitor would answer 7 and Pacemaker recover for
+/// nothing), so an interrupted one is never returned.
+pub fn until_consistent<T>(
+    tries: u32,
+    until: Instant,
+    mut once: impl FnMut() -> io::Result<(Vec<T>, bool)>,
+) -> io::Result<Vec<T>> {
+    for n in 1..=tries {
+        let (items, interrupted) = once()?;
+        if !interrupted {
+            return Ok(items);
+        }
+        if Instant::now() >= until {
+            return Err(io::Error::other(format!(
+                "the kernel's netlink dump was interrupted by concurrent changes {n} times, until the deadline"
+            )));
+        }
+    }
+    Err(io::Error::other(format!(
+        "the kernel's netlink dump was interrupted by concurrent changes {tries} times in a row"
+    )))
+}
+
+/// A socket for the interface ioctls, in the calling thread's namespace.
+fn ioctl_socket() -> io::Result<std::os::fd::OwnedFd> {
+    Ok(rustix::net::socket_with(
+        rustix::net::AddressFamily::NETLINK,
+        rustix::net::SocketType::RAW,
+        rustix::net::SocketFlags::CLOEXEC,
+        None, // protocol 0: NETLINK_ROUTE
+    )?)
+}
+
+/// The index of interface `name` in the current namespace (no fork: the
+/// SIOCGIFINDEX ioctl, as if_nametoindex(3) does).
+pub fn index_of(name: &str) -> Option<u32> {
+    let fd = ioctl_socket().ok()?;
+    rustix::net::netdevice::name_to_index(&fd, name)
+        .ok()
+        .filter(|i| *i != 0)
+}
+
+/// The name of interface `index`, for log lines.
+pub fn name_of(index: u32) -> String {
+    ioctl_socket()
+        .and_then(|fd| Ok(rustix::net::netdevice::index_to_name(&fd, index)?))
+        .unwrap_or_else(|_| format!("if#{index}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    use netlink_packet_core::NLMSG_ERROR;
+
+    use reply::tests::frame;
+
+    /// Another netlink socket on the node (a process with CAP_NET_ADMIN)
+    /// sends our socket a forged answer before the kernel's: an error for
+    /// the request we are about to make. Only the kernel's answer counts;
+    /// before the fix the forged one was taken as the kernel's.
+    #[test]
+    fn a_forged_answer_from_another_socket_is_ignored() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root (CAP_NET_ADMIN) to send to another socket");
+            return;
+        }
+        let mut nl = Netlink::open(Duration::from_secs(2)).unwrap();
+        let me = nl.socket_mut().bind_auto().unwrap();
+        let forger = Socket::new(NETLINK_ROUTE).unwrap();
+        let forged = frame(
+            NLMSG_ERROR,
+            0,
+            nl.next_seq(),
+            &(-libc::ENODEV).to_ne_bytes(),
+        );
+        let n = forger
+            .send_to(&forged, &SocketAddr::new(me.port_number(), 0), 0)
+            .unwrap();
+        assert_eq!(n, forged.len());
+        let lo = index_of("lo").unwrap();
+        let link = nl
+            .link(lo)
+            .expect("the kernel's answer, not the forged ENODEV");
+        assert_eq!(link.name, "lo");
+        assert_eq!(name_of(lo), "lo");
+        assert_eq!(index_of("no-such-if0"), None);
+    }
+
+    /// An interrupted dump is read again, and never returned; the retries
+    /// end at the count or at the deadline, with an error.
+    #[test]
+    fn an_interrupted_dump_is_read_again() {
+        let far = Instant::now() + Duration::from_secs(60);
+        let mut calls = 0;
+        let got = until_consistent(DUMP_TRIES, far, || {
+            calls += 1;
+            Ok((vec![calls], calls < 3))
+        })
+        .unwrap();
+        assert_eq!((got, calls), (vec![3], 3));
+
+        let mut calls = 0;
+        let e = until_consistent(DUMP_TRIES, far, || {
+            calls += 1;
+            Ok((vec![calls], true))
+        })
+        .unwrap_err();
+        assert_eq!(calls, DUMP_TRIES);
+        assert!(e.to_string().contains("interrupted"), "{e}");
+
+        let mut calls = 0;
+        let past = Instant::now();
+        until_consistent(DUMP_TRIES, past, || {
+            calls += 1;
+            Ok((vec![()], true))
+        })
+        .unwrap_err();
+        assert_eq!(calls, 1, "no second try past the deadline");
+
+        let e = until_consistent::<()>(DUMP_TRIES, far, || Err(io::Error::other("x"))).unwrap_err();
+        assert_eq!(e.to_string(), "x");
+    }
+
+    /// A real dump of this namespace's addresses reads lo's 127.0.0.1.
+    #[test]
+    fn a_real_dump_reads_the_loopback_address() {
+        let mut nl = Netlink::open(Duration::from_secs(2)).unwrap();
+        let lo = index_of("lo").unwrap();
+        let addrs = nl.addresses(AddressFamily::Inet).unwrap();
+        if nl.link(lo).is_ok_and(|l| l.is_up()) {
+            assert!(
+                addrs
+                    .iter()
+                    .any(|a| a.index == lo && a.address == IpAddr::V4(Ipv4Addr::LOCALHOST)),
+                "{addrs:?}"
+            );
+        }
+        let routes = nl.routes(AddressFamily::Inet).unwrap();
+        assert!(routes.iter().all(|r| r.dst_len <= 32), "{routes:?}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any bytes as a datagram or a message body: no panic, and every
+        /// body lies inside the datagram.
+        #[test]
+        fn any_reply_bytes_parse_without_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let mut total = 0;
+            for m in messages(&data) {
+                total += HEADER_LEN + m.body.len();
+                let _ = parse_addr(m.body);
+                let _ = parse_link(m.body);
+                let _ = parse_route(m.body);
+                let _ = error_status(m.body);
+                let _ = done_status(m.body);
+            }
+            proptest::prop_assert!(total <= data.len());
+            for (want, dump) in [(RTM_NEWADDR, true), (RTM_NEWLINK, false)] {
+                let mut c = Collect::new(0, want, dump, parse_addr);
+                let _ = c.take(&data);
+            }
+            let _ = parse_addr(&data);
+            let _ = parse_link(&data);
+            let _ = parse_route(&data);
+            let _ = crate::announce::claims(&data, Ipv4Addr::LOCALHOST, [2, 0, 0, 0, 0, 1]);
+        }
+    }
+}
