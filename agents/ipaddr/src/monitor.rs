@@ -10,7 +10,7 @@ use crate::netlink::{self, Addr, Netlink, family_of};
 use crate::netns::current_ns;
 use crate::record::Started;
 use crate::start::announce_address;
-use crate::target::{Served, Target, configured_iface, served, visit_started};
+use crate::target::{Served, Target, configured_iface, served, serves, visit_started};
 
 /// The same places as [`stop_unconfigured`](crate::stop::stop_unconfigured):
 /// 0 when the address is on one of them, 7 when on none.
@@ -51,15 +51,21 @@ pub fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> 
         here,
         &mut nl,
     )?;
+    let prefix = cfg.prefix.unwrap_or(0);
+    let label = iface.and_then(|i| {
+        cfg.iflabel
+            .as_ref()
+            .and_then(|_| cfg.label_for(&netlink::name_of(i)))
+    });
+    // A dump raced by another change is read again, unless it shows our
+    // address: what it shows was there.
     let addrs = nl
-        .addresses(cfg.family())
+        .addresses_seeking(cfg.family(), |a| {
+            iface.is_some_and(|i| serves(a, cfg.ip, i, prefix, label.as_deref()))
+        })
         .map_err(|e| netlink::err("read addresses", e))?;
     if let Some(i) = iface {
-        let label = cfg
-            .iflabel
-            .as_ref()
-            .and_then(|_| cfg.label_for(&netlink::name_of(i)));
-        match served(cfg.ip, &addrs, i, cfg.prefix.unwrap_or(0), label.as_deref()) {
+        match served(cfg.ip, &addrs, i, prefix, label.as_deref()) {
             Served::Yes(a) => return healthy(cfg, ctx, &mut nl, &a, dl),
             Served::Mismatch(why) => return Err(OcfError::generic(why)),
             Served::No => {}
@@ -144,7 +150,7 @@ pub(crate) fn started_present(s: &Started, dl: &Deadline) -> OcfResult<Option<St
     };
     let mut nl = netlink::open(dl)?;
     let addrs = nl
-        .addresses(family_of(s.ip))
+        .addresses_seeking(family_of(s.ip), |a| a.address == s.ip && a.index == s.index)
         .map_err(|e| netlink::err("read addresses", e))?;
     Ok(addrs
         .iter()
@@ -169,7 +175,7 @@ impl Raw {
             return Ok(None);
         };
         let addrs = nl
-            .addresses(family_of(self.ip))
+            .addresses_seeking(family_of(self.ip), |a| a.address == self.ip && a.index == i)
             .map_err(|e| netlink::err("read addresses", e))?;
         Ok(addrs
             .iter()

@@ -14,7 +14,7 @@ use crate::netlink::{self, Addr, AddressFlags, Netlink, NewAddr};
 use crate::netns::current_ns;
 use crate::record::Started;
 use crate::stop::{remove_from, remove_started};
-use crate::target::{Served, Target, resolve_target, served};
+use crate::target::{Served, Target, resolve_target, served, serves};
 
 pub fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
     crate::require_root("start")?;
@@ -56,8 +56,9 @@ pub fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
     .save(ctx);
 
     let fam = cfg.family();
+    let ours = |a: &Addr| serves(a, cfg.ip, t.index, t.prefix, label.as_deref());
     let addrs = nl
-        .addresses(fam)
+        .addresses_seeking(fam, ours)
         .map_err(|e| netlink::err("read addresses", e))?;
     let present = match served(cfg.ip, &addrs, t.index, t.prefix, label.as_deref()) {
         // Failed DAD: there but unusable; add it again, and DAD says why.
@@ -140,7 +141,7 @@ pub fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
     }
 
     let addrs = nl
-        .addresses(fam)
+        .addresses_seeking(fam, ours)
         .map_err(|e| netlink::err("read addresses", e))?;
     match served(cfg.ip, &addrs, t.index, t.prefix, label.as_deref()) {
         Served::Yes(_) => Ok(()),
@@ -266,7 +267,9 @@ pub(crate) fn wait_for_dad(
     let limit =
         dl.keep_back(Duration::from_millis(500) + cfg.arp_interval.min(Duration::from_secs(1)));
     let state = limit.poll(Duration::from_millis(50), || {
-        let addrs = nl.addresses(cfg.family()).ok()?;
+        let addrs = nl
+            .addresses_seeking(cfg.family(), |a| a.address == cfg.ip && a.index == t.index)
+            .ok()?;
         let a = addrs
             .iter()
             .find(|a| a.address == cfg.ip && a.index == t.index)?;

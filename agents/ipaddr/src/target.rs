@@ -207,8 +207,17 @@ pub enum Served {
     Mismatch(String),
 }
 
-/// Look for `ip` on interface `index`. `prefix` 0 means any prefix
-/// (monitor without cidr_netmask); `label` None means any label.
+/// Is `a` the address `ip` on interface `index`, as wanted? `prefix` 0
+/// means any prefix (monitor without cidr_netmask); `label` None means any
+/// label.
+pub fn serves(a: &Addr, ip: IpAddr, index: u32, prefix: u8, label: Option<&str>) -> bool {
+    a.address == ip
+        && a.index == index
+        && (prefix == 0 || a.prefix == prefix)
+        && (label.is_none() || a.label.as_deref() == label)
+}
+
+/// Look for `ip` on interface `index` among `addrs` (see [`serves`]).
 pub fn served(ip: IpAddr, addrs: &[Addr], index: u32, prefix: u8, label: Option<&str>) -> Served {
     let candidates: Vec<&Addr> = addrs
         .iter()
@@ -217,9 +226,10 @@ pub fn served(ip: IpAddr, addrs: &[Addr], index: u32, prefix: u8, label: Option<
     if candidates.is_empty() {
         return Served::No;
     }
-    if let Some(a) = candidates.iter().find(|a| {
-        (prefix == 0 || a.prefix == prefix) && (label.is_none() || a.label.as_deref() == label)
-    }) {
+    if let Some(a) = candidates
+        .iter()
+        .find(|a| serves(a, ip, index, prefix, label))
+    {
         return Served::Yes((*a).clone());
     }
     let a = candidates[0];

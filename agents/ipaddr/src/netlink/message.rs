@@ -12,7 +12,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use netlink_packet_core::{DecodeError, Emitable, NlaBuffer, NlasIterator, ParseableParametrized};
+use netlink_packet_core::{
+    DecodeError, Emitable, NlaBuffer, NlasIterator, Parseable, ParseableParametrized,
+};
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeader, AddressHeaderFlags, AddressMessage, CacheInfo,
@@ -149,7 +151,7 @@ pub fn parse_addr(body: &[u8]) -> Option<Addr> {
     };
     let (mut local, mut address) = (None, None);
     let rest = &body[header.buffer_len()..];
-    for attr in attributes(rest, |nla| netlink_packet_core::Parseable::parse(nla)) {
+    for attr in attributes(rest, AddressAttribute::parse) {
         match attr {
             AddressAttribute::Local(ip) => local = Some(ip),
             AddressAttribute::Address(ip) => address = Some(ip),
