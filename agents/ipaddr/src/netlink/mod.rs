@@ -11,12 +11,11 @@ use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
+use netlink_packet_core::{Emitable, NetlinkHeader};
 use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST};
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::address::AddressMessage;
-use netlink_packet_route::link::{LinkFlags, LinkMessage};
-use netlink_packet_route::route::RouteMessage;
+use netlink_packet_route::address::AddressHeader;
+use netlink_packet_route::link::{LinkFlags, LinkHeader};
+use netlink_packet_route::route::RouteHeader;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use ocf::{Deadline, OcfError, OcfResult};
 
@@ -29,10 +28,19 @@ pub use netlink_packet_route::address::AddressFlags;
 pub use netlink_packet_route::route::{RouteScope, RouteType};
 pub use reply::{Collect, HEADER_LEN, Message, done_status, error_status, messages};
 
-// Message types of <linux/rtnetlink.h> the agent reads.
+// Message types of <linux/rtnetlink.h> (netlink-packet-route keeps its
+// own private): each request goes out as its own message, not through
+// RouteNetlinkMessage, whose serializer would link in the emitters of
+// every message the kernel knows (traffic control, link kinds, ...).
 const RTM_NEWLINK: u16 = 16;
+const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
+const RTM_DELADDR: u16 = 21;
+const RTM_GETADDR: u16 = 22;
 const RTM_NEWROUTE: u16 = 24;
+const RTM_GETROUTE: u16 = 26;
+const RTM_NEWADDRLABEL: u16 = 72;
+const RTM_DELADDRLABEL: u16 = 73;
 
 /// How many times a dump is read before the caller gets an error while
 /// the kernel marks each one interrupted (and within the socket's deadline
@@ -87,14 +95,18 @@ impl Netlink {
         self.seq.wrapping_add(1)
     }
 
-    fn send(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<u32> {
+    /// Send one request: a netlink header of type `kind`, then `body` (a
+    /// message of netlink-packet-route, or only its fixed header).
+    fn send(&mut self, kind: u16, flags: u16, body: &impl Emitable) -> io::Result<u32> {
         self.seq = self.seq.wrapping_add(1);
-        let mut m = NetlinkMessage::new(Default::default(), NetlinkPayload::InnerMessage(msg));
-        m.header.flags = flags | NLM_F_REQUEST;
-        m.header.sequence_number = self.seq;
-        m.finalize();
-        let mut buf = vec![0; m.buffer_len()];
-        m.serialize(&mut buf);
+        let mut h = NetlinkHeader::default();
+        h.length = (HEADER_LEN + body.buffer_len()) as u32;
+        h.message_type = kind;
+        h.flags = flags | NLM_F_REQUEST;
+        h.sequence_number = self.seq;
+        let mut buf = vec![0; h.length as usize];
+        h.emit(&mut buf[..HEADER_LEN]);
+        body.emit(&mut buf[HEADER_LEN..]);
         self.socket.send_to(&buf, &SocketAddr::new(0, 0), 0)?;
         Ok(self.seq)
     }
@@ -136,8 +148,8 @@ impl Netlink {
     }
 
     /// A request answered by an ACK or a NACK.
-    fn acked(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
-        let seq = self.send(msg, flags | NLM_F_ACK)?;
+    fn acked(&mut self, kind: u16, flags: u16, body: &impl Emitable) -> io::Result<()> {
+        let seq = self.send(kind, flags | NLM_F_ACK, body)?;
         self.receive(Collect::new(seq, 0, false, |_| Some(())))
             .map(|_| ())
     }
@@ -146,7 +158,8 @@ impl Netlink {
     /// shows an item `wanted` picks.
     fn dump<T>(
         &mut self,
-        msg: RouteNetlinkMessage,
+        kind: u16,
+        body: &impl Emitable,
         want: u16,
         parse: fn(&[u8]) -> Option<T>,
         wanted: impl Fn(&T) -> bool,
@@ -154,7 +167,7 @@ impl Netlink {
         let until = self.until;
         let mut seen = 0;
         let r = until_consistent(DUMP_TRIES, until, wanted, || {
-            let seq = self.send(msg.clone(), NLM_F_DUMP)?;
+            let seq = self.send(kind, NLM_F_DUMP, body)?;
             let c = self.receive(Collect::new(seq, want, true, parse))?;
             seen += u32::from(c.interrupted);
             Ok((c.items, c.interrupted))
@@ -178,21 +191,20 @@ impl Netlink {
         family: AddressFamily,
         wanted: impl Fn(&Addr) -> bool,
     ) -> io::Result<Vec<Addr>> {
-        let mut m = AddressMessage::default();
-        m.header.family = family;
-        self.dump(
-            RouteNetlinkMessage::GetAddress(m),
-            RTM_NEWADDR,
-            parse_addr,
-            wanted,
-        )
+        let h = AddressHeader {
+            family,
+            ..AddressHeader::default()
+        };
+        self.dump(RTM_GETADDR, &h, RTM_NEWADDR, parse_addr, wanted)
     }
 
     /// One link by index.
     pub fn link(&mut self, index: u32) -> io::Result<Link> {
-        let mut m = LinkMessage::default();
-        m.header.index = index;
-        let seq = self.send(RouteNetlinkMessage::GetLink(m), 0)?;
+        let h = LinkHeader {
+            index,
+            ..LinkHeader::default()
+        };
+        let seq = self.send(RTM_GETLINK, 0, &h)?;
         self.receive(Collect::new(seq, RTM_NEWLINK, false, parse_link))?
             .items
             .pop()
@@ -201,53 +213,46 @@ impl Netlink {
 
     /// Every route of `family` in every table.
     pub fn routes(&mut self, family: AddressFamily) -> io::Result<Vec<Route>> {
-        let mut m = RouteMessage::default();
-        m.header.address_family = family;
-        self.dump(
-            RouteNetlinkMessage::GetRoute(m),
-            RTM_NEWROUTE,
-            parse_route,
-            |_| false,
-        )
+        let h = RouteHeader {
+            address_family: family,
+            ..RouteHeader::default()
+        };
+        self.dump(RTM_GETROUTE, &h, RTM_NEWROUTE, parse_route, |_| false)
     }
 
     /// `ip link set dev <index> up`.
     pub fn set_up(&mut self, index: u32) -> io::Result<()> {
-        let mut m = LinkMessage::default();
-        m.header.index = index;
-        m.header.flags = LinkFlags::Up;
-        m.header.change_mask = LinkFlags::Up;
-        self.acked(RouteNetlinkMessage::NewLink(m), 0)
+        let h = LinkHeader {
+            index,
+            flags: LinkFlags::Up,
+            change_mask: LinkFlags::Up,
+            ..LinkHeader::default()
+        };
+        self.acked(RTM_NEWLINK, 0, &h)
     }
 
     /// `ip addr add` (fails with EEXIST if the same address is there).
     pub fn add_address(&mut self, a: &NewAddr) -> io::Result<()> {
         let m = add_message(a);
-        self.acked(
-            RouteNetlinkMessage::NewAddress(m),
-            NLM_F_CREATE | NLM_F_EXCL,
-        )
+        self.acked(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &m)
     }
 
     /// `ip addr del ip/prefix dev <index>`.
     pub fn del_address(&mut self, index: u32, ip: IpAddr, prefix: u8) -> io::Result<()> {
         let m = message::del_message(index, ip, prefix);
-        self.acked(RouteNetlinkMessage::DelAddress(m), 0)
+        self.acked(RTM_DELADDR, 0, &m)
     }
 
     /// `ip addrlabel add prefix IP/128 label N` (EEXIST if it is there).
     pub fn add_addrlabel(&mut self, ip: Ipv6Addr, label: u32) -> io::Result<()> {
         let m = addrlabel_message(ip, label);
-        self.acked(
-            RouteNetlinkMessage::NewAddrLabel(m),
-            NLM_F_CREATE | NLM_F_EXCL,
-        )
+        self.acked(RTM_NEWADDRLABEL, NLM_F_CREATE | NLM_F_EXCL, &m)
     }
 
     /// `ip addrlabel del prefix IP/128 label N` (ESRCH if it is not there).
     pub fn del_addrlabel(&mut self, ip: Ipv6Addr, label: u32) -> io::Result<()> {
         let m = addrlabel_message(ip, label);
-        self.acked(RouteNetlinkMessage::DelAddrLabel(m), 0)
+        self.acked(RTM_DELADDRLABEL, 0, &m)
     }
 }
 
