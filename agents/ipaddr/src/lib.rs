@@ -24,6 +24,10 @@
 //! * the announcement is synchronous, its result is logged, and a start
 //!   whose announcement cannot be sent fails (RA#958); request, reply or
 //!   both forms (RA#977).
+//! * an address dump that another change raced (the kernel marks it
+//!   `NLM_F_DUMP_INTR`; it may miss entries) counts only where it shows
+//!   what is looked for, and is read again otherwise: a busy interface
+//!   never makes monitor answer 7 for an address that is there.
 //!
 //! Modules: [`params`] (the table and its checks), [`config`] (`Config`,
 //! and what raw parameters still name), [`start`], [`stop`], [`monitor`],
