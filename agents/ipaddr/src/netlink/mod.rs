@@ -257,10 +257,14 @@ impl Netlink {
 }
 
 /// A socket for one action: every answer within the action's deadline,
-/// and at most 5 s.
+/// and at most 5 s; an interrupted dump read again until that deadline.
 pub fn open(dl: &Deadline) -> OcfResult<Netlink> {
-    Netlink::open(dl.remaining().min(Duration::from_secs(5)))
-        .map_err(|e| err("open a netlink socket", e))
+    let mut nl = Netlink::open(dl.remaining().min(Duration::from_secs(5)))
+        .map_err(|e| err("open a netlink socket", e))?;
+    // Dumps are read again until the action's deadline, whatever each
+    // answer may take.
+    nl.until = nl.until.max(Instant::now() + dl.remaining());
+    Ok(nl)
 }
 
 /// The action's error for a request that failed.
