@@ -1124,3 +1124,117 @@ fn a_fifo_in_place_of_the_network_namespace_never_blocks() {
         assert_eq!(o.code, want, "{action}: {o:?}");
     }
 }
+
+/// Issue 15: an address dump raced by another change can miss entries (the
+/// kernel resumes a dump by position, and a deletion before that position
+/// moves our address past it); the kernel then marks the dump
+/// NLM_F_DUMP_INTR, and the agent reads it again. Another writer adds and
+/// deletes 200 other addresses on the same interface, over and over, while
+/// monitor runs hundreds of times, for IPv4 and IPv6, with 1,500 further
+/// addresses on the interface so that each dump spans several datagrams:
+/// monitor must answer 0 every time, and stop (which needs a whole dump to
+/// see the address gone) then 0 with the address removed. How often the
+/// kernel marked a dump (from the agent's debug lines) is printed.
+#[test]
+fn monitor_stays_0_while_other_addresses_change_on_the_interface() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+    let pair = NetPair::new("race");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    pair.ns_ip(&["-6", "addr", "add", "2001:db8:1::1/64", "dev", NIC, "nodad"]);
+    let scratch = common::Scratch::new("ipaddr-race");
+    // Where a deletion can make a dump skip ours: the kernel lists IPv4
+    // primaries first and appends secondaries (ours, 198.51.100.10, is one,
+    // after 1,500 others), and puts a new IPv6 address first (ours, added
+    // before 1,500 others, sits deep in the list); the other writer's
+    // addresses (IPv4 /32s, each a primary) come and go before ours.
+    let mut fill = format!("addr add 2001:db8:1::10/64 dev {NIC} nodad\n");
+    for i in 0..1500u32 {
+        fill += &format!("addr add 198.18.{}.{}/15 dev {NIC}\n", i / 250, i % 250 + 1);
+        fill += &format!("addr add 2001:db8:2::{:x}/64 dev {NIC} nodad\n", i + 1);
+    }
+    fill += &format!("addr add 198.51.100.10/24 dev {NIC}\n");
+    std::fs::write(scratch.path("fill"), fill).unwrap();
+    pair.ns_ip(&["-batch", scratch.path("fill").to_str().unwrap()]);
+    let (mut add, mut del) = (String::new(), String::new());
+    for i in 0..100u32 {
+        for a in [
+            format!("203.0.113.{}/32", i + 1),
+            format!("2001:db8:3::{:x}/64", i + 1),
+        ] {
+            add += &format!("addr add {a} dev {NIC} nodad\n");
+            del += &format!("addr del {a} dev {NIC}\n");
+        }
+    }
+    std::fs::write(scratch.path("add"), add).unwrap();
+    std::fs::write(scratch.path("del"), del).unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let rounds = Arc::new(AtomicU32::new(0));
+    let churn = {
+        let (stop, rounds) = (stop.clone(), rounds.clone());
+        let ns = pair.ns.clone();
+        let (add, del) = (scratch.path("add"), scratch.path("del"));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for f in [&add, &del] {
+                    let st = std::process::Command::new("ip")
+                        .args(["-n", &ns, "-batch", f.to_str().unwrap()])
+                        .stderr(std::process::Stdio::null())
+                        .status()
+                        .unwrap();
+                    assert!(st.success(), "ip -batch {}", f.display());
+                }
+                rounds.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+
+    let a = agent_link("ipaddr");
+    let mut seen = Vec::new();
+    for (ip, mask) in [("198.51.100.10", "24"), ("2001:db8:1::10", "64")] {
+        let p = [("ip", ip), ("cidr_netmask", mask), ("nic", NIC)];
+        let (mut interrupted, mut missed) = (0, 0);
+        for n in 0..200 {
+            let o = run(
+                &pair,
+                &a.path,
+                "monitor",
+                &p,
+                &[RECURRING, ("HA_debug", "1")],
+            );
+            if o.code != 0 {
+                stop.store(true, Ordering::Relaxed);
+            }
+            assert_eq!(
+                o.code, 0,
+                "monitor {n} of {ip} while addresses change: {o:?}"
+            );
+            interrupted += o.stderr.matches("NLM_F_DUMP_INTR").count();
+            // Our address was there all along: a dump without it missed it.
+            missed += o.stderr.matches("reading it again").count();
+        }
+        // Stop must see the address gone, which only a whole dump can say.
+        let o = run(&pair, &a.path, "stop", &p, &[("HA_debug", "1")]);
+        if o.code != 0 {
+            stop.store(true, Ordering::Relaxed);
+        }
+        assert_eq!(o.code, 0, "stop of {ip} while addresses change: {o:?}");
+        assert!(shown(Some(&pair.ns), NIC, ip).is_empty(), "{ip} is gone");
+        let reread = o.stderr.matches("reading it again").count();
+        seen.push(format!(
+            "{ip}: {interrupted} dumps marked interrupted, {missed} of them without our address; \
+             stop read {reread} dumps again"
+        ));
+    }
+    stop.store(true, Ordering::Relaxed);
+    churn.join().unwrap();
+    let rounds = rounds.load(Ordering::Relaxed);
+    eprintln!(
+        "200 monitors of each address, {rounds} rounds of 200 additions and 200 deletions \
+         beside them (NLM_F_DUMP_INTR): {}",
+        seen.join("; ")
+    );
+    assert!(rounds > 0, "the other writer ran");
+}

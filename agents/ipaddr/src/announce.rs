@@ -2,14 +2,19 @@
 //! process: gratuitous ARP (request or reply form) for IPv4, unsolicited
 //! neighbour advertisements for IPv6, and the RFC 5227 ARP probe that finds
 //! a duplicate before we add the address. Synchronous, so the caller logs
-//! the real result (RA#958) and can fail the start on it.
+//! the real result (RA#958) and can fail the start on it. Sockets and
+//! options through rustix; the one `unsafe` hands a packet socket address
+//! (`sockaddr_ll`) to rustix, which has no type for it.
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV6};
+use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use ocf::Deadline;
+use rustix::io::Errno;
+use rustix::net::addr::{SocketAddrArg, SocketAddrLen, SocketAddrOpaque};
+use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType, sockopt};
 
 /// Which ARP operation carries the announcement. Some switches only learn
 /// from replies (RA#977); `both` sends a request and a reply each round,
@@ -34,21 +39,40 @@ impl ArpMode {
 const ARP_REQUEST: u16 = 1;
 const ARP_REPLY: u16 = 2;
 
-fn socket(domain: i32, kind: i32, proto: i32) -> io::Result<OwnedFd> {
-    // SAFETY: plain socket(2); the fd is owned right after.
-    let raw = unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, proto) };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
+/// A link-layer address on interface `index` (`struct sockaddr_ll`, for
+/// ARP): where an `AF_PACKET` socket sends to, or what it binds to.
+struct LinkAddr(libc::sockaddr_ll);
+
+impl LinkAddr {
+    fn new(index: u32, dest: [u8; 6]) -> LinkAddr {
+        let mut sll_addr = [0u8; 8];
+        sll_addr[..6].copy_from_slice(&dest);
+        LinkAddr(libc::sockaddr_ll {
+            sll_family: libc::AF_PACKET as u16,
+            sll_protocol: (libc::ETH_P_ARP as u16).to_be(),
+            sll_ifindex: index as i32,
+            sll_hatype: 0,
+            sll_pkttype: 0,
+            sll_halen: 6,
+            sll_addr,
+        })
     }
-    // SAFETY: fresh valid fd.
-    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
-fn check(rc: libc::c_int) -> io::Result<()> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
+// SAFETY: `f` gets a pointer to the sockaddr_ll this value owns and holds
+// borrowed for the whole call, with that struct's exact size. Every field
+// is set in `new`, and the struct has no padding (2+2+4+2+1+1+8 bytes), so
+// all the bytes the kernel reads are initialized. Neither rustix nor
+// socket2 (nor nix) can build a packet socket address without unsafe code.
+unsafe impl SocketAddrArg for LinkAddr {
+    unsafe fn with_sockaddr<R>(
+        &self,
+        f: impl FnOnce(*const SocketAddrOpaque, SocketAddrLen) -> R,
+    ) -> R {
+        f(
+            std::ptr::from_ref(&self.0).cast(),
+            size_of::<libc::sockaddr_ll>() as SocketAddrLen,
+        )
     }
 }
 
@@ -67,51 +91,23 @@ pub fn arp_packet(op: u16, sha: [u8; 6], spa: Ipv4Addr, tha: [u8; 6], tpa: Ipv4A
     p
 }
 
-fn link_addr(index: u32, dest: [u8; 6]) -> libc::sockaddr_ll {
-    // SAFETY: sockaddr_ll is plain data; zero is a valid start.
-    let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    sa.sll_family = libc::AF_PACKET as u16;
-    sa.sll_protocol = (libc::ETH_P_ARP as u16).to_be();
-    sa.sll_ifindex = index as i32;
-    sa.sll_halen = 6;
-    sa.sll_addr[..6].copy_from_slice(&dest);
-    sa
-}
-
-fn packet_socket(index: u32) -> io::Result<OwnedFd> {
-    let fd = socket(
-        libc::AF_PACKET,
-        libc::SOCK_DGRAM,
-        i32::from((libc::ETH_P_ARP as u16).to_be()),
-    )?;
-    let sa = link_addr(index, [0; 6]);
-    // SAFETY: sa is a valid sockaddr_ll of the given size.
-    check(unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            &sa as *const _ as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-        )
-    })?;
-    Ok(fd)
+/// A datagram packet socket (the kernel builds the Ethernet header).
+fn packet_socket(protocol: Option<net::Protocol>) -> io::Result<OwnedFd> {
+    Ok(net::socket_with(
+        AddressFamily::PACKET,
+        SocketType::DGRAM,
+        SocketFlags::CLOEXEC,
+        protocol,
+    )?)
 }
 
 fn send_arp_frame(fd: &OwnedFd, index: u32, pkt: &[u8; 28]) -> io::Result<()> {
-    let sa = link_addr(index, [0xff; 6]);
-    // SAFETY: pkt and sa are valid for the call.
-    let n = unsafe {
-        libc::sendto(
-            fd.as_raw_fd(),
-            pkt.as_ptr() as *const libc::c_void,
-            pkt.len(),
-            0,
-            &sa as *const _ as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-        )
-    };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    net::sendto(
+        fd,
+        pkt,
+        SendFlags::empty(),
+        &LinkAddr::new(index, [0xff; 6]),
+    )?;
     Ok(())
 }
 
@@ -128,7 +124,7 @@ pub fn gratuitous_arp(
 ) -> io::Result<u32> {
     // Send-only: protocol 0 and no bind, so no packet hook is registered
     // (each register/unregister waits for an RCU grace period).
-    let fd = socket(libc::AF_PACKET, libc::SOCK_DGRAM, 0)?;
+    let fd = packet_socket(None)?;
     let request = arp_packet(ARP_REQUEST, mac, ip, [0; 6], ip);
     let reply = arp_packet(ARP_REPLY, mac, ip, [0xff; 6], ip);
     let mut sent = 0;
@@ -156,7 +152,8 @@ pub fn probe_duplicate(
     ip: Ipv4Addr,
     wait: Duration,
 ) -> io::Result<Option<[u8; 6]>> {
-    let fd = packet_socket(index)?;
+    let fd = packet_socket(Some(net::eth::ARP))?;
+    net::bind(&fd, &LinkAddr::new(index, [0; 6]))?;
     let probe = arp_packet(ARP_REQUEST, mac, Ipv4Addr::UNSPECIFIED, [0; 6], ip);
     let end = Instant::now() + wait;
     let probes = 3u32;
@@ -179,37 +176,20 @@ pub fn probe_duplicate(
         } else {
             end
         };
-        let ms = until.saturating_duration_since(Instant::now()).as_millis() as i32;
-        let mut pfd = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let rc = unsafe { libc::poll(&mut pfd, 1, ms.max(1)) };
-        if rc < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if rc == 0 {
-            continue;
-        }
-        // SAFETY: buf is valid for its length.
-        let n = unsafe {
-            libc::recv(
-                fd.as_raw_fd(),
-                buf.as_mut_ptr() as *mut libc::c_void,
-                buf.len(),
-                libc::MSG_DONTWAIT,
-            )
+        // A receive timeout of zero would wait for ever.
+        let wait = until
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        sockopt::set_socket_timeout(&fd, sockopt::Timeout::Recv, Some(wait))?;
+        let n = match net::recv(&fd, &mut buf[..], RecvFlags::empty()) {
+            Ok((n, _)) => n,
+            Err(e) if e == Errno::AGAIN || e == Errno::INTR => continue,
+            Err(e) => return Err(e.into()),
         };
         if n < 28 {
             continue;
         }
-        if let Some(other) = claims(&buf[..n as usize], ip, mac) {
+        if let Some(other) = claims(&buf[..n], ip, mac) {
             return Ok(Some(other));
         }
     }
@@ -242,28 +222,6 @@ pub fn na_packet(target: Ipv6Addr, mac: [u8; 6], router: bool) -> [u8; 32] {
     p
 }
 
-fn sockaddr6(ip: Ipv6Addr, scope: u32) -> libc::sockaddr_in6 {
-    // SAFETY: plain data; zero is a valid start.
-    let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
-    sa.sin6_family = libc::AF_INET6 as u16;
-    sa.sin6_addr.s6_addr = ip.octets();
-    sa.sin6_scope_id = scope;
-    sa
-}
-
-fn set_int(fd: &OwnedFd, level: i32, opt: i32, v: i32) -> io::Result<()> {
-    // SAFETY: an int option of the right size.
-    check(unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            opt,
-            &v as *const i32 as *const libc::c_void,
-            4,
-        )
-    })
-}
-
 /// Send `count` unsolicited NAs for `ip` to all-nodes on link `index`.
 /// The address must no longer be tentative (bind fails with EADDRNOTAVAIL).
 pub fn unsolicited_na(
@@ -274,46 +232,26 @@ pub fn unsolicited_na(
     interval: Duration,
     dl: &Deadline,
 ) -> io::Result<u32> {
-    let fd = socket(libc::AF_INET6, libc::SOCK_RAW, libc::IPPROTO_ICMPV6)?;
-    set_int(
-        &fd,
-        libc::IPPROTO_IPV6,
-        libc::IPV6_MULTICAST_IF,
-        index as i32,
+    let fd = net::socket_with(
+        AddressFamily::INET6,
+        SocketType::RAW,
+        SocketFlags::CLOEXEC,
+        Some(net::ipproto::ICMPV6),
     )?;
-    set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, 255)?;
-    set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, 255)?;
+    sockopt::set_ipv6_multicast_if(&fd, index)?;
+    sockopt::set_ipv6_multicast_hops(&fd, 255)?;
+    sockopt::set_ipv6_unicast_hops(&fd, Some(255))?;
     let link_local = ip.segments()[0] & 0xffc0 == 0xfe80;
-    let src = sockaddr6(ip, if link_local { index } else { 0 });
-    // SAFETY: a valid sockaddr_in6 of the given size.
-    check(unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            &src as *const _ as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-        )
-    })?;
-    let all_nodes = sockaddr6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1), index);
+    let scope = if link_local { index } else { 0 };
+    net::bind(&fd, &SocketAddrV6::new(ip, 0, 0, scope))?;
+    let all_nodes = SocketAddrV6::new(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1), 0, 0, index);
     let pkt = na_packet(ip, mac, false);
     let mut sent = 0;
     for round in 0..count {
         if round > 0 && !dl.sleep(interval) {
             break;
         }
-        // SAFETY: pkt and all_nodes are valid for the call.
-        let n = unsafe {
-            libc::sendto(
-                fd.as_raw_fd(),
-                pkt.as_ptr() as *const libc::c_void,
-                pkt.len(),
-                0,
-                &all_nodes as *const _ as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        net::sendto(&fd, &pkt, SendFlags::empty(), &all_nodes)?;
         sent += 1;
     }
     Ok(sent)
