@@ -12,7 +12,7 @@ use crate::conn::Target;
 use crate::engine::{self, Engine};
 use crate::params::*;
 use crate::process::{self, Identity};
-use crate::user::{self, User};
+use ocf::user::{self, User};
 
 /// A password: shown as `***` by `Debug`, so no log line can carry it.
 #[derive(Clone, PartialEq, Eq)]

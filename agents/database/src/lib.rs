@@ -35,7 +35,6 @@ mod props;
 pub mod start;
 pub mod state;
 pub mod stop;
-pub mod user;
 
 use ocf::{ActionSpec, AgentInfo, Context, Deadline, OcfResult, Params, Record, Status};
 

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::conn::{Conn, ProbeError, ProbeErrorKind, Target};
 use crate::process;
 use crate::state::{self, Server};
-use crate::user::User;
+use ocf::user::User;
 
 pub fn monitor(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<Status> {
     let configured = Server::configured(cfg, cfg.binary.as_deref());

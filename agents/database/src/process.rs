@@ -17,7 +17,7 @@ use ocf::procfs;
 use rustix::fs::{Gid, OFlags, Uid};
 use rustix::process::{Pid, Signal};
 
-use crate::user::User;
+use ocf::user::User;
 
 /// How much of a pid file is read: its first line is all we use.
 const PID_FILE_LIMIT: u64 = 256;

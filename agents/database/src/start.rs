@@ -13,7 +13,7 @@ use crate::conn::ProbeErrorKind;
 use crate::monitor::{explain, probe};
 use crate::process;
 use crate::state::{self, Server};
-use crate::user::User;
+use ocf::user::User;
 
 /// How often start asks a starting server whether it answers yet.
 const START_PROBE_INTERVAL: Duration = Duration::from_millis(100);

@@ -28,8 +28,10 @@ pub fn lookup(name: &str, group: Option<&str>) -> Result<User, String> {
     };
     let cname = CString::new(name).map_err(|_| format!("bad user name {name:?}"))?;
     let mut groups: Vec<u32> = getgrouplist(&cname, nix::unistd::Gid::from_raw(gid))
-        .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
-        .unwrap_or_default();
+        .map_err(|e| format!("cannot list the groups of user {name}: {e}"))?
+        .into_iter()
+        .map(|g| g.as_raw())
+        .collect();
     if !groups.contains(&gid) {
         groups.push(gid);
     }

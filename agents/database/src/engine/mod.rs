@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::conn::{Conn, PeerIdentity, ProbeError};
 use crate::process;
 use crate::state::Server;
-use crate::user::User;
+use ocf::user::User;
 
 pub use mysql::Mysql;
 pub use postgresql::Postgresql;

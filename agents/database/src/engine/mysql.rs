@@ -12,8 +12,8 @@ use super::{Engine, FirstStep};
 use crate::config::{Config, Secret};
 use crate::conn::{Conn, Phase, ProbeError};
 use crate::state::Server;
-use crate::user::User;
 use crate::{mysql, params, process};
+use ocf::user::User;
 
 #[derive(Debug)]
 pub struct Mysql;

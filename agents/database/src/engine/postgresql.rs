@@ -12,8 +12,8 @@ use rustix::process::Signal;
 use super::{Engine, FirstStep};
 use crate::config::{Config, Secret};
 use crate::conn::{Conn, PeerIdentity, ProbeError};
-use crate::user::User;
 use crate::{params, pg, process};
+use ocf::user::User;
 
 #[derive(Debug)]
 pub struct Postgresql;
