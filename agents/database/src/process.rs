@@ -1,6 +1,6 @@
 //! The server's processes as the kernel sees them: pid files, liveness,
 //! identity (through `ocf::procfs`), signals, and launching the server
-//! detached as the service user ([`crate::user`]).
+//! detached as the service user ([`ocf::user`]).
 //!
 //! A pid file alone lies after a crash (the PID may be reused), so a process
 //! counts as the server only if it is alive (not a zombie: PID 1 may not reap
