@@ -101,6 +101,13 @@ fn line_of(text: &str, at: usize) -> usize {
         + 1
 }
 
+/// Attribute names of libvirt's domain XML that a refusal may name: a
+/// fixed list of ours, so what is shown is never text of the document.
+const KNOWN_ATTRIBUTES: &[&str] = &[
+    "passwd", "password", "type", "name", "file", "dev", "bus", "unit", "model", "port", "address",
+    "network", "pool", "volume", "mode", "path", "device", "uuid", "listen",
+];
+
 /// The options [`ocf::xml::parse`] reads with, for [`explain`].
 fn options<'a>() -> roxmltree::ParsingOptions<'a> {
     roxmltree::ParsingOptions {
@@ -134,7 +141,11 @@ fn explain(text: &str) -> String {
         E::MalformedEntityReference(_) => at("an '&' that starts no entity or character reference"),
         E::EntityReferenceLoop(_) => at("entity references nest too deep"),
         E::InvalidAttributeValue(_) => at("a '<' in an attribute value"),
-        E::DuplicatedAttribute(..) => at("an attribute given twice"),
+        // Named as libvirt names it, when it is one of our own words.
+        E::DuplicatedAttribute(name, _) => match KNOWN_ATTRIBUTES.iter().find(|k| *k == name) {
+            Some(known) => at(&format!("attribute {known} redefined")),
+            None => at("an attribute given twice"),
+        },
         E::InvalidChar2("a quote", ..) => at("an unquoted attribute value"),
         E::NonXmlChar(..) => at("a character XML does not allow"),
         E::UnknownToken(pos) => {
@@ -280,10 +291,19 @@ mod tests {
             "<domain><graphics passwd=''><Pw0rdXyz></domain>",
             "<domain><a></a passwd='Pw0rdXyz'></domain>",
             "<Pw0rdXyz-passwd='1'/>",
+            "<domain><graphics Pw0rdXyz='1' Pw0rdXyz='2'/></domain>",
         ] {
             let e = parse(x).unwrap_err();
             assert!(!e.contains("Pw0rdXyz"), "{x}: {e}");
         }
+    }
+
+    /// libvirt says "Attribute passwd redefined"; so do we, naming only
+    /// attributes of our own list.
+    #[test]
+    fn a_known_attribute_given_twice_is_named() {
+        let e = parse("<domain>\n<graphics passwd='a' passwd='b'/></domain>").unwrap_err();
+        assert_eq!(e, "line 2: attribute passwd redefined");
     }
 
     #[test]
