@@ -34,15 +34,11 @@ pub mod libvirt;
 pub mod migrate;
 pub mod monitor;
 pub mod params;
-#[cfg(test)]
-mod proptests;
 pub mod qemu;
 pub mod record;
 pub mod secrets;
 pub mod start;
 pub mod stop;
-#[cfg(test)]
-mod tests;
 pub mod xmfile;
 
 use ocf::{ActionSpec, AgentInfo, Context, Deadline, OcfError, OcfResult, Params, Record, Status};
@@ -144,3 +140,8 @@ impl ocf::Agent for Vm {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;

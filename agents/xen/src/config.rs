@@ -143,15 +143,10 @@ pub fn check_environment(cfg: &Config, ctx: &Context) -> OcfResult<()> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::tests::configure_vars;
     use ocf::Status;
-
-    pub(crate) fn configure_vars(vars: &[(&str, &str)]) -> OcfResult<Config> {
-        let c = Context::from_vars("xen", "start", vars.iter().copied());
-        let p = Params::parse(&PARAMS, &c.params)?;
-        configure(&p)
-    }
 
     #[test]
     fn parameters_are_validated() {

@@ -24,8 +24,6 @@ pub mod files;
 pub mod migrate;
 pub mod monitor;
 pub mod params;
-#[cfg(test)]
-mod proptests;
 pub mod record;
 pub mod start;
 pub mod stop;
@@ -118,8 +116,18 @@ impl ocf::Agent for Xen {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Config` from `OCF_RESKEY_*` variables, as the driver builds it.
+    pub(crate) fn configure_vars(vars: &[(&str, &str)]) -> OcfResult<Config> {
+        let c = Context::from_vars("xen", "start", vars.iter().copied());
+        let p = Params::parse(&PARAMS, &c.params)?;
+        config::configure(&p)
+    }
 
     #[test]
     fn tables_are_sane() {

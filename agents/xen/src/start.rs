@@ -169,7 +169,7 @@ pub(crate) fn wait_running(cfg: &Config, name: &str, dl: &Deadline) -> OcfResult
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::tests::configure_vars as configure;
+    use crate::tests::configure_vars as configure;
 
     #[test]
     fn memory_is_shared_as_the_shell_agent_does() {
