@@ -11,10 +11,11 @@
 //! symbol-versioned; the constants are copied from its headers.
 //!
 //! A handle releases its reference when dropped (`virDomainFree`, ...;
-//! local, no RPC). [`Connect`]'s drop is `virConnectClose`, which talks to
-//! the daemon: the caller decides on which thread that happens
-//! ([`crate::hypervisor::Libvirt`] bounds it like every call). libvirt's
-//! objects are thread-safe; a connection is shared between threads.
+//! local, no RPC). [`Connect`]'s drop is `virConnectClose`, a round trip
+//! to the daemon: the caller decides whether to pay it
+//! ([`crate::hypervisor::Libvirt`] leaves its connection to the process's
+//! exit). libvirt's objects are thread-safe; a connection is shared
+//! between threads.
 //!
 //! Errors are libvirt's last error of the calling thread, read right after
 //! the failing call: its code and its message, redacted
