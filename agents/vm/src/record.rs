@@ -16,18 +16,17 @@ use std::time::Duration;
 use ocf::files::TrustedDir;
 use ocf::{Context, Deadline, OcfError, OcfResult, Record, Status};
 pub use xen::record::{Seen, raw};
+use xen::stop::{XlPlan, XlTarget};
+use xen::unusable::UnusableXl;
+use xen::xl::Xl;
 
-use crate::config::LibvirtConfig;
-use crate::config::{Config, DEFAULT_URI};
+use crate::config::{Config, DEFAULT_URI, LibvirtConfig};
 use crate::hypervisor::{DomainView, HvError, HvResult, Hypervisor};
 use crate::libvirt as lv;
 use crate::monitor::seen_libvirt;
 use crate::params::{check_uri, parse_shutdown_mode};
 use crate::stop::StopHow;
 use crate::{domxml, files, qemu};
-use xen::stop::{XlPlan, XlTarget};
-use xen::unusable::UnusableXl;
-use xen::xl::Xl;
 
 const BACKEND: &str = "backend";
 const LIBVIRT: &str = "libvirt";
