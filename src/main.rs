@@ -26,8 +26,8 @@ static AGENTS: &[Entry] = &[
         main: ocf::run::main::<dummy::Dummy>,
     },
     Entry {
-        info: &vm::xen::INFO,
-        main: ocf::run::main::<vm::xen::Xen>,
+        info: &xen::INFO,
+        main: ocf::run::main::<xen::Xen>,
     },
     Entry {
         info: &ipaddr::INFO,

@@ -24,6 +24,6 @@ fuzz_target!(|data: &[u8]| {
     validate::<filesystem::Filesystem>("filesystem", &vars);
     validate::<database::Database>("database", &vars);
     validate::<vm::Vm>("vm", &vars);
-    validate::<vm::xen::Xen>("xen", &vars);
+    validate::<xen::Xen>("xen", &vars);
     validate::<drbd::Drbd>("drbd", &vars);
 });

@@ -8,13 +8,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    if let Ok(ids) = vm::xl::parse_identities(&text) {
+    if let Ok(ids) = xen::xl::parse_identities(&text) {
         for (name, _) in ids.iter().take(4) {
-            let d = vm::xl::parse_long(&text, name);
+            let d = xen::xl::parse_long(&text, name);
             if let Ok(d) = d {
                 assert!(d.uuid.as_deref().is_none_or(|u| !u.is_empty()));
             }
         }
     }
-    let _ = vm::xl::parse_long(&text, "sentinel");
+    let _ = xen::xl::parse_long(&text, "sentinel");
 });

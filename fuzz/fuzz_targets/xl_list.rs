@@ -9,15 +9,15 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let running = vm::xl::parse_running(&text);
+    let running = xen::xl::parse_running(&text);
     assert!(running.iter().all(|n| n != "Domain-0" && !n.is_empty()));
     for name in running.iter().take(4) {
-        assert!(vm::xl::parse_list(&text, name).is_some(), "{name}");
+        assert!(xen::xl::parse_list(&text, name).is_some(), "{name}");
     }
-    let _ = vm::xl::parse_list(&text, "sentinel");
-    let _ = vm::xl::parse_total_memory(&text);
-    if let Some(n) = vm::xl::config_name(&text) {
+    let _ = xen::xl::parse_list(&text, "sentinel");
+    let _ = xen::xl::parse_total_memory(&text);
+    if let Some(n) = xen::xl::config_name(&text) {
         assert!(!n.contains('\n'));
     }
-    let _ = vm::xl::migration_host(&text);
+    let _ = xen::xl::migration_host(&text);
 });

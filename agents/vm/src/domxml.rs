@@ -2,10 +2,16 @@
 //! and UUID (children of `<domain>`), and the virtual networks and storage
 //! pools its devices use (for `start_resources`).
 //!
-//! A small well-formedness-checking reader is enough for that: elements,
-//! attributes (either quote), text with the five entities and character
-//! references, comments, processing instructions, CDATA and a DOCTYPE.
-//! libvirt itself validates the rest when the domain is defined.
+//! Read with the library's XML reader ([`ocf::xml`]: roxmltree; entities,
+//! character references in every spelling, CDATA, a DOCTYPE with an
+//! internal subset, a byte-order mark). libvirt itself validates the rest
+//! when the domain is defined.
+//!
+//! An error says what is wrong and on which line, and quotes nothing of the
+//! document: with broken quoting, any piece of it (a tag name, an attribute
+//! name, an entity) may be part of a password, and roxmltree's own messages
+//! quote such pieces. So a refused document is looked at again for the
+//! kind and place of the error alone ([`explain`]).
 
 /// The facts taken from a domain XML.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -51,14 +57,39 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<DomainXml, String> {
 }
 
 /// Parse a domain XML document; `Err` says what is wrong and on which
-/// line, quoting nothing of the document: with broken quoting, any piece
-/// of it (a tag name, an attribute name) may be part of a password.
+/// line, quoting nothing of the document.
 pub fn parse(text: &str) -> Result<DomainXml, String> {
-    let text = strip_bom(text);
-    parse_at(text).map_err(|(at, why)| match at {
-        Some(at) => format!("line {}: {why}", line_of(text, at)),
-        None => why,
-    })
+    let doc = ocf::xml::parse(text).map_err(|_| explain(strip_bom(text)))?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "domain" {
+        return Err(format!(
+            "line {}: the root element is not <domain>",
+            line_of(strip_bom(text), root.range().start)
+        ));
+    }
+    let name = ocf::xml::child_text(root, "name")
+        .filter(|n| !n.is_empty())
+        .ok_or("no <name> in <domain>")?;
+    let mut out = DomainXml {
+        name,
+        uuid: ocf::xml::child_text(root, "uuid").filter(|u| !u.is_empty()),
+        ..DomainXml::default()
+    };
+    for source in ocf::xml::elements(&doc, "source") {
+        let parent = source.parent_element().map(|p| p.tag_name().name());
+        match (
+            parent,
+            source.attribute("network"),
+            source.attribute("pool"),
+        ) {
+            (Some("interface"), Some(n), _) => out.networks.push(n.to_string()),
+            (Some("disk"), _, Some(p)) => out.pools.push(p.to_string()),
+            _ => {}
+        }
+    }
+    out.networks.dedup();
+    out.pools.dedup();
+    Ok(out)
 }
 
 /// The 1-based line of byte `at`.
@@ -70,199 +101,101 @@ fn line_of(text: &str, at: usize) -> usize {
         + 1
 }
 
-/// An error and where (a byte offset) it is, if anywhere.
-type Located<T> = Result<T, (Option<usize>, String)>;
+/// Attribute names of libvirt's domain XML that a refusal may name: a
+/// fixed list of ours, so what is shown is never text of the document.
+const KNOWN_ATTRIBUTES: &[&str] = &[
+    "passwd", "password", "type", "name", "file", "dev", "bus", "unit", "model", "port", "address",
+    "network", "pool", "volume", "mode", "path", "device", "uuid", "listen",
+];
 
-fn parse_at(text: &str) -> Located<DomainXml> {
-    let mut out = DomainXml::default();
-    // Open elements: (name, where its start tag begins).
-    let mut stack: Vec<(String, usize)> = Vec::new();
-    let mut text_buf = String::new();
-    let mut root_seen = false;
-    let mut name: Option<String> = None;
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let at = i;
-        let here = move |why: &str| (Some(at), why.to_string());
-        if b[i] != b'<' {
-            let end = text[i..].find('<').map_or(b.len(), |n| i + n);
-            let chunk = &text[i..end];
-            if stack.is_empty() {
-                if !chunk.trim().is_empty() {
-                    return Err(here("text outside the root element"));
-                }
-            } else {
-                text_buf.push_str(&unescape(chunk).map_err(|e| here(&e))?);
-            }
-            i = end;
-            continue;
-        }
-        let rest = &text[i..];
-        if let Some(r) = rest.strip_prefix("<!--") {
-            i += 4 + r.find("-->").ok_or_else(|| here("unterminated comment"))? + 3;
-        } else if let Some(r) = rest.strip_prefix("<?") {
-            i += 2
-                + r.find("?>")
-                    .ok_or_else(|| here("unterminated processing instruction"))?
-                + 2;
-        } else if let Some(r) = rest.strip_prefix("<![CDATA[") {
-            let n = r
-                .find("]]>")
-                .ok_or_else(|| here("unterminated CDATA section"))?;
-            text_buf.push_str(&r[..n]);
-            i += 9 + n + 3;
-        } else if rest.starts_with("<!") {
-            i += rest
-                .find('>')
-                .ok_or_else(|| here("unterminated declaration"))?
-                + 1;
-        } else if let Some(r) = rest.strip_prefix("</") {
-            let n = r.find('>').ok_or_else(|| here("unterminated end tag"))?;
-            let tag = r[..n].trim();
-            let (open, opened) = stack
-                .pop()
-                .ok_or_else(|| here("an end tag with no element open"))?;
-            if open != tag {
-                return Err(here(&format!(
-                    "the element opened on line {} is closed by another element's end tag",
-                    line_of(text, opened)
-                )));
-            }
-            if stack.len() == 1 && stack[0].0 == "domain" {
-                let value = text_buf.trim().to_string();
-                match tag {
-                    "name" => name = Some(value),
-                    "uuid" if !value.is_empty() => out.uuid = Some(value),
-                    _ => {}
-                }
-            }
-            text_buf.clear();
-            i += 2 + n + 1;
-        } else {
-            let (tag, attrs, empty, len) = start_tag(rest).map_err(|e| here(&e))?;
-            if stack.is_empty() {
-                if root_seen {
-                    return Err(here("more than one root element"));
-                }
-                if tag != "domain" {
-                    return Err(here("the root element is not <domain>"));
-                }
-                root_seen = true;
-            }
-            if tag == "source" {
-                let parent = stack.last().map(|(t, _)| t.as_str());
-                for (k, v) in &attrs {
-                    match (parent, k.as_str()) {
-                        (Some("interface"), "network") => out.networks.push(v.clone()),
-                        (Some("disk"), "pool") => out.pools.push(v.clone()),
-                        _ => {}
-                    }
-                }
-            }
-            text_buf.clear();
-            if !empty {
-                stack.push((tag, i));
-            }
-            i += len;
-        }
-    }
-    if let Some((_, opened)) = stack.last() {
-        return Err((Some(*opened), "this element is never closed".into()));
-    }
-    if !root_seen {
-        return Err((None, "no <domain> element".into()));
-    }
-    out.name = name
-        .filter(|n| !n.is_empty())
-        .ok_or((None, "no <name> in <domain>".to_string()))?;
-    out.networks.dedup();
-    out.pools.dedup();
-    Ok(out)
-}
-
-/// One start tag at the beginning of `s`: (name, attributes, self-closing, bytes).
-#[allow(clippy::type_complexity)]
-fn start_tag(s: &str) -> Result<(String, Vec<(String, String)>, bool, usize), String> {
-    let b = s.as_bytes();
-    let mut i = 1;
-    let name_end = s[i..]
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-        .map_or(b.len(), |n| i + n);
-    let name = s[i..name_end].to_string();
-    if name.is_empty() {
-        return Err("a '<' that starts no element".into());
-    }
-    i = name_end;
-    let mut attrs = Vec::new();
-    loop {
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        match b.get(i) {
-            None => return Err("an unterminated start tag".into()),
-            Some(b'>') => return Ok((name, attrs, false, i + 1)),
-            Some(b'/') if b.get(i + 1) == Some(&b'>') => return Ok((name, attrs, true, i + 2)),
-            _ => {}
-        }
-        let eq = s[i..]
-            .find('=')
-            .map(|n| i + n)
-            .ok_or("an attribute without a value")?;
-        let key = s[i..eq].trim().to_string();
-        let mut j = eq + 1;
-        while j < b.len() && b[j].is_ascii_whitespace() {
-            j += 1;
-        }
-        let quote = *b
-            .get(j)
-            .filter(|q| **q == b'"' || **q == b'\'')
-            .ok_or("an unquoted attribute value")?;
-        let close = s[j + 1..]
-            .find(quote as char)
-            .map(|n| j + 1 + n)
-            .ok_or("an unterminated attribute value")?;
-        attrs.push((key, unescape(&s[j + 1..close])?));
-        i = close + 1;
+/// The options [`ocf::xml::parse`] reads with, for [`explain`].
+fn options<'a>() -> roxmltree::ParsingOptions<'a> {
+    roxmltree::ParsingOptions {
+        allow_dtd: true,
+        nodes_limit: 200_000,
+        ..roxmltree::ParsingOptions::default()
     }
 }
 
-/// Replace XML entities and character references.
-fn unescape(s: &str) -> Result<String, String> {
-    if !s.contains('&') {
-        return Ok(s.to_string());
+/// Why `text` (without its byte-order mark) is not a document we read:
+/// the kind of error and its line, from roxmltree's typed error, never
+/// its message (which quotes the document).
+fn explain(text: &str) -> String {
+    use roxmltree::Error as E;
+    let e = match roxmltree::Document::parse_with_options(text, options()) {
+        Ok(_) => return "not an XML document the reader accepts".into(),
+        Err(e) => e,
+    };
+    let at = |why: &str| format!("line {}: {why}", e.pos().row);
+    match &e {
+        E::NoRootNode => "no <domain> element".into(),
+        E::UnclosedRootNode => match unclosed_line(text) {
+            Some(line) => format!("line {line}: this element is never closed"),
+            None => "an element is never closed".into(),
+        },
+        E::UnexpectedEndOfStream => {
+            "the document ends inside a tag, a comment or a declaration".into()
+        }
+        E::UnexpectedCloseTag(..) => at("an element is closed by another element's end tag"),
+        E::UnknownEntityReference(..) => at("unknown entity or character reference"),
+        E::MalformedEntityReference(_) => at("an '&' that starts no entity or character reference"),
+        E::EntityReferenceLoop(_) => at("entity references nest too deep"),
+        E::InvalidAttributeValue(_) => at("a '<' in an attribute value"),
+        // Named as libvirt names it, when it is one of our own words.
+        E::DuplicatedAttribute(name, _) => match KNOWN_ATTRIBUTES.iter().find(|k| *k == name) {
+            Some(known) => at(&format!("attribute {known} redefined")),
+            None => at("an attribute given twice"),
+        },
+        E::InvalidChar2("a quote", ..) => at("an unquoted attribute value"),
+        E::NonXmlChar(..) => at("a character XML does not allow"),
+        E::UnknownToken(pos) => {
+            // After the root element only comments and whitespace may follow.
+            let line = text.split('\n').nth(pos.row as usize - 1).unwrap_or("");
+            match line.chars().nth(pos.col as usize - 1) {
+                Some('<') => at("more than one root element"),
+                _ => at("text outside the root element"),
+            }
+        }
+        E::NodesLimitReached => "more elements than a domain has".into(),
+        _ => at("not well-formed XML"),
     }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(p) = rest.find('&') {
-        out.push_str(&rest[..p]);
-        let after = &rest[p + 1..];
-        let semi = after.find(';').ok_or("an '&' without ';'")?;
-        let ent = &after[..semi];
-        let c = match ent {
-            "lt" => '<',
-            "gt" => '>',
-            "amp" => '&',
-            "quot" => '"',
-            "apos" => '\'',
-            _ => {
-                let n = if let Some(h) = ent.strip_prefix("#x") {
-                    u32::from_str_radix(h, 16).ok()
-                } else if let Some(d) = ent.strip_prefix('#') {
-                    d.parse().ok()
-                } else {
-                    None
+}
+
+/// The line of the innermost element still open at the end of `text`:
+/// the open elements are closed one by one (a close tag no element has
+/// makes the parser name the one it expects), and the completed document
+/// tells where the element the first close tag ended starts. Bounded: a
+/// document of at most 1 MiB, at most 32 elements open.
+fn unclosed_line(text: &str) -> Option<usize> {
+    const PROBE: &str = "</ocf-rs-no-such-element>";
+    if text.len() > 1 << 20 {
+        return None;
+    }
+    let mut closed = text.to_string();
+    let mut innermost_end = None;
+    for _ in 0..32 {
+        match roxmltree::Document::parse_with_options(&closed, options()) {
+            Ok(doc) => {
+                let end = innermost_end?;
+                let node = doc
+                    .descendants()
+                    .find(|n| n.is_element() && n.range().end == end)?;
+                return Some(line_of(text, node.range().start));
+            }
+            Err(roxmltree::Error::UnclosedRootNode) => {
+                let probe = format!("{closed}{PROBE}");
+                let Err(roxmltree::Error::UnexpectedCloseTag(open, ..)) =
+                    roxmltree::Document::parse_with_options(&probe, options())
+                else {
+                    return None;
                 };
-                // Not quoted: the text around it may be a password.
-                n.and_then(char::from_u32)
-                    .ok_or("unknown entity or character reference")?
+                closed.push_str(&format!("</{open}>"));
+                innermost_end.get_or_insert(closed.len());
             }
-        };
-        out.push(c);
-        rest = &after[semi + 1..];
+            Err(_) => return None,
+        }
     }
-    out.push_str(rest);
-    Ok(out)
+    None
 }
 
 #[cfg(test)]
@@ -358,10 +291,19 @@ mod tests {
             "<domain><graphics passwd=''><Pw0rdXyz></domain>",
             "<domain><a></a passwd='Pw0rdXyz'></domain>",
             "<Pw0rdXyz-passwd='1'/>",
+            "<domain><graphics Pw0rdXyz='1' Pw0rdXyz='2'/></domain>",
         ] {
             let e = parse(x).unwrap_err();
             assert!(!e.contains("Pw0rdXyz"), "{x}: {e}");
         }
+    }
+
+    /// libvirt says "Attribute passwd redefined"; so do we, naming only
+    /// attributes of our own list.
+    #[test]
+    fn a_known_attribute_given_twice_is_named() {
+        let e = parse("<domain>\n<graphics passwd='a' passwd='b'/></domain>").unwrap_err();
+        assert_eq!(e, "line 2: attribute passwd redefined");
     }
 
     #[test]

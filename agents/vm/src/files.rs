@@ -30,6 +30,10 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
 
+/// The config file reader and the `HA_RSCTMP` files are the xen crate's
+/// (the xmfile is read the same way).
+pub use xen::files::{CONFIG_LIMIT, read_config, state_read, state_remove, state_write};
+
 /// What [`save`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Saved {
@@ -284,61 +288,6 @@ pub fn split(path: &Path) -> io::Result<(PathBuf, String)> {
             format!("{} names no file in a directory", path.display()),
         )),
     }
-}
-
-/// A small file of this resource's in `HA_RSCTMP` (a utilization cache, a
-/// "stopped here" marker), through `ocf::files::TrustedDir` as the
-/// records are: the directory checked, never through a link, mode 0600,
-/// replaced atomically. `name` is made of the instance name with
-/// `ocf::files::instance_file_name`.
-pub fn state_read(ctx: &ocf::Context, name: &str) -> Option<String> {
-    let dir = ocf::files::TrustedDir::open(&ctx.rsc_tmp, None).ok()?;
-    String::from_utf8(dir.read(name, 4096).ok()?).ok()
-}
-
-pub fn state_write(ctx: &ocf::Context, name: &str, data: &str) {
-    let written = ocf::files::TrustedDir::open(&ctx.rsc_tmp, Some(0o755))
-        .and_then(|d| d.replace(name, data.as_bytes(), 0o600));
-    if let Err(e) = written {
-        ocf::debug!("cannot write {name} in {}: {e}", ctx.rsc_tmp.display());
-    }
-}
-
-pub fn state_remove(ctx: &ocf::Context, name: &str) {
-    if let Ok(d) = ocf::files::TrustedDir::open(&ctx.rsc_tmp, None) {
-        let _ = d.remove(name);
-    }
-}
-
-/// The most we read of a config file (a domain XML or an xl file): far
-/// more than any real one, far less than memory.
-pub const CONFIG_LIMIT: u64 = 16 << 20;
-
-/// Read a config file the way an admin expects (a link is followed: the
-/// file is often a link into shared storage), but never block on a FIFO or
-/// a device, refuse anything but a regular file, and read at most
-/// [`CONFIG_LIMIT`] bytes (a longer file is an error, not cut short).
-pub fn read_config(path: &Path) -> io::Result<Vec<u8>> {
-    let fd = rustix::fs::openat(
-        CWD,
-        path,
-        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(io_err)?;
-    let st = rustix::fs::fstat(&fd).map_err(io_err)?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(refused(format!("{} is not a regular file", path.display())));
-    }
-    let mut v = Vec::new();
-    File::from(fd).take(CONFIG_LIMIT + 1).read_to_end(&mut v)?;
-    if v.len() as u64 > CONFIG_LIMIT {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} is larger than {CONFIG_LIMIT} bytes", path.display()),
-        ));
-    }
-    Ok(v)
 }
 
 /// Write `data` as the content of `config` (see the module's rules).

@@ -1,26 +1,28 @@
-//! The QEMU processes of a domain, found in `/proc` without libvirt: the
-//! last word when libvirtd is down or hung. Monitor uses it to answer
-//! "running, but the hypervisor is unreachable" (1, never 7: RA#1613) and
-//! stop to prove a domain gone, or to end its emulator itself.
+//! The QEMU processes of a domain, found in `/proc` ([`ocf::procfs`])
+//! without libvirt: the last word when libvirtd is down or hung. Monitor
+//! uses it to answer "running, but the hypervisor is unreachable" (1, never
+//! 7: RA#1613) and stop to prove a domain gone, or to end its emulator
+//! itself (signals through rustix).
 //!
 //! libvirt starts QEMU with `-name guest=<name>,debug-threads=on` (commas in
 //! the name doubled); older versions passed `-name <name>`.
 
-use std::fs;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
-use ocf::Deadline;
+use ocf::{Deadline, procfs};
+use rustix::process::{self, Pid, Signal};
 
-/// The name a QEMU command line (NUL-separated argv) gives its guest.
-pub fn guest_name(cmdline: &[u8]) -> Option<String> {
-    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-    let prog = args.first()?;
+/// The name a QEMU command line (its arguments) gives its guest.
+pub fn guest_name<A: AsRef<OsStr>>(args: &[A]) -> Option<String> {
+    let prog = args.first()?.as_ref().as_bytes();
     let base = prog.rsplit(|b| *b == b'/').next()?;
     if !base.windows(4).any(|w| w == b"qemu") {
         return None;
     }
-    let pos = args.iter().position(|a| *a == b"-name")?;
-    let value = String::from_utf8_lossy(args.get(pos + 1)?).into_owned();
+    let pos = args.iter().position(|a| a.as_ref() == "-name")?;
+    let value = args.get(pos + 1)?.as_ref().to_string_lossy().into_owned();
     let Some(opts) = value.strip_prefix("guest=") else {
         // Old form: the whole value, up to a ",process=..." suffix.
         return Some(value.split(',').next().unwrap_or("").to_string());
@@ -44,10 +46,10 @@ pub fn guest_name(cmdline: &[u8]) -> Option<String> {
 }
 
 /// The `-uuid` a QEMU command line gives its guest (libvirt always passes it).
-pub fn guest_uuid(cmdline: &[u8]) -> Option<String> {
-    let mut args = cmdline.split(|b| *b == 0);
-    args.by_ref().find(|a| *a == b"-uuid")?;
-    Some(String::from_utf8_lossy(args.next()?).into_owned())
+pub fn guest_uuid<A: AsRef<OsStr>>(args: &[A]) -> Option<String> {
+    let mut args = args.iter();
+    args.by_ref().find(|a| a.as_ref() == "-uuid")?;
+    Some(args.next()?.as_ref().to_string_lossy().into_owned())
 }
 
 /// Which QEMU guest: by name, or (when the UUID is known) by UUID, the
@@ -59,13 +61,13 @@ pub struct Guest<'a> {
 }
 
 impl Guest<'_> {
-    fn matches(&self, cmdline: &[u8]) -> bool {
-        if guest_name(cmdline).is_none() {
+    fn matches<A: AsRef<OsStr>>(&self, args: &[A]) -> bool {
+        if guest_name(args).is_none() {
             return false; // not a QEMU at all
         }
         match self.uuid {
-            Some(u) => guest_uuid(cmdline).is_some_and(|g| g.eq_ignore_ascii_case(u)),
-            None => guest_name(cmdline).is_some_and(|n| n == self.name),
+            Some(u) => guest_uuid(args).is_some_and(|g| g.eq_ignore_ascii_case(u)),
+            None => guest_name(args).is_some_and(|n| n == self.name),
         }
     }
 }
@@ -77,13 +79,17 @@ pub fn pids(name: &str) -> Vec<i32> {
 
 /// PIDs of QEMU processes running `guest`.
 pub fn pids_of(guest: Guest) -> Vec<i32> {
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| guest.matches(&c)))
+    procfs::all()
+        .filter(|p| guest.matches(&p.cmdline()))
+        .map(|p| p.pid())
         .collect()
+}
+
+/// Send `signal` to `pid`; a process gone meanwhile is no error.
+fn signal(pid: i32, signal: Signal) {
+    if let Some(pid) = Pid::from_raw(pid) {
+        let _ = process::kill_process(pid, signal);
+    }
 }
 
 /// End the guest's QEMU processes: SIGTERM, then SIGKILL after `grace` or
@@ -97,8 +103,7 @@ pub fn kill(guest: Guest, grace: Duration, dl: &Deadline) -> bool {
     }
     for pid in &found {
         ocf::warn!("sending SIGTERM to QEMU process {pid} of {name}");
-        // SAFETY: a plain signal to a process we identified by its cmdline.
-        unsafe { libc::kill(*pid, libc::SIGTERM) };
+        signal(*pid, Signal::TERM);
     }
     let term = dl.cap(grace);
     if term
@@ -111,8 +116,7 @@ pub fn kill(guest: Guest, grace: Duration, dl: &Deadline) -> bool {
     }
     for pid in pids() {
         ocf::warn!("sending SIGKILL to QEMU process {pid} of {name}");
-        // SAFETY: as above.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        signal(pid, Signal::KILL);
     }
     dl.poll(Duration::from_millis(100), || {
         pids().is_empty().then_some(())
@@ -124,8 +128,8 @@ pub fn kill(guest: Guest, grace: Duration, dl: &Deadline) -> bool {
 mod tests {
     use super::*;
 
-    fn argv(a: &[&str]) -> Vec<u8> {
-        a.join("\0").into_bytes()
+    fn argv<'a>(a: &[&'a str]) -> Vec<&'a str> {
+        a.to_vec()
     }
 
     #[test]

@@ -245,7 +245,7 @@ impl Xl {
     /// `xl list -- NAME`: after `--`, a name starting with `-` is a name to
     /// xl, never an option. One with a NUL or a newline is not asked about.
     pub fn lookup(&self, name: &str, dl: &Deadline) -> Lookup {
-        if !crate::identity::xl_arg_safe(name) {
+        if !crate::record::xl_arg_safe(name) {
             return Lookup::Unknown(format!("{name:?} cannot be passed to xl"));
         }
         match self.run(&["list", "--", name], dl) {
@@ -365,9 +365,9 @@ impl Xl {
 }
 
 /// Refuse a domain name that cannot be one argument (see
-/// [`crate::identity::xl_arg_safe`]).
+/// [`crate::record::xl_arg_safe`]).
 fn safe(name: &str) -> Result<(), String> {
-    if crate::identity::xl_arg_safe(name) {
+    if crate::record::xl_arg_safe(name) {
         Ok(())
     } else {
         Err(format!("domain name {name:?} cannot be passed to xl"))
