@@ -7,7 +7,7 @@
 #   bench/drbd.sh [RUNS]        (default 50)
 #
 # There is no DRBD kernel module here, so both agents run against the DRBD
-# SIMULATOR (tests/drbd-sim/drbd-simulator, first on PATH): its drbdadm,
+# SIMULATOR (tests/sim/drbd-simulator, first on PATH): its drbdadm,
 # drbdsetup and crm_attribute (which records the score). What had to be faked
 # for linbit's agent: it tests `-f /proc/drbd`, which cannot be created, so it
 # runs as a copy (with its drbd.shellfuncs.sh) whose one line
@@ -23,7 +23,7 @@ runs=${1:-50}
 cargo build --release --quiet
 work=$(mktemp -d /var/tmp/ocf-rs-bench-drbd.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-sim=tests/drbd-sim/drbd-simulator
+sim=tests/sim/drbd-simulator
 "$sim" init "$work/c" --nodes node1,node2 >/dev/null
 node=$work/c/node1
 touch "$work/drbd.conf"

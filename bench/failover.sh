@@ -7,7 +7,7 @@
 #        service_stack, vm_migrates, split_network, farm, migrating_vm1,
 #        drbd_stack: ours only, on the DRBD simulator)
 #
-# Each run is a full test (tests/e2e_*.rs: a fresh cluster, the exact pcs
+# Each run is a full test (tests/it/e2e_*.rs: a fresh cluster, the exact pcs
 # commands of docs/cookbook.md, the kill or the move); the tests print
 # `E2E-MEASURE scenario=.. agents=.. metric=.. seconds=..` lines, collected
 # here. A set of agents this binary does not have yet is skipped by the test
@@ -20,11 +20,11 @@ filters=("$@")
 [ ${#filters[@]} -gt 0 ] || filters=(service_stack vm_migrates split_network)
 rows=$(mktemp /var/tmp/e2e-failover.XXXXXX)
 trap 'rm -f "$rows"' EXIT
-cargo test --no-run --quiet --test e2e_service --test e2e_vm --test e2e_drbd --test e2e_more
+cargo test --no-run --quiet --test it
 for r in $(seq "$runs"); do
     for f in "${filters[@]}"; do
         echo "failover.sh: run $r/$runs: $f" >&2
-        cargo test --quiet --test e2e_service --test e2e_vm --test e2e_drbd --test e2e_more -- \
+        cargo test --quiet --test it -- \
             --include-ignored --test-threads=1 --nocapture "$f" 2>&1 |
             tee -a "$rows.log" | grep '^E2E-MEASURE' >> "$rows" || true
     done

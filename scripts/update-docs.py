@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Refresh the generated parameter/action tables in docs/agents/<agent>.md
-from `ocf-rs doc <agent>` (tests/docs.rs fails when a page drifts).
+from `ocf-rs doc <agent>` (tests/it/docs.rs fails when a page drifts).
 
   scripts/update-docs.py [path/to/ocf-rs]     (default target/debug/ocf-rs)
 """

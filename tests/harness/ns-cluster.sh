@@ -1,6 +1,6 @@
 #!/bin/bash
 # ns-cluster.sh: a 2- or 3-node Corosync 3 + Pacemaker 2.1 cluster on ONE
-# machine, for the end-to-end scenarios (tests/e2e_*.rs) and the e2e demo.
+# machine, for the end-to-end scenarios (tests/it/e2e_*.rs) and the e2e demo.
 # Every node is its own network + mount + UTS + PID (+ IPC) namespace; no
 # systemd is needed.
 #
@@ -43,7 +43,7 @@
 # most E2E_LOCK_WAIT s, default 600, then naming the holder) for the cluster's lifetime:
 # the cluster's fence daemon holds it, `down` ends it, and a holder whose cluster is gone
 # is cleared. A caller that already holds the lock says so with E2E_LOCK_HELD=1 (the
-# Rust wrapper, tests/common/nscluster.rs). Nothing a node runs comes from the checkout:
+# Rust wrapper, tests/support/src/nscluster.rs). Nothing a node runs comes from the checkout:
 # the node's PID 1 runs a copy of this script in $BASE/bin.
 set -u
 SELF=$(readlink -f "$0")

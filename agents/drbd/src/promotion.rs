@@ -68,7 +68,7 @@ pub fn pacemaker_knows_a_primary(ctx: &Context, dl: &Deadline) -> bool {
 
 /// Does a `crm_resource --locate --output-as=xml` answer name a promoted
 /// instance on a node other than `me`? Pacemaker 2.1.5 writes
-/// `<node state="promoted">node1</node>` (seen in tests/cluster_drbd.rs);
+/// `<node state="promoted">node1</node>` (seen in tests/it/cluster_drbd.rs);
 /// a `name=`/`role="Promoted"` (or legacy `Master`) form is read as well.
 /// Only `<node>` elements count (not `<nodes>`), and only their `state` or
 /// `role` says promoted (a node or resource *named* "promoted" does not).

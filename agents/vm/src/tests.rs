@@ -1,6 +1,6 @@
 //! What the unit tests of the modules share: contexts, a domain XML file,
 //! configurations, and a scripted in-memory hypervisor for the start, stop
-//! and monitor decisions (the real libvirt paths are in tests/vm.rs).
+//! and monitor decisions (the real libvirt paths are in tests/it/vm.rs).
 
 use std::cell::RefCell;
 use std::fs;
