@@ -565,14 +565,24 @@ fn simulator_validate_all_levels() {
     let v = sim.run(&a, "node1", "validate-all", &[], &[]);
     assert_eq!(v.code, 0, "{v:?}");
     assert!(v.stderr.is_empty(), "silent on success: {v:?}");
-    let bad = sim.run(
+    let bad = sim.run(&a, "node1", "validate-all", &[("wfc_timeout", "soon")], &[]);
+    assert_eq!(bad.code, 6);
+    // As linbit's agent: malformed scores fall back to the default, said
+    // in the log, and validate.
+    let scores = sim.run(
         &a,
         "node1",
         "validate-all",
         &[("adjust_master_score", "1 2 3")],
         &[],
     );
-    assert_eq!(bad.code, 6);
+    assert_eq!(scores.code, 0, "{scores:?}");
+    assert!(
+        scores
+            .stderr
+            .contains("falling back to the default 0 10 1000 10000"),
+        "{scores:?}"
+    );
     let deep = [("OCF_CHECK_LEVEL", "10")];
     assert_eq!(sim.run(&a, "node1", "validate-all", &[], &deep).code, 0);
     let r9 = sim.run(
@@ -858,7 +868,7 @@ fn simulator_a_changed_resource_name_does_not_hide_what_runs() {
     start_all(&sim, &a, &["node1"]);
     let adm = sim.bin("node1").join("drbdadm");
     assert_eq!(support::sh(adm.to_str().unwrap(), &["up", "r1"]).0, 0);
-    let bad = [("drbd_resource", "r1"), ("adjust_master_score", "1 2 3")];
+    let bad = [("drbd_resource", "r1"), ("wfc_timeout", "soon")];
     sim.clear_calls("node1");
     assert_eq!(sim.run(&a, "node1", "stop", &bad, &[]).code, 0);
     let st = sim.show("node1");

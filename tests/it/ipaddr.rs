@@ -50,10 +50,12 @@ fn ipv4_start_announces_peer_pings_and_stop_removes() {
     let pair = NetPair::new("v4");
     pair.addresses("198.51.100.1/24", "198.51.100.2/24");
     let a = agent_link("ipaddr");
+    // arp_bg=false: every announcement before start returns.
     let p = [
         ("ip", "198.51.100.10"),
         ("cidr_netmask", "24"),
         ("nic", NIC),
+        ("arp_bg", "false"),
     ];
 
     assert_eq!(
@@ -138,6 +140,7 @@ fn arp_reply_mode_count_interval_and_refresh_on_monitor() {
         ("arp_count", "3"),
         ("arp_interval", "400"),
         ("arp_count_refresh", "2"),
+        ("arp_bg", "false"),
     ];
     let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_ARP);
     ok(&run(&pair, &a.path, "start", &p, &[]), "start");
@@ -316,6 +319,7 @@ fn ipv6_waits_for_dad_announces_and_refuses_a_duplicate() {
         ("cidr_netmask", "64"),
         ("nic", NIC),
         ("arp_count", "3"),
+        ("arp_bg", "false"),
     ];
     let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_IPV6);
     let o = run(&pair, &a.path, "start", &p, &[]);
@@ -818,6 +822,7 @@ fn announcements_stop_before_the_start_timeout() {
         ("nic", NIC),
         ("arp_count", "1000"),
         ("arp_interval", "500"),
+        ("arp_bg", "false"),
     ];
     let o = run(
         &pair,
@@ -838,6 +843,85 @@ fn announcements_stop_before_the_start_timeout() {
     assert!((2..1000).contains(&sent), "sent {sent}");
     assert!(pair.peer_pings("198.51.100.19"));
     ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
+}
+
+/// The garp frames for `ip` (request or reply) among captured frames, with
+/// their arrival times.
+fn garps(frames: &[(Duration, Vec<u8>)], ip: [u8; 4]) -> Vec<Duration> {
+    frames
+        .iter()
+        .filter_map(|(t, f)| arp(f).map(|a| (*t, a)))
+        .filter(|(_, (_, spa, tpa))| *spa == ip && *tpa == ip)
+        .map(|(t, _)| t)
+        .collect()
+}
+
+/// arp_bg (IPaddr2's default, true): start returns after the first
+/// announcement, without waiting for the other four, and without a child
+/// holding its output pipes open; the other four reach the peer 200 ms
+/// apart; the child is gone after the last. A stop in between ends the
+/// announcements: nothing is announced for an address that left.
+#[test]
+fn arp_bg_announces_the_rest_in_the_background_and_stops_with_the_address() {
+    let pair = NetPair::new("bg");
+    pair.addresses("198.51.100.1/24", "198.51.100.2/24");
+    let a = agent_link("ipaddr");
+    let p = [
+        ("ip", "198.51.100.22"),
+        ("cidr_netmask", "24"),
+        ("nic", NIC),
+    ];
+    let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_ARP);
+    let o = run(&pair, &a.path, "start", &p, &[]);
+    ok(&o, "start");
+    assert!(
+        o.elapsed < Duration::from_millis(600),
+        "start returns without waiting for 4 x 200 ms (nor for a child holding its pipes): {:?}",
+        o.elapsed
+    );
+    assert!(o.stderr.contains("sent 1 gratuitous ARP"), "{}", o.stderr);
+    let pid: i32 = o
+        .stderr
+        .split("(arp_bg, pid ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no background pid: {}", o.stderr));
+    std::thread::sleep(Duration::from_millis(1500));
+    let seen = garps(&cap.finish(), [198, 51, 100, 22]);
+    assert_eq!(seen.len(), 5, "arp_count=5 in all: {seen:?}");
+    assert!(
+        seen[4] - seen[0] >= Duration::from_millis(700),
+        "arp_interval between them: {seen:?}"
+    );
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z ")),
+        "the background sender ended after its count"
+    );
+    ok(&run(&pair, &a.path, "stop", &p, &[]), "stop");
+
+    // Stopped 300 ms into the announcements: none after the stop.
+    let slow = [
+        p[0],
+        p[1],
+        p[2],
+        ("arp_interval", "500"),
+        ("arp_count", "6"),
+    ];
+    let cap = Capture::start(&pair.peer, PEER_NIC, ETH_P_ARP);
+    ok(&run(&pair, &a.path, "start", &slow, &[]), "start");
+    std::thread::sleep(Duration::from_millis(300));
+    let stopped_at = std::time::Instant::now();
+    ok(&run(&pair, &a.path, "stop", &slow, &[]), "stop");
+    let stop_took = stopped_at.elapsed();
+    std::thread::sleep(Duration::from_millis(2500));
+    let seen = garps(&cap.finish(), [198, 51, 100, 22]);
+    assert!(
+        !seen.is_empty() && seen.len() < 3,
+        "the first, perhaps one more, then none for a removed address: {seen:?} (stop took {stop_took:?})"
+    );
 }
 
 /// An interface missing on this node: start 5 (move elsewhere), stop 0,

@@ -11,6 +11,7 @@ mod cluster_filesystem;
 mod cluster_ipaddr;
 mod cluster_vm;
 mod cluster_xen;
+mod compatibility;
 mod conformance;
 mod cookbook;
 mod database;

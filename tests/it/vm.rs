@@ -462,8 +462,47 @@ fn live_migration_between_two_libvirtd_hosts() {
         pers.contains("Persistent:     yes"),
         "persistent on the target:\n{pers}"
     );
-    // The guest survived the move: it still answers ACPI on B.
+    // Back to A with migrate_options as VirtualDomain passes them to virsh
+    // (issue 16). A typed parameter reaches libvirt: a listen address A
+    // does not have makes the migration fail there, and the guest stays
+    // on B, running.
+    let back = |opts: &str| {
+        let o = on(
+            &host_b,
+            "migrate_to",
+            &[
+                ("OCF_RESKEY_CRM_meta_migrate_target", ipa),
+                ("OCF_RESKEY_CRM_meta_migrate_source", ipb),
+                ("OCF_RESKEY_migrate_options", opts),
+            ],
+        );
+        (o.code, o.stderr)
+    };
+    let (code, err) = back("--verbose --listen-address 203.0.113.99");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("--verbose is virsh's own option") && err.contains("Failed to bind socket"),
+        "{err}"
+    );
+    assert_eq!(on(&host_b, "monitor", &[RECURRING]).code, 0);
+    let (code, err) = back(&format!(
+        "--verbose --compressed --comp-methods xbzrle --comp-xbzrle-cache 67108864 \
+         --auto-converge --auto-converge-initial 30 --bandwidth 900 --listen-address {ipa}"
+    ));
+    assert_eq!(code, 0, "{err}");
+    let from = on(
+        &host_a,
+        "migrate_from",
+        &[
+            ("OCF_RESKEY_CRM_meta_migrate_target", ipa),
+            ("OCF_RESKEY_CRM_meta_migrate_source", ipb),
+        ],
+    );
+    assert_eq!(from.code, 0, "{from:?}");
     assert_eq!(on(&host_b, "stop", &[]).code, 0);
+    assert_eq!(on(&host_b, "monitor", &[RECURRING]).code, 7);
+    // The guest survived both moves: it still answers ACPI on A.
+    assert_eq!(on(&host_a, "stop", &[]).code, 0);
     assert!(d.console().contains("GUEST-POWEROFF"), "{}", d.console());
     // Called as ocf-tester does: stopped, no target, no source.
     let bad_to = on(&host_a, "migrate_to", &[]);
@@ -744,6 +783,50 @@ fn backingfile_overlay_kept_or_renewed_with_stateless() {
     let (code, out) = sh("qemu-img", &["info", "-U", base.to_str().unwrap()]);
     assert!(code == 0 && out.contains("file format: raw"), "{out}");
 
+    // copyindirs (VirtualDomain's, issue 16): on a fresh overlay, after the
+    // define and before the first boot, `virt-copy-in -c URI -d NAME DIR...
+    // /`. libguestfs is not installed here: a stand-in virt-copy-in on PATH
+    // records its argv and the domain's state when it is called.
+    let bin = s.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = s.path("copy-in.calls");
+    std::fs::write(
+        bin.join("virt-copy-in"),
+        format!(
+            "#!/bin/sh\necho \"$* state=$(virsh -c {uri} domstate {})\" >> '{}'\n",
+            d.name,
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.join("virt-copy-in"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", bin.display());
+    let dirs = format!("{} {}", s.path("etc").display(), s.path("srv").display());
+    let copy = [fresh[0], fresh[1], fresh[2], ("copyindirs", dirs.as_str())];
+    assert_eq!(
+        act(&a, "start", &copy, 60_000, &[("PATH", path.as_str())]).code,
+        0
+    );
+    assert_eq!(d.state(), "running");
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap().trim(),
+        format!("-c {uri} -d {} {dirs} / state=shut off", d.name),
+        "copied into the defined, not yet running domain"
+    );
+    assert_eq!(act(&a, "stop", &copy, 60_000, &[]).code, 0);
+    let nothing = act(
+        &a,
+        "start",
+        &copy,
+        20_000,
+        &[("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")],
+    );
+    assert_eq!(nothing.code, 5, "no virt-copy-in on this node: {nothing:?}");
+
     // The rules: stateless without a backing file is a configuration
     // error; a backing file missing on this node is node-local.
     let bad = act(
@@ -892,7 +975,7 @@ fn domuuid(uri: &str, name: &str) -> String {
 }
 
 /// Issue 13: a running domain, then probe and stop with parameter values
-/// our table refuses (an unknown shutdown_mode, migrate_options=--verbose,
+/// our table refuses (an unknown shutdown_mode, migrate_options=--dname,
 /// config unset, stateless without a backing file): the probe sees it (0),
 /// stop ends it and answers 0 only then. Start recorded the name, the UUID
 /// and the hypervisor before it defined the domain.
@@ -914,7 +997,7 @@ fn refused_parameters_never_hide_a_running_domain() {
     );
     for bad in [
         vec![("shutdown_mode", "bogus")],
-        vec![("migrate_options", "--verbose")],
+        vec![("migrate_options", "--verbose --dname other")],
         vec![("config", "")],
         vec![("stateless", "true")],
     ] {
@@ -1107,5 +1190,54 @@ fn a_respelled_uri_of_the_same_libvirtd_is_no_second_domain() {
     ];
     assert_eq!(r.run("monitor", &other, &[RECURRING]).code, 0);
     assert_eq!(r.run("stop", &other, &[]).code, 0);
+    assert!(qemu_pids(&d.name).is_empty() && !d.defined());
+}
+
+/// Issue 16: values VirtualDomain accepts work here with its meaning.
+/// `monitor_scripts` names a program on PATH (VirtualDomain runs
+/// `$script`): it gates the monitor like an absolute path does; a relative
+/// path is refused (6). Without `hypervisor` the URI is libvirt's own
+/// default, as `virsh uri` gives VirtualDomain: here LIBVIRT_DEFAULT_URI,
+/// spelled differently from qemu:///system, is what start records.
+#[test]
+fn monitor_scripts_on_path_and_libvirts_default_uri() {
+    let uri = system_libvirtd();
+    let s = Scratch::new("vm-path");
+    let r = Rsc::new(&s, "vmpath");
+    let d = Domain::new(&s.0, &name("path"), Guest::Bare, uri);
+    let bin = s.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let flag = s.path("unhealthy");
+    let script = format!("ocfrs-vmcheck-{}", std::process::id());
+    let body = format!("#!/bin/sh\n[ ! -e '{}' ]\n", flag.display());
+    std::fs::write(bin.join(&script), body).unwrap();
+    std::fs::set_permissions(
+        bin.join(&script),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", bin.display());
+    let env = [
+        ("PATH", path.as_str()),
+        ("LIBVIRT_DEFAULT_URI", "qemu+unix:///system"),
+    ];
+    let p = [
+        ("config", d.xml_str()),
+        ("force_stop", "true"),
+        ("monitor_scripts", script.as_str()),
+    ];
+    let start = r.run("start", &p, &env);
+    assert_eq!(start.code, 0, "{start:?}");
+    let rec = r.record().expect("a record");
+    assert!(rec.contains("uri=qemu+unix:///system"), "{rec}");
+    assert_eq!(r.run("monitor", &p, &[RECURRING, env[0], env[1]]).code, 0);
+    std::fs::write(&flag, "").unwrap();
+    let m = r.run("monitor", &p, &[RECURRING, env[0], env[1]]);
+    assert_eq!(m.code, 1, "{m:?}");
+    assert!(m.reason().unwrap().contains(&script), "{m:?}");
+    std::fs::remove_file(&flag).unwrap();
+    let rel = [p[0], p[1], ("monitor_scripts", "bin/check")];
+    assert_eq!(r.run("validate-all", &rel, &env).code, 6);
+    assert_eq!(r.run("stop", &p, &env).code, 0);
     assert!(qemu_pids(&d.name).is_empty() && !d.defined());
 }

@@ -53,7 +53,16 @@ pub fn configure(p: &Params, _ctx: &Context) -> OcfResult<Config> {
     Ok(Config {
         resource: s(&DRBD_RESOURCE),
         drbdconf: s(&DRBDCONF),
-        scores: parse_scores(&s(&ADJUST_MASTER_SCORE)).map_err(OcfError::configured)?,
+        // As linbit's agent: a malformed value falls back to the default,
+        // with an error in the log (a refusal would stop the resource).
+        scores: parse_scores(&s(&ADJUST_MASTER_SCORE)).unwrap_or_else(|why| {
+            let default = ADJUST_MASTER_SCORE.default.unwrap_or_default();
+            ocf::err!(
+                "adjust_master_score {:?} {why}: falling back to the default {default}",
+                s(&ADJUST_MASTER_SCORE)
+            );
+            parse_scores(default).expect("the default parses")
+        }),
         stop_outdates_secondary: p.boolean(&STOP_OUTDATES_SECONDARY),
         ignore_missing_notifications: p.boolean(&IGNORE_MISSING_NOTIFICATIONS),
         wfc_timeout: Duration::from_secs(p.integer(&WFC_TIMEOUT).unwrap_or(5).max(0) as u64),
@@ -107,6 +116,17 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn malformed_scores_fall_back_to_the_default_as_linbits_agent_does() {
+        let default = parse_scores("0 10 1000 10000").unwrap();
+        for v in ["0 10 1000", "0 10 5 10000", "0 10 x 10000", "-5 0 1 2"] {
+            let c = configure(&[RES, ("OCF_RESKEY_adjust_master_score", v)]).unwrap();
+            assert_eq!(c.scores, default, "{v}");
+        }
+        let c = configure(&[RES, ("OCF_RESKEY_adjust_master_score", "5 20 2000 20000")]).unwrap();
+        assert_eq!(c.scores.best, 20000);
+    }
+
+    #[test]
     fn bad_values_are_configuration_errors() {
         for (k, v) in [
             ("OCF_RESKEY_drbd_resource", "r0;reboot"),
@@ -114,9 +134,6 @@ pub(crate) mod tests {
             ("OCF_RESKEY_drbdconf", "/etc/drbd conf"),
             ("OCF_RESKEY_drbdconf", "-x"),
             ("OCF_RESKEY_drbdconf", "etc/drbd.conf"),
-            ("OCF_RESKEY_adjust_master_score", "0 10 1000"),
-            ("OCF_RESKEY_adjust_master_score", "0 10 5 10000"),
-            ("OCF_RESKEY_adjust_master_score", "0 10 x 10000"),
             ("OCF_RESKEY_wfc_timeout", "soon"),
             (
                 "OCF_RESKEY_remove_master_score_if_peer_primary",

@@ -36,11 +36,10 @@ pub static ADJUST_MASTER_SCORE: ParamSpec = ParamSpec::new(
      is only Consistent; when only a peer has UpToDate data; when the local data \
      is UpToDate but a peer's disk state is unknown; and when the data is as good \
      as it gets (UpToDate and every peer known, or Primary). A score of 0 or less \
-     removes the score (never promoted here). Default 0 10 1000 10000. Unlike \
-     linbit's agent, a bad value is a configuration error, not silently replaced.",
+     removes the score (never promoted here). Default 0 10 1000 10000. As with \
+     linbit's agent, a malformed value falls back to the default, logged as an error.",
 )
-.default("0 10 1000 10000")
-.check(check_scores);
+.default("0 10 1000 10000");
 
 pub static STOP_OUTDATES_SECONDARY: ParamSpec = ParamSpec::new(
     "stop_outdates_secondary",
@@ -238,10 +237,6 @@ pub fn parse_scores(v: &str) -> Result<Scores, String> {
         local_ok: nums[2],
         best: nums[3],
     })
-}
-
-fn check_scores(v: &str) -> Result<(), String> {
-    parse_scores(v).map(drop)
 }
 
 fn check_version(v: &str) -> Result<(), String> {

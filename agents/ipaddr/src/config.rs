@@ -35,6 +35,8 @@ pub struct Config {
     pub arp_interval: Duration,
     pub arp_count: u32,
     pub arp_count_refresh: u32,
+    /// arp_bg: announcements after the first from a detached process.
+    pub arp_bg: bool,
     pub arp_mode: ArpMode,
     pub flush_routes: bool,
     pub run_arping: bool,
@@ -186,10 +188,16 @@ pub fn configure(p: &Params, ctx: &Context) -> OcfResult<Config> {
         Some(_) => ArpMode::Request,
         None => opts_mode.flatten().unwrap_or(ArpMode::Request),
     };
-    if p.is_set(&ARP_SENDER) || p.is_set(&ARP_BG) {
-        ocf::debug!(
-            "arp_sender/arp_bg are accepted and ignored: announcements are native and synchronous"
-        );
+    if p.is_set(&ARP_SENDER) {
+        ocf::debug!("arp_sender is accepted and ignored: announcements are native");
+    }
+    for spec in [&MAC, &CLUSTERIP_HASH, &UNIQUE_CLONE_ADDRESS] {
+        if p.is_set(spec) {
+            ocf::debug!(
+                "{} is for IPaddr2's load-sharing clones (CLUSTERIP): accepted and ignored",
+                spec.name
+            );
+        }
     }
 
     // IPv6 only, as in IPaddr2.
@@ -214,6 +222,7 @@ pub fn configure(p: &Params, ctx: &Context) -> OcfResult<Config> {
         arp_interval: Duration::from_millis(int(&ARP_INTERVAL)),
         arp_count: int(&ARP_COUNT) as u32,
         arp_count_refresh: int(&ARP_COUNT_REFRESH) as u32,
+        arp_bg: p.boolean(&ARP_BG),
         arp_mode,
         flush_routes: p.boolean(&FLUSH_ROUTES),
         run_arping: run_arping && v4,

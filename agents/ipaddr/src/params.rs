@@ -125,11 +125,14 @@ pub static ARP_MODE: ParamSpec = ParamSpec::new(
 
 pub static ARP_BG: ParamSpec = ParamSpec::new(
     "arp_bg",
-    "Accepted for IPaddr2 compatibility",
-    "Ignored: announcements are always sent synchronously so that their result is logged \
-     and can fail the start.",
+    "Announce in the background",
+    "As IPaddr2: start sends the first announcement and returns; the other arp_count - 1 \
+     follow every arp_interval from a detached process, each only while the address is \
+     still on its interface, logged, and ended after the last one. false: start sends \
+     them all before it returns.",
 )
-.boolean();
+.boolean()
+.default("true");
 
 pub static ARP_SENDER: ParamSpec = ParamSpec::new(
     "arp_sender",
@@ -138,6 +141,34 @@ pub static ARP_SENDER: ParamSpec = ParamSpec::new(
      no external sender is run.",
 )
 .choice(&["send_arp", "iputils_arping", "libnet_arping", "ipoibarping"]);
+
+pub static MAC: ParamSpec = ParamSpec::new(
+    "mac",
+    "Cluster IP MAC address (IPaddr2 compatibility)",
+    "IPaddr2 uses it only for a load-sharing clone (CLUSTERIP), which this agent does \
+     not run (this kernel generation has no CLUSTERIP): accepted and ignored.",
+);
+
+pub static CLUSTERIP_HASH: ParamSpec = ParamSpec::new(
+    "clusterip_hash",
+    "Cluster IP hashing (IPaddr2 compatibility)",
+    "IPaddr2's hashing for a load-sharing clone (CLUSTERIP), which this agent does not \
+     run: accepted and ignored.",
+)
+.choice(&[
+    "sourceip",
+    "sourceip-sourceport",
+    "sourceip-sourceport-destport",
+]);
+
+pub static UNIQUE_CLONE_ADDRESS: ParamSpec = ParamSpec::new(
+    "unique_clone_address",
+    "Unique address per clone instance (IPaddr2 compatibility)",
+    "IPaddr2 uses it only to keep a globally unique clone out of CLUSTERIP mode; this \
+     agent runs no clone of more than one instance: accepted and ignored.",
+)
+.boolean()
+.default("false");
 
 pub static SEND_ARP_OPTS: ParamSpec = ParamSpec::new(
     "send_arp_opts",
@@ -208,7 +239,7 @@ pub static CHECK_LINK_STATUS: ParamSpec = ParamSpec::new(
 .boolean()
 .default("true");
 
-pub static PARAMS: [ParamSpec; 23] = [
+pub static PARAMS: [ParamSpec; 26] = [
     IP,
     NIC,
     CIDR_NETMASK,
@@ -232,6 +263,9 @@ pub static PARAMS: [ParamSpec; 23] = [
     PREFERRED_LFT,
     NETWORK_NAMESPACE,
     CHECK_LINK_STATUS,
+    MAC,
+    CLUSTERIP_HASH,
+    UNIQUE_CLONE_ADDRESS,
 ];
 
 pub(crate) fn check_ip(v: &str) -> Result<(), String> {

@@ -1,7 +1,8 @@
 //! Start: find the target, record it, add the address (after the LVS and
 //! duplicate checks), bring the link up, wait for IPv6 duplicate address
 //! detection, and announce the address (gratuitous ARP or unsolicited
-//! neighbour advertisements), synchronously and logged.
+//! neighbour advertisements): with arp_bg (the default) the first before
+//! start returns and the rest from a detached, bounded child; all logged.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -128,12 +129,20 @@ pub fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         wait_for_dad(cfg, &mut nl, &t, dl)?;
     }
 
+    // arp_bg (IPaddr2's default): the first announcement before start
+    // returns, the rest in the background, so what is ordered after the
+    // address starts at once.
     ocf::deadline::set_phase("announcing the address");
+    let now = if cfg.arp_bg {
+        cfg.arp_count.min(1)
+    } else {
+        cfg.arp_count
+    };
     match announce_address(
         cfg,
         &t,
         &link,
-        cfg.arp_count,
+        now,
         &dl.keep_back(Duration::from_millis(300)),
     ) {
         Ok(msg) => ocf::info!("{msg}"),
@@ -144,12 +153,96 @@ pub fn start(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
         .addresses_seeking(fam, ours)
         .map_err(|e| netlink::err("read addresses", e))?;
     match served(cfg.ip, &addrs, t.index, t.prefix, label.as_deref()) {
-        Served::Yes(_) => Ok(()),
-        Served::No => Err(OcfError::generic(format!(
-            "{} vanished from {} during start",
-            cfg.ip, t.nic
-        ))),
-        Served::Mismatch(why) => Err(OcfError::generic(why)),
+        Served::Yes(_) => {}
+        Served::No => {
+            return Err(OcfError::generic(format!(
+                "{} vanished from {} during start",
+                cfg.ip, t.nic
+            )));
+        }
+        Served::Mismatch(why) => return Err(OcfError::generic(why)),
+    }
+    if now < cfg.arp_count {
+        announce_in_background(cfg, &t, &link, cfg.arp_count - now, dl);
+    }
+    Ok(())
+}
+
+/// The rest of the announcements, from a detached child (arp_bg): one every
+/// `arp_interval`, each only while the address is still on its interface
+/// (a stop or a move in between ends them: a late announcement would pull
+/// the traffic back to a node that no longer has the address), logged, and
+/// bounded by its count: the child cannot outlive `rest` intervals and a
+/// second. Should the fork fail, they are sent here, as without arp_bg.
+fn announce_in_background(
+    cfg: &Config,
+    t: &Target,
+    link: &netlink::Link,
+    rest: u32,
+    dl: &Deadline,
+) {
+    let bound = cfg.arp_interval * rest + Duration::from_secs(1);
+    let label = cfg.label_for(&t.nic);
+    let detached = ocf::exec::detach(bound, || {
+        let dl = Deadline::after(bound);
+        let mut sent = 0;
+        for _ in 0..rest {
+            if !dl.sleep(cfg.arp_interval) {
+                break;
+            }
+            let here = netlink::open(&dl).ok().and_then(|mut nl| {
+                nl.addresses_seeking(cfg.family(), |a| {
+                    serves(a, cfg.ip, t.index, t.prefix, label.as_deref())
+                })
+                .ok()
+            });
+            let still_ours = here.is_some_and(|addrs| {
+                matches!(
+                    served(cfg.ip, &addrs, t.index, t.prefix, label.as_deref()),
+                    Served::Yes(_)
+                )
+            });
+            if !still_ours {
+                ocf::info!(
+                    "{} left {}: {} announcements not sent (arp_bg)",
+                    cfg.ip,
+                    t.nic,
+                    rest - sent
+                );
+                return;
+            }
+            if let Err(e) = announce_address(cfg, t, link, 1, &dl) {
+                ocf::warn!("{e} (arp_bg)");
+                return;
+            }
+            sent += 1;
+        }
+        ocf::info!(
+            "sent the other {sent} announcements of {} on {} (arp_bg)",
+            cfg.ip,
+            t.nic
+        );
+    });
+    match detached {
+        Ok(pid) => ocf::info!(
+            "{} more announcements of {} on {} in the background (arp_bg, pid {pid})",
+            rest,
+            cfg.ip,
+            t.nic
+        ),
+        Err(e) => {
+            ocf::warn!("cannot announce in the background ({e}): announcing now");
+            match announce_address(
+                cfg,
+                t,
+                link,
+                rest,
+                &dl.keep_back(Duration::from_millis(300)),
+            ) {
+                Ok(msg) => ocf::info!("{msg}"),
+                Err(e) => ocf::warn!("{e}"),
+            }
+        }
     }
 }
 

@@ -10,12 +10,52 @@ use ocf::{Context, OcfError, OcfResult, ParamSpec, Params};
 
 use crate::domxml::{self, DomainXml};
 use crate::libvirt as lv;
+use crate::migrate_options::MigrateOptions;
 use crate::params::*;
 use crate::{files, secrets};
 
-/// The hypervisor URI when none is given (VirtualDomain asks virsh, which
-/// answers this for root).
+/// The URI libvirt falls back on when nothing else names one; also what a
+/// record of an older version without a URI meant.
 pub const DEFAULT_URI: &str = "qemu:///system";
+
+/// The hypervisor URI when `hypervisor` is not given: libvirt's own
+/// default, as `virsh uri` (which VirtualDomain asks) answers it for root:
+/// `LIBVIRT_DEFAULT_URI`, then `uri_default` in /etc/libvirt/libvirt.conf,
+/// then qemu:///system.
+pub fn default_uri() -> String {
+    default_uri_from(
+        std::env::var("LIBVIRT_DEFAULT_URI").ok().as_deref(),
+        Path::new(LIBVIRT_CONF),
+    )
+}
+
+/// The client configuration libvirt reads for root.
+const LIBVIRT_CONF: &str = "/etc/libvirt/libvirt.conf";
+
+fn default_uri_from(env: Option<&str>, conf: &Path) -> String {
+    if let Some(u) = env.map(str::trim).filter(|u| !u.is_empty()) {
+        return u.to_string();
+    }
+    ocf::files::read_regular(conf, 64 * 1024, None)
+        .ok()
+        .and_then(|b| uri_default(&String::from_utf8_lossy(&b)))
+        .unwrap_or_else(|| DEFAULT_URI.to_string())
+}
+
+/// `uri_default = "..."` of a libvirt client configuration (virConf:
+/// `#` comments, `key = "string"` settings; the last one counts).
+fn uri_default(conf: &str) -> Option<String> {
+    conf.lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| k.trim() == "uri_default")
+        .filter_map(|(_, v)| {
+            let v = v.trim();
+            let quote = v.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            let inner = &v[1..];
+            inner.find(quote).map(|end| inner[..end].to_string())
+        })
+        .rfind(|u| !u.is_empty())
+}
 
 /// The virtual machine, and the backend that manages it.
 #[allow(clippy::large_enum_variant)] // one per process, never moved around
@@ -74,7 +114,8 @@ pub struct LibvirtConfig {
     pub suffix: Option<String>,
     pub migrateuri: Option<String>,
     pub migrateport: Option<u16>,
-    pub migrate_flags: u64,
+    /// `migrate_options` read: flags, typed parameters, virsh's own options.
+    pub migrate: MigrateOptions,
     pub remoteuri: Option<String>,
     pub util_cpu: bool,
     /// hv_memory.
@@ -90,6 +131,8 @@ pub struct LibvirtConfig {
     /// backingfile: the image the qcow2 overlay is based on.
     pub backing: Option<PathBuf>,
     pub stateless: bool,
+    /// copyindirs: copied into a fresh overlay before it boots.
+    pub copyindirs: Vec<PathBuf>,
     pub monitor_scripts: Vec<PathBuf>,
     pub respect_guest_shutdown: bool,
     domain: OnceLock<(DomainXml, String)>,
@@ -162,9 +205,9 @@ impl LibvirtConfig {
         self.load_domain()?;
         lv::load().map_err(|e| OcfError::installed(format!("libvirt is not available: {e}")))?;
         for s in &self.monitor_scripts {
-            if !is_executable(s) {
+            if !(s.is_absolute() && is_executable(s)) {
                 return Err(OcfError::installed(format!(
-                    "monitor script {} is missing or not executable",
+                    "monitor script {} is missing, not executable or not on PATH",
                     s.display()
                 )));
             }
@@ -179,6 +222,11 @@ impl LibvirtConfig {
             if exec::which("qemu-img").is_none() {
                 return Err(OcfError::installed(
                     "backingfile is set but qemu-img is not installed",
+                ));
+            }
+            if !self.copyindirs.is_empty() && exec::which("virt-copy-in").is_none() {
+                return Err(OcfError::installed(
+                    "copyindirs is set but virt-copy-in (libguestfs-tools) is not installed",
                 ));
             }
         }
@@ -202,9 +250,10 @@ impl LibvirtConfig {
 /// The configuration from the parameters, syntax only: `config` selects
 /// libvirt, `xmfile` the native Xen backend.
 pub fn configure(p: &Params) -> OcfResult<Config> {
-    let (migrate_flags, option_uri) =
-        parse_migrate_options(p.string(&MIGRATE_OPTIONS).unwrap_or(""))
-            .map_err(OcfError::configured)?;
+    let mut migrate = crate::migrate_options::parse(p.string(&MIGRATE_OPTIONS).unwrap_or(""))
+        .map_err(OcfError::configured)?;
+    // migrateuri wins over --migrateuri in migrate_options, as in VirtualDomain.
+    let option_uri = migrate.uri.take();
     let number = |s: &ParamSpec| {
         p.string(s)
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -212,16 +261,18 @@ pub fn configure(p: &Params) -> OcfResult<Config> {
     };
     let cfg = LibvirtConfig {
         config: PathBuf::from(p.string(&CONFIG).unwrap_or_default()),
-        uri: p.string(&HYPERVISOR).unwrap_or(DEFAULT_URI).to_string(),
+        uri: p
+            .string(&HYPERVISOR)
+            .map_or_else(default_uri, str::to_string),
         force_stop: p.boolean(&FORCE_STOP),
         transport: p.string(&MIGRATION_TRANSPORT).map(str::to_string),
         user: p.string(&MIGRATION_USER).map(str::to_string),
         downtime_ms: number(&MIGRATION_DOWNTIME),
         speed: number(&MIGRATION_SPEED),
         suffix: p.string(&MIGRATION_NETWORK_SUFFIX).map(str::to_string),
-        migrateuri: option_uri.or_else(|| p.string(&MIGRATEURI).map(str::to_string)),
+        migrateuri: p.string(&MIGRATEURI).map(str::to_string).or(option_uri),
         migrateport: p.string(&MIGRATEPORT).and_then(|v| v.trim().parse().ok()),
-        migrate_flags,
+        migrate,
         remoteuri: p.string(&REMOTEURI).map(str::to_string),
         util_cpu: p.boolean(&AUTOSET_CPU),
         util_memory: p.boolean(&AUTOSET_HV_MEMORY),
@@ -244,11 +295,17 @@ pub fn configure(p: &Params) -> OcfResult<Config> {
         start_resources: p.boolean(&START_RESOURCES),
         backing: p.string(&BACKINGFILE).map(PathBuf::from),
         stateless: p.boolean(&STATELESS),
+        copyindirs: p
+            .string(&COPYINDIRS)
+            .unwrap_or("")
+            .split_whitespace()
+            .map(PathBuf::from)
+            .collect(),
         monitor_scripts: p
             .string(&MONITOR_SCRIPTS)
             .unwrap_or("")
             .split_whitespace()
-            .map(PathBuf::from)
+            .map(exec::program_path)
             .collect(),
         respect_guest_shutdown: p.boolean(&RESPECT_GUEST_SHUTDOWN),
         domain: OnceLock::new(),
@@ -300,6 +357,28 @@ fn is_executable(p: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn default_uri_is_libvirts_own() {
+        let t = std::env::temp_dir().join(format!("vm-libvirt-conf-{}", std::process::id()));
+        std::fs::write(
+            &t,
+            "# uri_default = \"xen:///system\"\n uri_default = 'qemu:///session' # a comment\n",
+        )
+        .unwrap();
+        assert_eq!(
+            default_uri_from(Some("test:///default"), &t),
+            "test:///default"
+        );
+        assert_eq!(default_uri_from(Some(" "), &t), "qemu:///session");
+        assert_eq!(
+            default_uri_from(None, Path::new("/nonexistent")),
+            DEFAULT_URI
+        );
+        std::fs::write(&t, "uri_aliases = [\"x=qemu:///system\"]\n").unwrap();
+        assert_eq!(default_uri_from(None, &t), DEFAULT_URI);
+        std::fs::remove_file(&t).unwrap();
+    }
+
     use super::*;
     use crate::Vm;
     use crate::migrate::migration;
@@ -318,7 +397,7 @@ mod tests {
             ("OCF_RESKEY_migration_speed", "fast"),
             ("OCF_RESKEY_migration_transport", "carrier-pigeon"),
             ("OCF_RESKEY_migration_user", "a b"),
-            ("OCF_RESKEY_monitor_scripts", "/bin/true relative"),
+            ("OCF_RESKEY_monitor_scripts", "/bin/true bin/relative"),
         ] {
             let vars = [("OCF_RESKEY_config", cf), (k, v)];
             let vars = if k == "OCF_RESKEY_config" {

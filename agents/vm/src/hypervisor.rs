@@ -20,6 +20,7 @@ use ocf::exec;
 use xen::xl::{Lookup, Xl};
 
 use crate::libvirt as lv;
+use crate::migrate_options;
 
 /// Why a hypervisor call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,6 +158,37 @@ pub struct Migration {
     pub bandwidth: u64,
     /// Max downtime in ms, 0 = the hypervisor's default.
     pub downtime_ms: u64,
+    /// Typed parameters from `migrate_options` (`--listen-address`, ...).
+    pub params: Vec<(&'static str, migrate_options::Value)>,
+}
+
+/// The migration's typed parameters: the data URI, the bandwidth, then
+/// what `migrate_options` asks for (its `--bandwidth` wins over
+/// `migration_speed`); a `--xml FILE` is read now, as virsh reads it.
+pub fn migrate_params(m: &Migration) -> Result<lv::MigrateParams, String> {
+    use migrate_options::Value;
+    let mut p = lv::MigrateParams::default();
+    if let Some(u) = &m.migrate_uri {
+        p.string("migrate_uri", u);
+    }
+    if m.bandwidth > 0 && !m.params.iter().any(|(n, _)| *n == "bandwidth") {
+        p.ullong("bandwidth", m.bandwidth);
+    }
+    for (name, value) in &m.params {
+        match value {
+            Value::Str(s) => p.string(name, s),
+            Value::Int(i) => p.int(name, *i),
+            Value::ULLong(u) => p.ullong(name, *u),
+            Value::File(f) => {
+                let bytes = ocf::files::read_regular(f, 4 << 20, None)
+                    .map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| format!("{} is not UTF-8 text", f.display()))?;
+                p.string(name, &text);
+            }
+        }
+    }
+    Ok(p)
 }
 
 /// What the vm agent needs from a hypervisor. Each call is bounded by `dl`.
@@ -433,9 +465,10 @@ impl Hypervisor for Libvirt {
                     );
                 }
             }
-            dom.migrate(&dest, mig.flags, mig.migrate_uri.as_deref(), mig.bandwidth)
+            let params = migrate_params(&mig).map_err(HvError::Failed)?;
+            dom.migrate(&dest, &params, mig.flags)
                 .map(drop)
-                .map_err(|e| hv_error(conn, "virDomainMigrate2", e))
+                .map_err(|e| hv_error(conn, "virDomainMigrate3", e))
         })
     }
 

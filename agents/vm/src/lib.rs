@@ -32,6 +32,7 @@ pub mod files;
 pub mod hypervisor;
 pub mod libvirt;
 pub mod migrate;
+pub mod migrate_options;
 pub mod monitor;
 pub mod params;
 pub mod qemu;

@@ -46,6 +46,9 @@ pub fn migrate_to(cfg: &LibvirtConfig, ctx: &Context, dl: &Deadline) -> OcfResul
         save_config(&hv, cfg, &name, &dl.cap(Duration::from_secs(10)));
     }
     let m = migration(cfg, target);
+    for o in &cfg.migrate.ignored {
+        ocf::info!("migrate_options: {o} is virsh's own option, without effect here: ignored");
+    }
     ocf::info!(
         "{name}: live migration to {target} ({}{})",
         shown(&m.remote_uri),
@@ -110,6 +113,12 @@ pub fn migrate_from(cfg: &LibvirtConfig, ctx: &Context, dl: &Deadline) -> OcfRes
     wait_for_scripts(cfg, dl)
 }
 
+/// A port of 49152-49215, as VirtualDomain's `migrateport` default.
+fn random_migration_port() -> u16 {
+    use std::hash::{BuildHasher, RandomState};
+    49152 + (RandomState::new().hash_one(std::process::id()) % 64) as u16
+}
+
 /// `node2.example.com` + `-mig` -> `node2-mig.example.com`.
 pub fn with_suffix(node: &str, suffix: Option<&str>) -> String {
     match suffix {
@@ -153,14 +162,23 @@ pub fn remote_uri(cfg: &LibvirtConfig, target: &str) -> String {
     }
 }
 
-/// Everything `migrate_to` hands to the backend.
+/// Everything `migrate_to` hands to the backend. `%n` in a migration URI
+/// is the target as VirtualDomain names it there: with
+/// migration_network_suffix applied unless remoteuri is set. Without
+/// migrateport the port is VirtualDomain's default, a random one of
+/// 49152-49215 (libvirt's own migration port range).
 pub fn migration(cfg: &LibvirtConfig, target: &str) -> Migration {
+    let named = if cfg.remoteuri.is_some() {
+        target.to_string()
+    } else {
+        with_suffix(target, cfg.suffix.as_deref())
+    };
     let migrate_uri = match (&cfg.migrateuri, &cfg.suffix) {
-        (Some(u), _) => Some(u.replace("%n", target)),
+        (Some(u), _) => Some(u.replace("%n", &named)),
         (None, Some(_)) => Some(format!(
-            "tcp://{}{}",
+            "tcp://{}:{}",
             with_suffix(target, cfg.suffix.as_deref()),
-            cfg.migrateport.map(|p| format!(":{p}")).unwrap_or_default()
+            cfg.migrateport.unwrap_or_else(random_migration_port)
         )),
         (None, None) => None,
     };
@@ -170,9 +188,10 @@ pub fn migration(cfg: &LibvirtConfig, target: &str) -> Migration {
         flags: lv::MIGRATE_LIVE
             | lv::MIGRATE_PERSIST_DEST
             | lv::MIGRATE_UNDEFINE_SOURCE
-            | cfg.migrate_flags,
+            | cfg.migrate.flags,
         bandwidth: cfg.speed,
         downtime_ms: cfg.downtime_ms,
+        params: cfg.migrate.params.clone(),
     }
 }
 
@@ -203,10 +222,12 @@ mod tests {
             "qemu+ssh://root@node2-mig.example.com/system"
         );
         let m = migration(&c, "node2.example.com");
-        assert_eq!(
-            m.migrate_uri.as_deref(),
-            Some("tcp://node2-mig.example.com")
-        );
+        let uri = m.migrate_uri.clone().unwrap();
+        let port: u16 = uri
+            .strip_prefix("tcp://node2-mig.example.com:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{uri}"));
+        assert!((49152..=49215).contains(&port), "{uri}");
         assert_eq!((m.bandwidth, m.downtime_ms), (100, 300));
         let (_t, c) = cfg_with(
             "port",
@@ -242,6 +263,31 @@ mod tests {
         );
         let (_t, c) = cfg_with("uri4", &[("OCF_RESKEY_remoteuri", "qemu+tcp://%n/system")]);
         assert_eq!(remote_uri(&c, "hvb"), "qemu+tcp://hvb/system");
+        // %n is the target with the suffix, unless remoteuri is set.
+        let (_t, c) = cfg_with(
+            "uri5",
+            &[
+                ("OCF_RESKEY_migration_network_suffix", "-mig"),
+                ("OCF_RESKEY_migrateuri", "tcp://%n:49155"),
+                ("OCF_RESKEY_migrate_options", "--migrateuri=tcp://other"),
+            ],
+        );
+        assert_eq!(
+            migration(&c, "n2.example.com").migrate_uri.as_deref(),
+            Some("tcp://n2-mig.example.com:49155")
+        );
+        let (_t, c) = cfg_with(
+            "uri6",
+            &[
+                ("OCF_RESKEY_migration_network_suffix", "-mig"),
+                ("OCF_RESKEY_remoteuri", "qemu+tcp://%n/system"),
+                ("OCF_RESKEY_migrate_options", "--migrateuri=tcp://%n:49156"),
+            ],
+        );
+        assert_eq!(
+            migration(&c, "n2").migrate_uri.as_deref(),
+            Some("tcp://n2:49156")
+        );
         assert!(local_qemu("qemu:///system"));
         assert!(local_qemu("qemu+unix:///system?socket=/x/sock"));
         assert!(!local_qemu("qemu+tcp://10.0.0.1/system"));

@@ -33,9 +33,10 @@ pub static XMFILE: ParamSpec = ParamSpec::new(
 pub static HYPERVISOR: ParamSpec = ParamSpec::new(
     "hypervisor",
     "Hypervisor URI",
-    "The libvirt connection URI of the local hypervisor.",
+    "The libvirt connection URI of the local hypervisor. Default: libvirt's own \
+     default, as `virsh uri` answers it (LIBVIRT_DEFAULT_URI, then uri_default in \
+     /etc/libvirt/libvirt.conf, then qemu:///system).",
 )
-.default("qemu:///system")
 .check(check_uri);
 
 pub static FORCE_STOP: ParamSpec = ParamSpec::new(
@@ -93,9 +94,10 @@ pub static MIGRATION_NETWORK_SUFFIX: ParamSpec = ParamSpec::new(
 pub static MIGRATEURI: ParamSpec = ParamSpec::new(
     "migrateuri",
     "Migration data URI",
-    "The URI the migration data goes to (e.g. tcp://%n-mig:49152). %n is replaced \
-     by the target node's name. Default: chosen by libvirt, or tcp://TARGET-WITH-SUFFIX \
-     when migration_network_suffix is set.",
+    "The URI the migration data goes to (e.g. tcp://%n:49152). %n is replaced by the \
+     target node's name, with migration_network_suffix applied unless remoteuri is set \
+     (as VirtualDomain). Wins over --migrateuri in migrate_options. Default: chosen by \
+     libvirt, or tcp://TARGET-WITH-SUFFIX:migrateport when migration_network_suffix is set.",
 )
 .check(check_no_space);
 
@@ -103,18 +105,20 @@ pub static MIGRATEPORT: ParamSpec = ParamSpec::new(
     "migrateport",
     "Port of the migration URI",
     "The port of the migration URI the agent builds when migration_network_suffix \
-     is set (tcp://TARGET-WITH-SUFFIX:PORT). Unset: libvirt picks a free port \
-     (49152-49215). Not used with migrateuri, which names its own port.",
+     is set (tcp://TARGET-WITH-SUFFIX:PORT). Unset: a random port of 49152-49215 on \
+     every migration, as VirtualDomain. Not used with migrateuri, which names its own port.",
 )
 .integer(1, 65535);
 
 pub static MIGRATE_OPTIONS: ParamSpec = ParamSpec::new(
     "migrate_options",
     "Extra migration options",
-    "virsh migrate options to apply to live migrations, separated by spaces. \
-     Supported: --p2p --tunnelled --persistent --undefinesource --copy-storage-all \
-     --copy-storage-inc --unsafe --compressed --abort-on-error --auto-converge \
-     --postcopy --tls --migrateuri=URI.",
+    "virsh migrate options for live migrations, separated by spaces, as VirtualDomain \
+     passes them to virsh: each becomes the libvirt flag or typed parameter virsh would \
+     send (--p2p, --compressed, --comp-methods xbzrle, --listen-address ADDR, \
+     --bandwidth MiB, --migrateuri URI with %n for the target, ...). virsh's own options \
+     (--verbose, --timeout N, --postcopy-after-precopy) are logged and ignored; --dname is \
+     refused (the domain would be renamed on the target).",
 )
 .check(check_migrate_options);
 
@@ -249,11 +253,22 @@ pub static STATELESS: ParamSpec = ParamSpec::new(
 .boolean()
 .default("false");
 
+pub static COPYINDIRS: ParamSpec = ParamSpec::new(
+    "copyindirs",
+    "Directories copied into a fresh overlay",
+    "Absolute paths, separated by spaces, copied into the guest's root directory with \
+     libguestfs (`virt-copy-in -d NAME DIR... /`) whenever start makes a fresh overlay \
+     from backingfile (always with stateless), before the domain boots, as VirtualDomain. \
+     Needs virt-copy-in on the node.",
+)
+.check(check_dirs);
+
 pub static MONITOR_SCRIPTS: ParamSpec = ParamSpec::new(
     "monitor_scripts",
     "Extra monitor programs",
-    "Absolute paths of programs, separated by spaces, run (without a shell or \
-     arguments) after every successful monitor, each under the monitor's deadline. \
+    "Programs, separated by spaces (absolute paths, or names found on PATH, as \
+     VirtualDomain runs them), run (without a shell or arguments) after every successful \
+     monitor, each under the monitor's deadline. \
      A non-zero exit fails the monitor. Start and migrate_from wait until they pass.",
 )
 .check(check_scripts);
@@ -269,7 +284,7 @@ pub static RESPECT_GUEST_SHUTDOWN: ParamSpec = ParamSpec::new(
 .boolean()
 .default("false");
 
-pub static PARAMS: [ParamSpec; 28] = [
+pub static PARAMS: [ParamSpec; 29] = [
     CONFIG,
     XMFILE,
     HYPERVISOR,
@@ -296,6 +311,7 @@ pub static PARAMS: [ParamSpec; 28] = [
     START_RESOURCES,
     BACKINGFILE,
     STATELESS,
+    COPYINDIRS,
     MONITOR_SCRIPTS,
     RESPECT_GUEST_SHUTDOWN,
 ];
@@ -343,58 +359,25 @@ fn check_no_space(v: &str) -> Result<(), String> {
 }
 
 fn check_migrate_options(v: &str) -> Result<(), String> {
-    parse_migrate_options(v).map(drop)
+    crate::migrate_options::parse(v).map(drop)
 }
 
 fn check_shutdown_mode(v: &str) -> Result<(), String> {
     parse_shutdown_mode(v).map(drop)
 }
 
-fn check_scripts(v: &str) -> Result<(), String> {
-    for s in v.split_whitespace() {
-        if !s.starts_with('/') {
-            return Err(format!("{s:?} is not an absolute path"));
-        }
+fn check_dirs(v: &str) -> Result<(), String> {
+    for d in v.split_whitespace() {
+        checks::absolute_path(d).map_err(|e| format!("{d:?} {e}"))?;
     }
     Ok(())
 }
 
-/// `virsh migrate` options as libvirt flags, plus a `--migrateuri`.
-pub fn parse_migrate_options(v: &str) -> Result<(u64, Option<String>), String> {
-    let mut flags = 0;
-    let mut uri = None;
-    let mut words = v.split_whitespace();
-    while let Some(w) = words.next() {
-        let (opt, value) = match w.split_once('=') {
-            Some((o, val)) => (o, Some(val.to_string())),
-            None => (w, None),
-        };
-        flags |= match opt {
-            "--live" => lv::MIGRATE_LIVE,
-            "--p2p" => lv::MIGRATE_PEER2PEER,
-            "--tunnelled" | "--tunneled" => lv::MIGRATE_PEER2PEER | lv::MIGRATE_TUNNELLED,
-            "--persistent" => lv::MIGRATE_PERSIST_DEST,
-            "--undefinesource" => lv::MIGRATE_UNDEFINE_SOURCE,
-            "--copy-storage-all" => lv::MIGRATE_NON_SHARED_DISK,
-            "--copy-storage-inc" => lv::MIGRATE_NON_SHARED_INC,
-            "--unsafe" => lv::MIGRATE_UNSAFE,
-            "--compressed" => lv::MIGRATE_COMPRESSED,
-            "--abort-on-error" => lv::MIGRATE_ABORT_ON_ERROR,
-            "--auto-converge" => lv::MIGRATE_AUTO_CONVERGE,
-            "--postcopy" => lv::MIGRATE_POSTCOPY,
-            "--tls" => lv::MIGRATE_TLS,
-            "--migrateuri" => {
-                let u = value
-                    .or_else(|| words.next().map(str::to_string))
-                    .filter(|u| !u.is_empty())
-                    .ok_or("--migrateuri needs a value")?;
-                uri = Some(u);
-                0
-            }
-            other => return Err(format!("unsupported migrate option {other:?}")),
-        };
+fn check_scripts(v: &str) -> Result<(), String> {
+    for s in v.split_whitespace() {
+        checks::program(s).map_err(|e| format!("{s:?} {e}"))?;
     }
-    Ok((flags, uri))
+    Ok(())
 }
 
 /// `acpi,agent` as libvirt shutdown flags.
@@ -415,19 +398,4 @@ pub fn parse_shutdown_mode(v: &str) -> Result<u32, String> {
         };
     }
     Ok(flags)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn migrate_options_become_flags() {
-        let (f, u) = parse_migrate_options("--p2p --auto-converge --migrateuri=tcp://x:1").unwrap();
-        assert_eq!(f, lv::MIGRATE_PEER2PEER | lv::MIGRATE_AUTO_CONVERGE);
-        assert_eq!(u.as_deref(), Some("tcp://x:1"));
-        let (_, u) = parse_migrate_options("--migrateuri tcp://y").unwrap();
-        assert_eq!(u.as_deref(), Some("tcp://y"));
-        assert!(parse_migrate_options("--migrateuri").is_err());
-    }
 }

@@ -363,7 +363,7 @@ pub fn unusable_plan(cfg: Option<&Config>, rec: Option<&Record>, ctx: &Context) 
     let uri = match cfg {
         Some(c) => Some(c.uri().to_string()),
         None => match raw(ctx, "hypervisor") {
-            None => Some(DEFAULT_URI.to_string()),
+            None => Some(crate::config::default_uri()),
             Some(u) if check_uri(u).is_ok() => Some(u.to_string()),
             Some(u) => {
                 ocf::warn!("hypervisor {u:?} is no libvirt URI: only the record is used");

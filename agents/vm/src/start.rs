@@ -112,9 +112,10 @@ pub(crate) fn start_on(
         )),
         None => None,
     };
-    if let Some(backing) = &cfg.backing {
-        prepare_overlay(backing, &overlay_path(&cfg.config), cfg.stateless, dl)?;
-    }
+    let fresh_overlay = match &cfg.backing {
+        Some(backing) => prepare_overlay(backing, &overlay_path(&cfg.config), cfg.stateless, dl)?,
+        None => false,
+    };
     hv.define(xml, &call_dl).map_err(|e| match e {
         HvError::Failed(m) => OcfError::args(format!(
             "libvirt refuses the domain in {}: {m}",
@@ -122,6 +123,9 @@ pub(crate) fn start_on(
         )),
         e => OcfError::generic(format!("defining {name}: {e}")),
     })?;
+    if fresh_overlay && !cfg.copyindirs.is_empty() {
+        copy_in(cfg, name, &dl.share(0.5))?;
+    }
     let mut restored = false;
     if let Some((dir, dir_fd)) = &snapshot_dir {
         let file = snapshot_name(name);
@@ -241,7 +245,7 @@ fn prepare_overlay(
     overlay: &Path,
     stateless: bool,
     dl: &Deadline,
-) -> OcfResult<()> {
+) -> OcfResult<bool> {
     // qemu-img writes the overlay as root by its path: only in a directory
     // no one else can change (a link there is root's own doing).
     let (dir, file) = files::split(overlay).map_err(|e| OcfError::configured(e.to_string()))?;
@@ -254,7 +258,7 @@ fn prepare_overlay(
     let present = fs::metadata(overlay).is_ok_and(|m| m.len() > 0);
     if present && !stateless {
         ocf::info!("using the overlay {} (stateless=false)", overlay.display());
-        return Ok(());
+        return Ok(false);
     }
     ocf::deadline::set_phase("creating the overlay");
     let step_dl = dl.cap(Duration::from_secs(30));
@@ -309,6 +313,29 @@ fn prepare_overlay(
         overlay.display(),
         backing.display()
     );
+    Ok(true)
+}
+
+/// copyindirs: what VirtualDomain does to a fresh overlay before the first
+/// boot, `virt-copy-in -d NAME DIR... /` (libguestfs), at the domain's URI.
+/// The directories are absolute paths (checked), so none reads as an option.
+fn copy_in(cfg: &LibvirtConfig, name: &str, dl: &Deadline) -> OcfResult<()> {
+    ocf::deadline::set_phase("virt-copy-in");
+    let out = exec::run(
+        &Cmd::new("virt-copy-in")
+            .args(["-c", cfg.uri.as_str(), "-d", name])
+            .args(cfg.copyindirs.iter().map(|d| d.as_os_str()))
+            .arg("/"),
+        dl,
+    )
+    .map_err(|e| OcfError::generic(format!("virt-copy-in into {name}: {e}")))?;
+    if !out.success() {
+        return Err(OcfError::generic(format!(
+            "virt-copy-in into {name} failed: {}",
+            out.describe()
+        )));
+    }
+    ocf::info!("copied {} into {name} (copyindirs)", cfg.copyindirs.len());
     Ok(())
 }
 

@@ -114,7 +114,7 @@ pub fn configure(p: &Params) -> OcfResult<Config> {
             .string(&MONITOR_SCRIPTS)
             .unwrap_or("")
             .split_whitespace()
-            .map(PathBuf::from)
+            .map(ocf::exec::program_path)
             .collect(),
         mem_reserved: p
             .boolean(&ALLOW_MEM_MANAGEMENT)
@@ -168,7 +168,7 @@ mod tests {
             ("OCF_RESKEY_name", "a b"),
             ("OCF_RESKEY_name", "x\"; rm -rf /"),
             ("OCF_RESKEY_shutdown_timeout", "soon"),
-            ("OCF_RESKEY_monitor_scripts", "check.sh"),
+            ("OCF_RESKEY_monitor_scripts", "bin/check.sh"),
             ("OCF_RESKEY_node_ip_attribute", "ip addr"),
         ] {
             let mut vars = vec![("OCF_RESKEY_xmfile", "/etc/xen/vm/x")];

@@ -26,15 +26,22 @@ pub fn migrate_to(cfg: &Config, ctx: &Context, dl: &Deadline) -> OcfResult<()> {
             )));
         }
     }
+    // As ocf:heartbeat:Xen: an attribute that is missing, empty or
+    // unreadable leaves the migration on the node's name, with a warning.
     let address = match &cfg.node_ip_attribute {
         Some(attr) => match ocf::cluster::node_attribute(target, attr, dl) {
-            Ok(Some(a)) if !a.is_empty() => a,
-            Ok(_) => {
-                return Err(OcfError::generic(format!(
-                    "node {target} has no attribute {attr} with its migration address"
-                )));
+            Ok(Some(a)) if !a.is_empty() && a != "(null)" => {
+                ocf::info!("{target} is using address {a} ({attr})");
+                a
             }
-            Err(e) => return Err(OcfError::generic(format!("reading {attr}: {e}"))),
+            Ok(_) => {
+                ocf::warn!("node {target} has no attribute {attr}: migrating to its node name");
+                target.to_string()
+            }
+            Err(e) => {
+                ocf::warn!("reading {attr} of {target}: {e}: migrating to its node name");
+                target.to_string()
+            }
         },
         None => target.to_string(),
     };

@@ -49,9 +49,10 @@ pub static NODE_IP_ATTRIBUTE: ParamSpec = ParamSpec::new(
     "node_ip_attribute",
     "Node attribute with the migration address",
     "Name of a node attribute that holds the address live migration sends the domain to; \
-     migrate_to reads it for the target node (`crm_attribute --type nodes`). Default: the \
-     target node's name. Either must be an IP address or a host name: xl hands it to ssh \
-     through a shell, so migrate_to refuses anything else.",
+     migrate_to reads it for the target node (`crm_attribute --type nodes`). Default, and \
+     when the target has no such attribute (a warning, as ocf:heartbeat:Xen): the target \
+     node's name. Either must be an IP address or a host name: xl hands it to ssh through \
+     a shell, so migrate_to refuses anything else.",
 )
 .check(check_attribute_name);
 
@@ -76,7 +77,8 @@ pub static AUTOSET_HV_MEMORY: ParamSpec = ParamSpec::new(
 pub static MONITOR_SCRIPTS: ParamSpec = ParamSpec::new(
     "monitor_scripts",
     "Extra checks of the guest",
-    "Space-separated absolute paths of programs run (without a shell) on every monitor \
+    "Space-separated programs (absolute paths, or names found on PATH) run (without a \
+     shell or arguments) on every monitor \
      while the domain runs; any failing makes the monitor fail. start and migrate_from wait \
      until they all pass. Each runs under the action's deadline.",
 )
@@ -151,5 +153,5 @@ fn check_attribute_name(v: &str) -> Result<(), String> {
 }
 
 fn check_scripts(v: &str) -> Result<(), String> {
-    v.split_whitespace().try_for_each(checks::absolute_path)
+    v.split_whitespace().try_for_each(checks::program)
 }

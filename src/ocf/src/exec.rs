@@ -462,6 +462,52 @@ fn supervise(
     })
 }
 
+/// Run `work` in a child that goes on after the action returns (IPaddr2's
+/// `arp_bg`): in its own session, its stdio on /dev/null (so Pacemaker's
+/// pipes close when the agent exits: an action's end is not held up), and
+/// bounded: the watchdog ends it at `bound` whatever `work` does. Returns
+/// the child's pid; the agent does not wait for it.
+pub fn detach(bound: Duration, work: impl FnOnce()) -> io::Result<i32> {
+    let devnull = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    // SAFETY: the agent runs no other thread when it forks (the watchdog
+    // is a signal, not a thread), so no lock can be held by a thread that
+    // does not exist in the child, and glibc's fork re-initialises malloc's
+    // locks in the child. The child runs `work` and leaves with _exit
+    // below, never returning into our caller.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        let _ = process::setsid();
+        let _ = rustix::stdio::dup2_stdin(&devnull);
+        let _ = rustix::stdio::dup2_stdout(&devnull);
+        let _ = rustix::stdio::dup2_stderr(&devnull);
+        drop(devnull);
+        // Timers are not inherited: the child arms its own.
+        crate::deadline::arm_watchdog("detached work", bound, Instant::now() + bound);
+        work();
+        // SAFETY: _exit ends the child at once, without running the atexit
+        // handlers and stdio flushes of the parent's state it inherited;
+        // nothing after it runs.
+        unsafe { libc::_exit(0) }
+    }
+    Ok(pid)
+}
+
+/// A program word as a path to run: itself when it names a path, else
+/// where PATH has it (left as the bare name when PATH has none: running it
+/// then fails and says so).
+pub fn program_path(word: &str) -> PathBuf {
+    if word.contains('/') {
+        return PathBuf::from(word);
+    }
+    which(word).unwrap_or_else(|| PathBuf::from(word))
+}
+
 /// Find `program` on PATH (or check it when it is a path), as `have_binary`
 /// does. Honours `OCF_TESTER_FAIL_HAVE_BINARY=1`: then nothing is installed.
 pub fn which(program: &str) -> Option<PathBuf> {

@@ -280,6 +280,19 @@ pub fn check_table(specs: &[ParamSpec]) -> Result<(), String> {
 /// Common checks agents attach with [`ParamSpec::check`].
 pub mod checks {
     /// An absolute path with no `..` components.
+    /// A program to run: an absolute path, or a name looked up on PATH (as
+    /// a shell agent's `$script` runs it). A relative path is refused: an
+    /// agent's working directory is nobody's choice.
+    pub fn program(v: &str) -> Result<(), String> {
+        if v.contains('/') {
+            absolute_path(v).map_err(|e| format!("{e} or a program name on PATH"))
+        } else if v.is_empty() {
+            Err("must not be empty".into())
+        } else {
+            Ok(())
+        }
+    }
+
     pub fn absolute_path(v: &str) -> Result<(), String> {
         if !v.starts_with('/') {
             return Err("must be an absolute path".into());

@@ -112,6 +112,32 @@ impl Drop for MallocStr {
     }
 }
 
+/// `VIR_TYPED_PARAM_FIELD_LENGTH`: a parameter's name, NUL included.
+pub const TYPED_PARAM_FIELD_LENGTH: usize = 80;
+// virTypedParameterType values this agent sends.
+pub const TYPED_PARAM_INT: c_int = 1;
+pub const TYPED_PARAM_ULLONG: c_int = 4;
+pub const TYPED_PARAM_STRING: c_int = 7;
+
+/// One `virTypedParameter`: a name, its type and the value (libvirt's
+/// union also has uint, llong, double and boolean members, all of 8 bytes
+/// or less: this union has the same size and alignment).
+#[repr(C)]
+pub struct TypedParam {
+    pub field: [c_char; TYPED_PARAM_FIELD_LENGTH],
+    pub kind: c_int,
+    pub value: TypedValue,
+}
+
+/// `virTypedParameterValue`, the members this agent uses.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union TypedValue {
+    pub i: c_int,
+    pub ul: c_ulonglong,
+    pub s: *const c_char,
+}
+
 /// `VIR_UUID_STRING_BUFLEN` is 37; room to spare.
 pub type UuidBuf = [c_char; 64];
 
@@ -192,7 +218,9 @@ api_table! {
     domain_get_xml_desc = b"virDomainGetXMLDesc\0": extern "C" fn(Dom<'_>, c_uint) -> Option<MallocStr>;
     domain_save = b"virDomainSave\0": extern "C" fn(Dom<'_>, Str<'_>) -> c_int;
     domain_restore = b"virDomainRestore\0": extern "C" fn(Conn<'_>, Str<'_>) -> c_int;
-    domain_migrate2 = b"virDomainMigrate2\0": extern "C" fn(Dom<'_>, Conn<'_>, Option<Str<'_>>, c_ulong, Option<Str<'_>>, Option<Str<'_>>, c_ulong) -> Option<Handle<VirDomain>>;
+    // A pointer and a count that must agree: unsafe, called only by
+    // `Domain::migrate3`, which passes one Vec's pointer and length.
+    domain_migrate3 = b"virDomainMigrate3\0": unsafe extern "C" fn(Dom<'_>, Conn<'_>, *const TypedParam, c_uint, c_uint) -> Option<Handle<VirDomain>>;
     domain_migrate_set_max_downtime = b"virDomainMigrateSetMaxDowntime\0": extern "C" fn(Dom<'_>, c_ulonglong, c_uint) -> c_int;
     domain_free = b"virDomainFree\0": Release<VirDomain>;
     network_lookup_by_name = b"virNetworkLookupByName\0": extern "C" fn(Conn<'_>, Str<'_>) -> Option<Handle<VirNetwork>>;
@@ -280,3 +308,11 @@ pub const MIGRATE_ABORT_ON_ERROR: u64 = 1 << 12;
 pub const MIGRATE_AUTO_CONVERGE: u64 = 1 << 13;
 pub const MIGRATE_POSTCOPY: u64 = 1 << 15;
 pub const MIGRATE_TLS: u64 = 1 << 16;
+pub const MIGRATE_PAUSED: u64 = 1 << 5;
+pub const MIGRATE_CHANGE_PROTECTION: u64 = 1 << 8;
+pub const MIGRATE_OFFLINE: u64 = 1 << 10;
+pub const MIGRATE_RDMA_PIN_ALL: u64 = 1 << 14;
+pub const MIGRATE_PARALLEL: u64 = 1 << 17;
+pub const MIGRATE_NON_SHARED_SYNCHRONOUS_WRITES: u64 = 1 << 18;
+pub const MIGRATE_POSTCOPY_RESUME: u64 = 1 << 19;
+pub const MIGRATE_ZEROCOPY: u64 = 1 << 20;

@@ -28,7 +28,7 @@
 
 pub mod api;
 
-use std::ffi::{CStr, CString, c_int, c_ulong, c_void};
+use std::ffi::{CStr, CString, c_int, c_uint, c_ulong, c_void};
 use std::sync::OnceLock;
 
 pub use api::*;
@@ -305,26 +305,83 @@ impl Domain {
         )
     }
 
-    /// `virDomainMigrate2` to `dest`: the domain there.
-    pub fn migrate(
-        &self,
-        dest: &Connect,
-        flags: u64,
-        uri: Option<&str>,
-        bandwidth: u64,
-    ) -> Result<Domain> {
+    /// `virDomainMigrate3` to `dest` with typed parameters: the domain
+    /// there.
+    pub fn migrate(&self, dest: &Connect, params: &MigrateParams, flags: u64) -> Result<Domain> {
         let api = api();
-        let uri = uri.map(cstr);
-        let moved = (api.domain_migrate2)(
-            self.arg(),
-            dest.arg(),
-            None,
-            flags as c_ulong,
-            None,
-            uri.as_deref().map(Str::new),
-            bandwidth as c_ulong,
-        );
+        let flags = c_uint::try_from(flags).map_err(|_| Error {
+            code: 0,
+            message: format!("migration flags {flags:#x} do not fit libvirt's unsigned int"),
+        })?;
+        let count = c_uint::try_from(params.list.len()).unwrap_or(c_uint::MAX);
+        // SAFETY: the pointer and the count are one Vec's, so libvirt reads
+        // exactly the parameters we built; every name is NUL-terminated
+        // within its 80 bytes (`MigrateParams::push`), and every string
+        // value points into `params.strings`, alive (and never mutated) for
+        // the whole call. libvirt only reads the array and copies what it
+        // keeps.
+        let moved = unsafe {
+            (api.domain_migrate3)(self.arg(), dest.arg(), params.list.as_ptr(), count, flags)
+        };
         handle(api, moved)
+    }
+}
+
+/// The typed parameters of a migration (`VIR_MIGRATE_PARAM_*`) and the
+/// strings they point to, owned together so no pointer can outlive its
+/// string.
+#[derive(Default)]
+pub struct MigrateParams {
+    list: Vec<TypedParam>,
+    strings: Vec<CString>,
+}
+
+impl MigrateParams {
+    /// A string parameter; some (`migrate_disks`, `compression`) may be
+    /// given several times.
+    pub fn string(&mut self, name: &str, value: &str) {
+        let owned = cstr(value);
+        let s = owned.as_ptr();
+        // The CString's heap buffer does not move when the Vec grows.
+        self.strings.push(owned);
+        self.push(name, TYPED_PARAM_STRING, TypedValue { s });
+    }
+
+    pub fn int(&mut self, name: &str, i: i32) {
+        self.push(name, TYPED_PARAM_INT, TypedValue { i });
+    }
+
+    pub fn ullong(&mut self, name: &str, ul: u64) {
+        self.push(name, TYPED_PARAM_ULLONG, TypedValue { ul });
+    }
+
+    /// The names are libvirt's constants, all far shorter than the field;
+    /// a longer one is cut so the NUL always fits.
+    fn push(&mut self, name: &str, kind: c_int, value: TypedValue) {
+        let mut field = [0 as std::ffi::c_char; TYPED_PARAM_FIELD_LENGTH];
+        for (d, b) in field
+            .iter_mut()
+            .zip(name.bytes().take(TYPED_PARAM_FIELD_LENGTH - 1))
+        {
+            *d = b as std::ffi::c_char;
+        }
+        self.list.push(TypedParam { field, kind, value });
+    }
+
+    /// The names given, in order (tests, logs).
+    pub fn names(&self) -> Vec<String> {
+        self.list
+            .iter()
+            .map(|p| {
+                let bytes: Vec<u8> = p
+                    .field
+                    .iter()
+                    .take_while(|c| **c != 0)
+                    .map(|c| *c as u8)
+                    .collect();
+                String::from_utf8_lossy(&bytes).into_owned()
+            })
+            .collect()
     }
 }
 
