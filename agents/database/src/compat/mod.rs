@@ -179,8 +179,7 @@ pub fn check_environment(c: &Compat, ctx: &Context) -> OcfResult<()> {
         return Ok(());
     }
     db.check_environment()?;
-    if matches!(ctx.action.as_str(), "start" | "validate-all") && !writable_by(&db.datadir, &user)
-    {
+    if matches!(ctx.action.as_str(), "start" | "validate-all") && !writable_by(&db.datadir, &user) {
         return Err(OcfError::new(
             Status::ErrPerm,
             format!(

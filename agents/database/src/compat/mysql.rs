@@ -96,10 +96,20 @@ pub fn configure(p: &Params) -> OcfResult<Compat> {
 }
 
 /// The launchers that run the server in a loop.
-const WRAPPERS: [&str; 4] = ["mysqld_safe", "safe_mysqld", "mariadbd-safe", "mariadb-safe"];
+const WRAPPERS: [&str; 4] = [
+    "mysqld_safe",
+    "safe_mysqld",
+    "mariadbd-safe",
+    "mariadb-safe",
+];
 
 /// The option groups a wrapper reads.
-const SAFE_GROUPS: [&str; 4] = ["mysqld_safe", "safe_mysqld", "mariadb-safe", "mariadbd-safe"];
+const SAFE_GROUPS: [&str; 4] = [
+    "mysqld_safe",
+    "safe_mysqld",
+    "mariadb-safe",
+    "mariadbd-safe",
+];
 
 /// The server `binary` stands for and the arguments its `[mysqld_safe]`
 /// section adds. A wrapper is recognised by its name (also through a
@@ -150,7 +160,11 @@ fn from_safe_section(
                 .iter()
                 .map(|n| dir.join(n))
                 .find(|p| process::is_executable(p))
-                .or_else(|| (ledir.is_none()).then(|| engine::MYSQL.find_binary()).flatten())
+                .or_else(|| {
+                    (ledir.is_none())
+                        .then(|| engine::MYSQL.find_binary())
+                        .flatten()
+                })
                 .unwrap_or_else(|| dir.join("mariadbd")),
         },
     };
@@ -341,12 +355,7 @@ mod tests {
             ("max_slave_lag", "10"),
             ("evict_outdated_slaves", "true"),
         ] {
-            assert!(
-                configure_vars(&[(k, v)])
-                    .unwrap_err()
-                    .reason
-                    .contains(k)
-            );
+            assert!(configure_vars(&[(k, v)]).unwrap_err().reason.contains(k));
         }
         for (k, v) in [
             ("replication_user", "root"),

@@ -143,7 +143,12 @@ macro_rules! replication {
     };
 }
 
-replication!(REPLICATION_USER, "replication_user", "Replication user", "root");
+replication!(
+    REPLICATION_USER,
+    "replication_user",
+    "Replication user",
+    "root"
+);
 replication!(
     REPLICATION_PORT,
     "replication_port",
@@ -175,7 +180,12 @@ pub static REPLICATION_MASTER_SSL_KEY: ParamSpec = ParamSpec::new(
      ERR_CONFIGURED (not supported yet).",
 )
 .secret();
-replication!(MAX_SLAVE_LAG, "max_slave_lag", "Maximum replica lag", "3600");
+replication!(
+    MAX_SLAVE_LAG,
+    "max_slave_lag",
+    "Maximum replica lag",
+    "3600"
+);
 replication!(
     EVICT_OUTDATED_SLAVES,
     "evict_outdated_slaves",

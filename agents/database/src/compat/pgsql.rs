@@ -60,9 +60,7 @@ pub fn configure(p: &Params) -> OcfResult<Compat> {
         return Err(OcfError::configured("monitor_sql is empty"));
     }
     let port = p.integer(&PGPORT).unwrap_or(5432) as u16;
-    let log = s(&LOGFILE)
-        .filter(|l| l != "/dev/null")
-        .map(PathBuf::from);
+    let log = s(&LOGFILE).filter(|l| l != "/dev/null").map(PathBuf::from);
     let mut ignored = Vec::new();
     if let Some(o) = s(&CTL_OPT) {
         ignored.push(format!(
@@ -168,9 +166,9 @@ fn default_postgres(datadir: &Path, debian: &Path, usr: &Path) -> OcfResult<Path
             datadir.display(),
             debian.display()
         ))),
-        None => engine::POSTGRESQL.find_binary().ok_or_else(|| {
-            OcfError::installed("no PostgreSQL server program found on this node")
-        }),
+        None => engine::POSTGRESQL
+            .find_binary()
+            .ok_or_else(|| OcfError::installed("no PostgreSQL server program found on this node")),
     }
 }
 
@@ -380,7 +378,10 @@ mod tests {
 
     #[test]
     fn raw_names_the_data_directory() {
-        let m = raw(&BTreeMap::from([("pgdata".to_string(), "/srv/x".to_string())]));
+        let m = raw(&BTreeMap::from([(
+            "pgdata".to_string(),
+            "/srv/x".to_string(),
+        )]));
         assert_eq!(m["datadir"], "/srv/x");
         assert_eq!(raw(&BTreeMap::new())["datadir"], "/var/lib/pgsql/data");
     }

@@ -186,9 +186,18 @@ macro_rules! replication {
     };
 }
 
-replication!(REP_MODE, "rep_mode", "Replication mode (none, async, sync, slave)", "none");
+replication!(
+    REP_MODE,
+    "rep_mode",
+    "Replication mode (none, async, sync, slave)",
+    "none"
+);
 replication!(NODE_LIST, "node_list", "Replication nodes");
-replication!(RESTORE_COMMAND, "restore_command", "restore_command for recovery");
+replication!(
+    RESTORE_COMMAND,
+    "restore_command",
+    "restore_command for recovery"
+);
 replication!(
     ARCHIVE_CLEANUP_COMMAND,
     "archive_cleanup_command",
@@ -199,7 +208,11 @@ replication!(
     "recovery_end_command",
     "recovery_end_command for recovery"
 );
-replication!(MASTER_IP, "master_ip", "Primary's address for primary_conninfo");
+replication!(
+    MASTER_IP,
+    "master_ip",
+    "Primary's address for primary_conninfo"
+);
 replication!(REPUSER, "repuser", "Replication user", "postgres");
 replication!(
     PRIMARY_CONNINFO_OPT,
