@@ -42,6 +42,14 @@ static AGENTS: &[Entry] = &[
         main: ocf::run::main::<database::Database>,
     },
     Entry {
+        info: &database::PGSQL_INFO,
+        main: ocf::run::main::<database::Pgsql>,
+    },
+    Entry {
+        info: &database::MYSQL_INFO,
+        main: ocf::run::main::<database::Mysql>,
+    },
+    Entry {
         info: &filesystem::INFO,
         main: ocf::run::main::<filesystem::Filesystem>,
     },

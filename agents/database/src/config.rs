@@ -19,6 +19,10 @@ use ocf::user::{self, User};
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -57,6 +61,9 @@ pub struct Config {
     pub monitor_timeout: Option<Duration>,
     /// MySQL: where the server's RSA public key is read when needed.
     pub server_public_key: PathBuf,
+    /// How long stop's first, graceful step may take before the faster one
+    /// (ocf:heartbeat:pgsql's `stop_escalate`); None: a share of the budget.
+    pub stop_escalate: Option<Duration>,
 }
 
 /// Build the configuration from parsed parameters (syntax only).
@@ -131,6 +138,7 @@ pub fn configure(p: &Params) -> OcfResult<Config> {
         group: p.string(&GROUP).map(str::to_string),
         server_public_key: path(&SERVER_PUBLIC_KEY)
             .unwrap_or_else(|| datadir.join("public_key.pem")),
+        stop_escalate: None,
         user,
         datadir,
     })

@@ -22,6 +22,7 @@
 //! wire clients in [`pg`] and [`mysql`] over [`conn`], the kernel's view of
 //! the processes in [`process`], the service user in [`user`].
 
+pub mod compat;
 pub mod config;
 pub mod conn;
 pub mod engine;
@@ -38,6 +39,8 @@ pub mod stop;
 
 use ocf::{ActionSpec, AgentInfo, Context, Deadline, OcfResult, Params, Record, Status};
 
+pub use compat::mysql::{INFO as MYSQL_INFO, Mysql};
+pub use compat::pgsql::{INFO as PGSQL_INFO, Pgsql};
 pub use config::{Config, Secret};
 pub use params::PARAMS;
 

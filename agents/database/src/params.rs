@@ -219,7 +219,7 @@ pub static PARAMS: [ParamSpec; 20] = [
     SERVER_PUBLIC_KEY,
 ];
 
-fn check_name(v: &str) -> Result<(), String> {
+pub(crate) fn check_name(v: &str) -> Result<(), String> {
     let ok = !v.is_empty()
         && v.len() <= 32
         && !v.starts_with('-')
@@ -232,7 +232,7 @@ fn check_name(v: &str) -> Result<(), String> {
     }
 }
 
-fn check_host(v: &str) -> Result<(), String> {
+pub(crate) fn check_host(v: &str) -> Result<(), String> {
     let ok = !v.starts_with('-')
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b".-:_".contains(&b));
@@ -244,7 +244,7 @@ fn check_host(v: &str) -> Result<(), String> {
 }
 
 /// PostgreSQL splits `-k` at commas: one directory only.
-fn check_socketdir(v: &str) -> Result<(), String> {
+pub(crate) fn check_socketdir(v: &str) -> Result<(), String> {
     checks::absolute_path(v)?;
     if v.contains(',') {
         return Err("must be one directory (PostgreSQL reads a comma as a list)".into());

@@ -134,7 +134,12 @@ pub fn stop_all(
         .iter()
         .map(|m| m.1.graceful_share())
         .fold(0.5, f64::max);
-    let first = graceful.share(share);
+    // The configured server's own escalation time, when it has one
+    // (pgsql's stop_escalate), bounded by the graceful budget.
+    let first = match cfg.and_then(|c| c.stop_escalate) {
+        Some(d) => graceful.cap(d),
+        None => graceful.share(share),
+    };
     let mut steps: Vec<FirstStep> = Vec::new();
     for &(pid, engine, origin) in &mains {
         // The monitor login may shut down only the server it describes.

@@ -29,6 +29,9 @@ enum Server {
 
 pub struct Db {
     side: Side,
+    /// Ours is ocf:rust:pgsql or ocf:rust:mysql: it gets the anchor's
+    /// parameters, unchanged.
+    compat: bool,
     server: Server,
     /// The links to the server programs the agents are given.
     bin: PathBuf,
@@ -37,7 +40,14 @@ pub struct Db {
 }
 
 impl Db {
-    fn pg(side: Side, name: &str, port: u16) -> Db {
+    /// The fixture of an ocf:rust:pgsql or ocf:rust:mysql case: both sides
+    /// get the heartbeat agent's parameters.
+    pub fn compat(mut self) -> Db {
+        self.compat = true;
+        self
+    }
+
+    pub fn pg(side: Side, name: &str, port: u16) -> Db {
         let pg = db::Pg::init(&format!("c-{name}-{}", side.label()), port);
         let bin = pg.dir.path("bin");
         std::fs::create_dir_all(&bin).unwrap();
@@ -46,13 +56,14 @@ impl Db {
         }
         Db {
             side,
+            compat: false,
             server: Server::Pg(pg),
             bin,
             other: None,
         }
     }
 
-    fn my(side: Side, name: &str, port: u16) -> Db {
+    pub fn my(side: Side, name: &str, port: u16) -> Db {
         let my = db::My::init(&format!("c-{name}-{}", side.label()), port);
         let bin = my.dir.path("bin");
         std::fs::create_dir_all(&bin).unwrap();
@@ -83,6 +94,7 @@ impl Db {
         }
         Db {
             side,
+            compat: false,
             server: Server::My(my),
             bin,
             other: None,
@@ -133,7 +145,8 @@ impl Fixture for Db {
     fn params(&self) -> Vec<(String, String)> {
         let s = |v: &Path| v.display().to_string();
         let kv = |k: &str, v: String| (k.to_string(), v);
-        match (&self.server, self.side) {
+        let side = if self.compat { Side::Anchor } else { self.side };
+        match (&self.server, side) {
             (Server::Pg(pg), Side::Anchor) => vec![
                 kv("pgctl", s(&self.bin.join("pg_ctl"))),
                 kv("psql", s(&db::pg_bin().join("psql"))),
@@ -239,17 +252,17 @@ const PG_NAMES: &[(&str, &str)] = &[("pgdata", "datadir"), ("pgport", "port"), (
 
 // ---- World changes ------------------------------------------------------
 
-fn remove_binaries(d: &mut Db) {
+pub(super) fn remove_binaries(d: &mut Db) {
     std::fs::remove_dir_all(&d.bin).unwrap();
 }
 
-fn remove_pid_file(d: &mut Db) {
+pub(super) fn remove_pid_file(d: &mut Db) {
     std::fs::remove_file(d.pid_file()).unwrap();
 }
 
 /// SIGKILL the server and wait until none of its processes is left; a
 /// mysqld_safe wrapper (the anchor's) gets up to 10 s to bring it back.
-fn kill_server(d: &mut Db) {
+pub(super) fn kill_server(d: &mut Db) {
     let pid = d.server_pid().expect("a running server");
     db::kill(pid, libc::SIGKILL);
     assert!(wait_for(Duration::from_secs(10), || {
@@ -273,7 +286,7 @@ fn kill_server(d: &mut Db) {
     }
 }
 
-fn remove_socket_dir(d: &mut Db) {
+pub(super) fn remove_socket_dir(d: &mut Db) {
     match &d.server {
         Server::Pg(p) => std::fs::remove_dir_all(&p.sock).unwrap(),
         Server::My(m) => std::fs::remove_file(&m.sock).unwrap(),
@@ -282,7 +295,7 @@ fn remove_socket_dir(d: &mut Db) {
 
 /// A process that is not the server, owned by the service user, named by
 /// the pid file: what a PID recycled after a crash looks like.
-fn pid_file_names_another_process(d: &mut Db) {
+pub(super) fn pid_file_names_another_process(d: &mut Db) {
     let user = match d.server {
         Server::Pg(_) => db::PG_UID_NAME,
         Server::My(_) => db::MY_UID_NAME,
@@ -298,7 +311,7 @@ fn pid_file_names_another_process(d: &mut Db) {
     d.other = Some(other);
 }
 
-fn start_under_mysqld_safe(d: &mut Db) {
+pub(super) fn start_under_mysqld_safe(d: &mut Db) {
     // The wrapper is killed on drop, with everything naming the directory.
     d.mariadb().start_under_mysqld_safe();
 }
@@ -307,7 +320,7 @@ fn hang_server(d: &mut Db) {
     db::kill(d.server_pid().unwrap(), libc::SIGSTOP);
 }
 
-fn settle(_: &mut Db) {
+pub(super) fn settle(_: &mut Db) {
     // Long enough for mysqld_safe to start a killed server again.
     std::thread::sleep(Duration::from_secs(3));
 }

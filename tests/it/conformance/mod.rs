@@ -12,6 +12,8 @@ mod drbd;
 mod dummy;
 mod filesystem;
 mod ipaddr;
+mod mysql;
+mod pgsql;
 mod vm;
 mod xen;
 
@@ -25,6 +27,8 @@ fn every_case() -> Vec<(&'static str, CaseList)> {
         ("ipaddr", ipaddr::all()),
         ("filesystem", filesystem::all()),
         ("database", database::all()),
+        ("pgsql", pgsql::all()),
+        ("mysql", mysql::all()),
         ("vm", vm::all()),
         ("xen", xen::all()),
         ("drbd", drbd::all()),
