@@ -13,6 +13,8 @@ const ANCHORS: &[(&str, &str)] = &[
     ("heartbeat/Filesystem", "### Filesystem ("),
     ("heartbeat/VirtualDomain", "### VirtualDomain ("),
     ("heartbeat/Xen", "### Xen ("),
+    ("heartbeat/pgsql", "### pgsql (`ocf:heartbeat:pgsql` -> "),
+    ("heartbeat/mysql", "### mysql (`ocf:heartbeat:mysql` -> "),
     ("linbit/drbd", "### drbd (`ocf:linbit:drbd` -> "),
 ];
 
