@@ -34,6 +34,7 @@ mod ocf_tester_database;
 mod ocf_tester_drbd;
 mod ocf_tester_ipaddr;
 mod ocf_tester_xen;
+mod ocft;
 mod pacemaker_tools;
 mod vm;
 mod vm_hostile;
