@@ -222,6 +222,19 @@ adapt() {
     esac
 }
 
+# servers_in DIR NAME...: PIDs of processes called NAME whose working directory
+# is in DIR (a database server runs in its data directory; other tests' servers
+# elsewhere are not ours to report)
+servers_in() {
+    local dir=$1 name p
+    shift
+    for name in "$@"; do
+        for p in $(pgrep -x "$name"); do
+            case "$(readlink "/proc/$p/cwd" 2>/dev/null)/" in "${dir%/}"/*) echo "$p" ;; esac
+        done
+    done
+}
+
 # one FILE SIDE: prints the CASE/TOTAL lines, returns 0 when every case passed
 # and nothing was left behind. A subshell: its EXIT trap removes what it made.
 one() (
@@ -309,13 +322,13 @@ XML
             fi
             ;;
         pgsql)
-            if pgrep -f -- "-D /var/lib/postgresql/" >/dev/null && pg_lsclusters -h | grep -q ' online'; then
-                echo "LEFTOVER $file $side postgres running: $(pg_lsclusters -h)"; rc=1
+            if [ -n "$(servers_in /var/lib/postgresql/ postgres)" ]; then
+                echo "LEFTOVER $file $side postgres running: $(servers_in /var/lib/postgresql/ postgres)"; rc=1
             fi
             ;;
         mysql)
-            if pgrep -x mariadbd >/dev/null || pgrep -x mysqld >/dev/null; then
-                echo "LEFTOVER $file $side mysqld running: $(pgrep -a 'mysqld|mariadbd' | head -3)"; rc=1
+            if [ -n "$(servers_in /var/lib/mysql mariadbd mysqld)" ]; then
+                echo "LEFTOVER $file $side mysqld running: $(servers_in /var/lib/mysql mariadbd mysqld)"; rc=1
             fi
             ;;
     esac
