@@ -47,7 +47,12 @@ fn every_anchor_parameter_has_a_written_decision() {
             .find(heading)
             .unwrap_or_else(|| panic!("no section {heading}"));
         let body = &params[start + heading.len()..];
-        let body = &body[..body.find("\n### ").unwrap_or(body.len())];
+        let end = [body.find("\n### "), body.find("\n## ")]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(body.len());
+        let body = &body[..end];
         let rows: Vec<&str> = body.lines().filter(|l| l.starts_with("| `")).collect();
         for name in anchor_parameters(agent) {
             let cell = format!("`{name}`");

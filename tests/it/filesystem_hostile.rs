@@ -504,7 +504,8 @@ fn system_directories_are_refused() {
         "/var/log",
         "/usr",
         "/var/lib/pacemaker",
-        "/run/fsa-h",
+        "/run/lock/fsa-h",
+        "/run",
         "/tmp/",
     ] {
         let p = params("fsa-h-sys", dir, "tmpfs");

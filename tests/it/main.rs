@@ -38,6 +38,7 @@ mod ocf_tester_drbd;
 mod ocf_tester_ipaddr;
 mod ocf_tester_pgsql;
 mod ocf_tester_xen;
+mod ocft;
 mod pacemaker_tools;
 mod pgsql;
 mod vm;

@@ -437,7 +437,9 @@ pub(crate) mod tests {
             ("directory", "/usr/"),
             ("directory", "/var/lib/pacemaker/cib"),
             ("directory", "/proc/sys"),
-            ("directory", "/run/x"),
+            ("directory", "/run/systemd/x"),
+            ("directory", "/run"),
+            ("directory", "/var/run/resource-agents"),
             ("directory", "/tmp"),
             ("directory", "/etc"),
         ];

@@ -24,10 +24,10 @@ pub static DIRECTORY: ParamSpec = ParamSpec::new(
     "directory",
     "mount point",
     "The absolute path to mount on. It is created if missing. System directories \
-     are refused ('/', /usr, /var, /var/lib, /var/log, /etc, /tmp, /root, and \
-     anything in /proc, /sys, /dev, /run, /boot, the program and library \
-     directories, or the cluster stack's own), and so is a path through a \
-     symlink that is not root's.",
+     are refused ('/', /usr, /var, /var/lib, /var/log, /etc, /tmp, /root, /run, and \
+     anything in /proc, /sys, /dev, /boot, the runtime directories of systemd, udev, \
+     D-Bus, the users' sessions and locks, the program and library directories, or the \
+     cluster stack's own), and so is a path through a symlink that is not root's.",
 )
 .required()
 .unique()
@@ -194,7 +194,17 @@ const SYSTEM_TREES: &[&str] = &[
     "/proc",
     "/sys",
     "/dev",
-    "/run",
+    // /run itself is refused below (SYSTEM_DIRS); in it, what the system and
+    // the cluster stack run from. Elsewhere in /run is where removable media
+    // (/run/media) and IPaddr2's ocft case file mount.
+    "/run/systemd",
+    "/run/udev",
+    "/run/dbus",
+    "/run/user",
+    "/run/lock",
+    "/run/pacemaker",
+    "/run/corosync",
+    "/run/crm",
     "/boot",
     "/bin",
     "/sbin",
@@ -220,7 +230,14 @@ const SYSTEM_TREES: &[&str] = &[
     "/var/lib/heartbeat",
     "/var/log/pacemaker",
     "/var/log/cluster",
-    "/var/run",
+    "/var/run/systemd",
+    "/var/run/udev",
+    "/var/run/dbus",
+    "/var/run/user",
+    "/var/run/lock",
+    "/var/run/pacemaker",
+    "/var/run/corosync",
+    "/var/run/crm",
     "/var/lock",
 ];
 
@@ -232,6 +249,10 @@ const SYSTEM_DIRS: &[&str] = &[
     "/etc",
     "/root",
     "/tmp",
+    "/run",
+    "/var/run",
+    "/run/resource-agents",
+    "/var/run/resource-agents",
     "/usr",
     "/usr/local",
     "/usr/share",
@@ -330,6 +351,10 @@ mod tests {
             "/usr/local/app",
             "/var/libx",
             "/tmpdata",
+            // what Filesystem's own ocft case file mounts on, and udisks' media
+            "/run/resource-agents/ocft-Filesystem-mnt",
+            "/var/run/resource-agents/ocft-Filesystem-mnt",
+            "/run/media/user/usb",
         ] {
             assert_eq!(system_directory(Path::new(ok)), None, "{ok}");
         }
@@ -341,6 +366,13 @@ mod tests {
             "/etc/corosync",
             "/dev/shm",
             "/sys",
+            "/run",
+            "/var/run",
+            "/run/resource-agents",
+            "/run/systemd/x",
+            "/var/run/lock/x",
+            "/run/pacemaker",
+            "/run/user/0/x",
         ] {
             assert!(system_directory(Path::new(bad)).is_some(), "{bad}");
         }

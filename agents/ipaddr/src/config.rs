@@ -129,6 +129,17 @@ pub fn configure(p: &Params, ctx: &Context) -> OcfResult<Config> {
             )));
         }
     }
+    // Every interface has a route to fe80::/64: without nic the interface
+    // would be whichever the route lookup lists first (IPaddr2's findif
+    // refuses it too, and its ocft case IPaddr2v6 expects 6).
+    if let IpAddr::V6(v6) = ip
+        && nic.is_none()
+        && v6.segments()[0] & 0xffc0 == 0xfe80
+    {
+        return Err(bad(format!(
+            "ip {ip} is a link-local address: nic is required (every interface has fe80::/64)"
+        )));
+    }
     if iflabel.is_some() && !v4 {
         ocf::warn!("iflabel is ignored for the IPv6 address {ip}: labels exist only for IPv4");
         iflabel = None;
@@ -431,6 +442,10 @@ mod tests {
             (
                 vec![("ip", "198.51.100.10"), ("network_namespace", "../x")],
                 "'network_namespace'",
+            ),
+            (
+                vec![("ip", "fe80::2")],
+                "link-local address: nic is required",
             ),
             (vec![], "required parameter 'ip'"),
         ] {

@@ -19,8 +19,8 @@ pub static NIC: ParamSpec = ParamSpec::new(
     "Network interface",
     "The interface to add the address to. When it is not given, start finds it from the \
      routing table (the interface of the most specific directly connected route that covers \
-     the address), as IPaddr2's findif does. The old form nic:label is accepted and means \
-     iflabel=label.",
+     the address), as IPaddr2's findif does; a link-local IPv6 address (fe80::/10) needs it. \
+     The old form nic:label is accepted and means iflabel=label.",
 )
 .check(check_nic);
 
