@@ -9,9 +9,7 @@
 //! stops deviating fails its case too and the list stays true.
 //!
 //! The heartbeat baseline is `scripts/ocft.sh --side both` (its table is in
-//! docs/compatibility.md); here only the case files whose agent is still
-//! pending run against the heartbeat agent, so the runner and the adaptation
-//! stay proven for them.
+//! docs/compatibility.md); CI runs ours only.
 
 use std::process::Command;
 
@@ -162,12 +160,6 @@ const DEVIATIONS: &[Deviation] = &[
     },
 ];
 
-/// Case files whose agent of ours is not merged yet (`ocf:rust:pgsql`,
-/// `ocf:rust:mysql`): they run against the heartbeat agent only. The lead
-/// empties this after the merge; the test fails once the agent exists so the
-/// list cannot go stale.
-const PENDING_AGENT: &[&str] = &[];
-
 /// Our agent for a case file (the runner maps the same way).
 fn ours(file: &str) -> &'static str {
     match file {
@@ -286,23 +278,7 @@ fn assert_all_pass(file: &str, side: &str) {
 }
 
 fn run_case_file(file: &str) {
-    if PENDING_AGENT.contains(&file) {
-        let listed = Command::new(system_install())
-            .arg("list")
-            .output()
-            .expect("ocf-rs list");
-        let listed = String::from_utf8_lossy(&listed.stdout);
-        assert!(
-            !listed
-                .lines()
-                .any(|l| l.split('\t').next() == Some(ours(file))),
-            "ocf:rust:{} exists now: remove \"{file}\" from PENDING_AGENT in tests/it/ocft.rs",
-            ours(file)
-        );
-        assert_all_pass(file, "heartbeat");
-    } else {
-        assert_all_pass(file, "ours");
-    }
+    assert_all_pass(file, "ours");
 }
 
 #[test]
