@@ -9,6 +9,7 @@ mod cluster_drbd;
 mod cluster_dummy;
 mod cluster_filesystem;
 mod cluster_ipaddr;
+mod cluster_migrate;
 mod cluster_pgsql;
 mod cluster_vm;
 mod cluster_xen;
