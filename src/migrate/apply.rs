@@ -164,7 +164,10 @@ fn wait_as_before(
         let st = match states(dl) {
             Ok(s) => s,
             Err(e) => {
-                last = e;
+                // The state seen last says more than a tool cut off at the end.
+                if last.is_empty() {
+                    last = e;
+                }
                 return None;
             }
         };
@@ -230,6 +233,7 @@ pub fn apply(plan: &Plan, dl: &Deadline, verify: Duration) -> i32 {
             return 2;
         }
     };
+    println!("Before:");
     let mut before = BTreeMap::new();
     for i in &items {
         let now = st.get(&i.prim.id).cloned().unwrap_or_default();
@@ -242,17 +246,10 @@ pub fn apply(plan: &Plan, dl: &Deadline, verify: Duration) -> i32 {
         }
         let place = placement(&now);
         println!(
-            "  {} now: {}",
+            "  {}: {}, under {}",
             i.prim.id,
-            if place.is_empty() {
-                "not running".to_string()
-            } else {
-                place
-                    .iter()
-                    .map(|(n, r)| format!("{r} on {n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
+            show(&place),
+            i.prim.agent()
         );
         before.insert(i.prim.id.clone(), place);
     }

@@ -22,6 +22,7 @@ mod docs;
 mod drbd;
 mod dummy;
 mod e2e_drbd;
+mod e2e_migrate;
 mod e2e_more;
 mod e2e_service;
 mod e2e_truth;
