@@ -137,6 +137,7 @@ fn heartbeat_stack_and_vm_switch_to_ours_without_a_restart() {
     );
     assert_eq!(postmaster(&c, active), pm, "postgres restarted");
     assert_eq!(qemu(&c, home), qm, "the guest's QEMU restarted");
+    println!("postmaster pid {pm} on node{active} and qemu pid {qm} on node{home}: unchanged");
     assert_eq!(guest::console("vm1").boots, boots, "the guest rebooted");
     let mon = c.crm_mon(active);
     println!("{mon}");
@@ -177,4 +178,44 @@ fn heartbeat_stack_and_vm_switch_to_ours_without_a_restart() {
         );
     }
     println!("after killing node{active}:\n{}", c.crm_mon(survivor));
+
+    // And back: node{active} returns, the survivor (now running the VM
+    // too) is killed: the guest boots again under ours elsewhere.
+    c.start(active);
+    let boots = guest::console("vm1").boots;
+    let t0 = Instant::now();
+    c.kill(survivor);
+    let here = format!("node{active}");
+    for (id, agent) in IDS {
+        // node{active} may still see the killed node's resources for a moment.
+        assert!(
+            wait_for(Duration::from_secs(180), || c
+                .resource(active, id)
+                .is_some_and(|r| r.role == "Started"
+                    && !r.failed
+                    && r.node.as_deref() == Some(here.as_str()))),
+            "{id}:\n{}",
+            c.crm_mon(active)
+        );
+        assert_eq!(agent_of(&c, active, id), format!("ocf:{p}:{agent}"), "{id}");
+    }
+    assert!(
+        wait_for(Duration::from_secs(120), || guest::console("vm1").boots
+            > boots),
+        "the guest did not boot on node{active}: {:?}",
+        guest::console("vm1")
+    );
+    println!(
+        "after killing node{survivor} ({:.1} s to all started):\n{}",
+        t0.elapsed().as_secs_f64(),
+        c.crm_mon(active)
+    );
+    assert_eq!(psql_select1(&c), "1");
+}
+
+fn psql_select1(c: &NsCluster) -> String {
+    let ci = format!("host={STACK_IP} port=5432 user=postgres dbname=postgres connect_timeout=2");
+    let (code, out) = c.client(&["psql", &ci, "-XAtc", "SELECT 1"]);
+    assert_eq!(code, 0, "{out}");
+    out.trim().to_string()
 }
