@@ -183,12 +183,19 @@ fn wait_as_before(
             let agents_ok = !now.is_empty() && now.iter().all(|s| s.agent == want);
             let place = placement(&now);
             if !agents_ok || Some(&place) != before.get(&i.prim.id) {
+                let mut agents: Vec<&str> = now.iter().map(|s| s.agent.as_str()).collect();
+                agents.dedup();
                 last = format!(
-                    "{}: {:?} under {:?}, before {:?}",
+                    "{}: {} under {} (before: {})",
                     i.prim.id,
-                    place,
-                    now.iter().map(|s| s.agent.as_str()).collect::<Vec<_>>(),
-                    before.get(&i.prim.id)
+                    show(&place),
+                    agents.join(", "),
+                    show(
+                        before
+                            .get(&i.prim.id)
+                            .map(Vec::as_slice)
+                            .unwrap_or_default()
+                    )
                 );
                 return None;
             }
@@ -350,7 +357,7 @@ fn roll_back(
     let dl = if dl.remaining() < Duration::from_secs(30) {
         Deadline::after(Duration::from_secs(60))
     } else {
-        dl.clone()
+        *dl
     };
     if let Err(e) = modify(&u.xml(), &dl) {
         return hands(items, &format!("putting the agents back failed: {e}"));

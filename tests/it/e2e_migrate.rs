@@ -99,8 +99,9 @@ fn heartbeat_stack_and_vm_switch_to_ours_without_a_restart() {
     let bin = system_install();
     let bin = bin.to_str().unwrap();
     let p = provider();
-    // The report, as an admin runs it on a node first.
-    let (code, report) = c.exec(active, &[bin, "migrate", "--provider", &p]);
+    // The report, as an admin runs it on a node first (the default
+    // provider: the report reads the CIB only).
+    let (code, report) = c.exec(active, &[bin, "migrate"]);
     println!("ocf-rs migrate on node{active} (exit {code}):\n{report}");
     assert_eq!(code, 0, "{report}");
     assert!(
