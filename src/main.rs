@@ -7,6 +7,7 @@
 //! `install`, `--version`.
 
 mod install;
+mod migrate;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -96,6 +97,9 @@ usage: ocf-rs <agent> <action>          run an OCF action (start, stop, monitor,
        ocf-rs install [--prefix DIR] [--provider NAME] [--binary PATH] [--uninstall] [--dry-run]
                                         link DIR/resource.d/NAME/<agent> to this binary
                                         (defaults: /usr/lib/ocf, rust, this executable)
+       ocf-rs migrate [--cib FILE] [--apply] [--provider NAME]
+                                        switch ocf:heartbeat/linbit resources to ours
+                                        (docs/migrate.md; exit 0 clean, 1 needs the admin)
        ocf-rs --version
 Installed as resource.d/<provider>/<agent>, the agent name in argv[0] selects the agent.";
 
@@ -144,6 +148,10 @@ fn cli(args: &[String]) -> i32 {
                     }
                 }
             }
+            Err(e) => usage_error(&e),
+        },
+        ["migrate", opts @ ..] => match migrate::parse(opts) {
+            Ok(o) => migrate::run(&o),
             Err(e) => usage_error(&e),
         },
         [name, action] => match agent(name) {
