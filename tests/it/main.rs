@@ -30,6 +30,7 @@ mod filesystem_hostile;
 mod harness_lock;
 mod install;
 mod ipaddr;
+mod man;
 mod metadata;
 mod mysql;
 mod ocf_tester;
