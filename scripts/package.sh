@@ -37,8 +37,8 @@ upstream=$("$bin" --version | awk '{print $2}')
 version="$upstream-1"
 arch=$(dpkg --print-architecture)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2> /dev/null || date +%s)}
-commit=$(git rev-parse --short=12 HEAD 2> /dev/null || echo unknown)
-first_year=$(git log --reverse --format=%cd --date=format:%Y 2> /dev/null | head -1)
+commit=$(git describe --always --dirty --abbrev=12 2> /dev/null || echo unknown)
+first_year=$(git log --format=%cd --date=format:%Y 2> /dev/null | tail -1)
 last_year=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y)
 years=${first_year:-$last_year}
 [ "$years" = "$last_year" ] || years="$years-$last_year"
@@ -106,9 +106,15 @@ License: GPL-2+
 EOF
 } | sed "s/^Copyright: YEARS /Copyright: $years /" > "$doc/copyright"
 
-# Not meant for the Debian archive: there is no ITP bug to close.
 mkdir -p "$root/usr/share/lintian/overrides"
-echo "ocf-rs: initial-upload-closes-no-bugs" > "$root/usr/share/lintian/overrides/ocf-rs"
+cat > "$root/usr/share/lintian/overrides/ocf-rs" << 'EOF'
+# Not meant for the Debian archive: there is no ITP bug to close.
+ocf-rs: initial-upload-closes-no-bugs
+# The maintainer scripts run this package's own binary: by PATH they would
+# find a hand-installed /usr/local/sbin/ocf-rs first (an older build, with
+# other agents), as the package test did.
+ocf-rs: command-with-path-in-maintainer-script /usr/sbin/ocf-rs *
+EOF
 
 # Maintainer scripts.
 cat > "$root/DEBIAN/postinst" << 'EOF'
@@ -122,7 +128,7 @@ set -e
 case "$1" in
     configure | abort-upgrade | abort-remove | abort-deconfigure)
         rc=0
-        ocf-rs install --binary /usr/sbin/ocf-rs || rc=$?
+        /usr/sbin/ocf-rs install --binary /usr/sbin/ocf-rs || rc=$?
         if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
             exit "$rc"
         fi
@@ -136,8 +142,8 @@ cat > "$root/DEBIAN/prerm" << 'EOF'
 set -e
 case "$1" in
     remove | deconfigure)
-        if command -v ocf-rs > /dev/null; then
-            ocf-rs install --uninstall --binary /usr/sbin/ocf-rs
+        if [ -x /usr/sbin/ocf-rs ]; then
+            /usr/sbin/ocf-rs install --uninstall --binary /usr/sbin/ocf-rs
         fi
         ;;
 esac

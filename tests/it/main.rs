@@ -40,6 +40,7 @@ mod ocf_tester_ipaddr;
 mod ocf_tester_pgsql;
 mod ocf_tester_xen;
 mod pacemaker_tools;
+mod package;
 mod pgsql;
 mod vm;
 mod vm_hostile;
