@@ -24,7 +24,7 @@ case "${1:-}" in
     "") ;;
     *) echo "usage: scripts/package.sh [--lintian]" >&2; exit 2 ;;
 esac
-for c in cargo dpkg-deb dpkg-shlibdeps strip gzip; do
+for c in cargo python3 dpkg-deb dpkg-shlibdeps strip gzip; do
     command -v "$c" > /dev/null || {
         echo "package.sh: $c not found: run scripts/install-deps.sh" >&2
         exit 1
@@ -32,7 +32,10 @@ for c in cargo dpkg-deb dpkg-shlibdeps strip gzip; do
 done
 
 cargo build --release --locked --quiet --bin ocf-rs
-bin=target/release/ocf-rs
+# Where cargo put it (CARGO_TARGET_DIR or build.target-dir may move it).
+target_dir=$(cargo metadata --format-version 1 --no-deps --offline \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+bin=$target_dir/release/ocf-rs
 upstream=$("$bin" --version | awk '{print $2}')
 version="$upstream-1"
 arch=$(dpkg --print-architecture)

@@ -252,6 +252,45 @@ fn dpkg_installs_every_agent_for_pacemaker_and_removes_only_our_links() {
     );
     let shown = sb.ok(&["man", "ocf_rust_ipaddr"]);
     assert!(shown.contains("ocf_rust_ipaddr - "), "{shown}");
+    // Each page's EXAMPLE PCS, as man shows it, creates the resource (in a
+    // CIB file: pcs -f checks it against the agent's meta-data).
+    for (a, _) in &agents {
+        let shown = sb.ok(&["man", &format!("ocf_rust_{a}")]);
+        let example = shown
+            .split("EXAMPLE PCS")
+            .nth(1)
+            .and_then(|t| t.split("SEE ALSO").next())
+            .unwrap_or_else(|| panic!("ocf_rust_{a}(7) has no EXAMPLE PCS:\n{shown}"));
+        let command: Vec<&str> = example
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| !l.starts_with("pcs "))
+            .take_while(|l| !l.is_empty())
+            .flat_map(|l| l.trim_end_matches('\\').split_whitespace())
+            .collect();
+        assert_eq!(command[..3], ["pcs", "resource", "create"], "{example}");
+        let cib = format!("/mnt/cib-{a}.xml");
+        sb.ok(&["sh", "-c", &format!("cibadmin --empty > {cib}")]);
+        let args: Vec<String> = ["pcs", "-f", &cib]
+            .into_iter()
+            .map(str::to_string)
+            .chain(command[1..].iter().map(|w| w.replace("=value", "=x")))
+            .collect();
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        sb.ok(&argv);
+        let saved = sb.ok(&["cat", &cib]);
+        let primitive = saved
+            .lines()
+            .find(|l| l.contains(&format!("id=\"p_{a}\"")) && l.contains("<primitive"))
+            .unwrap_or_else(|| panic!("{argv:?} did not create p_{a}:\n{saved}"));
+        for attr in [
+            "class=\"ocf\"",
+            "provider=\"rust\"",
+            &format!("type=\"{a}\""),
+        ] {
+            assert!(primitive.contains(attr), "{primitive}");
+        }
+    }
 
     // A reinstall goes through dpkg's upgrade path (prerm upgrade, new files,
     // postinst configure): the very same links stay, never removed.

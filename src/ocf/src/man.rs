@@ -175,15 +175,37 @@ fn write_agent_page(m: &mut String, info: &AgentInfo, provider: &str) -> std::fm
     for p in info.params.iter().filter(|p| p.required) {
         lines.push(format!("  {}=\\fIvalue\\fR \\e", text(p.name)));
     }
-    let monitor = info.actions.iter().find(|a| a.name == "monitor");
-    let mut op = String::from("  op monitor");
-    if let Some(a) = monitor {
-        let _ = write!(op, " timeout={}s", a.timeout_s);
-        if let Some(i) = a.interval_s {
-            let _ = write!(op, " interval={i}s");
+    // One op per advertised monitor (a promotable agent has one per role).
+    let monitors: Vec<_> = info
+        .actions
+        .iter()
+        .filter(|a| a.name == "monitor")
+        .collect();
+    let promotable = info.supports("promote");
+    for (i, a) in monitors.iter().enumerate() {
+        let mut op = format!("  op monitor timeout={}s", a.timeout_s);
+        if let Some(iv) = a.interval_s {
+            let _ = write!(op, " interval={iv}s");
         }
+        if let Some(r) = a.role {
+            let _ = write!(op, " role={r}");
+        }
+        if let Some(d) = a.depth.filter(|d| *d > 0) {
+            let _ = write!(op, " OCF_CHECK_LEVEL={d}");
+        }
+        if i + 1 < monitors.len() || promotable {
+            op.push_str(" \\");
+        }
+        lines.push(text(&op));
     }
-    lines.push(text(&op));
+    if promotable {
+        let notify = if info.supports("notify") {
+            " notify=true"
+        } else {
+            ""
+        };
+        lines.push(text(&format!("  promotable{notify}")));
+    }
     writeln!(m, "{}", lines.join("\n"))?;
     writeln!(m, ".fi\n.RE")?;
     writeln!(m, ".SH \"SEE ALSO\"")?;
