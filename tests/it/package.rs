@@ -338,7 +338,15 @@ fn dpkg_installs_every_agent_for_pacemaker_and_removes_only_our_links() {
         sb.ok(&["readlink", &format!("{RUST}/ipaddr")]),
         "/usr/sbin/ocf-rs\n"
     );
-    sb.ok(&["dpkg", "-r", "ocf-rs"]);
+    // This time prerm cannot run the binary: postrm's fallback removes the
+    // links to /usr/sbin/ocf-rs, and only those.
+    sb.ok(&["chmod", "a-x", "/usr/sbin/ocf-rs"]);
+    let fallback = sb.run(&["dpkg", "-r", "ocf-rs"]);
+    assert_eq!(fallback.code, 0, "{fallback:?}");
+    assert!(
+        !fallback.stdout.contains("remove /usr/lib"),
+        "prerm ran: {fallback:?}"
+    );
     assert_eq!(
         sb.ok(&["cat", &format!("{RUST}/dummy")]),
         "#!/bin/sh\n# mine\n"
