@@ -37,6 +37,9 @@ PACKAGES=(
     postgresql mariadb-server openssl
     # building the tiny test guest
     busybox-static cpio
+    # the Debian package (scripts/package.sh) and its checks: dpkg-shlibdeps,
+    # strip, lintian; groff and man-db format the manual pages in the tests
+    dpkg-dev binutils lintian groff-base man-db
 )
 
 # Every command the tests, the harness scripts and the benchmarks run, with the
@@ -56,6 +59,8 @@ COMMANDS=(
     psql:postgresql-client-15 /usr/lib/postgresql/15/bin/pg_ctl:postgresql-15
     mariadb:mariadb-client mariadbd:mariadb-server mariadb-install-db:mariadb-server
     openssl:openssl busybox:busybox-static cpio:cpio
+    dpkg-deb:dpkg dpkg-shlibdeps:dpkg-dev strip:binutils lintian:lintian
+    groff:groff-base man:man-db
 )
 # Installed without their recommends: Xen's toolstack without its hypervisor
 # (the recommends would pull grub-xen-host); the tests run the real `xl`.

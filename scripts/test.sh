@@ -4,7 +4,8 @@
 #   scripts/test.sh            install packages, lint, build, run every test
 #
 # It installs every Debian package the tests use (scripts/install-deps.sh),
-# then runs cargo fmt/clippy and the unit and integration tests. The
+# then runs cargo fmt/clippy, builds the Debian package (scripts/package.sh:
+# a release build) and runs the unit and integration tests. The
 # integration tests start what they need themselves: a one-node Corosync +
 # Pacemaker cluster, network namespaces, loop devices, database servers,
 # libvirtd. Tests that share machine-wide state (the cluster) take a lock.
@@ -22,6 +23,9 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== Debian package (tests/it/package.rs installs it in a private mount namespace)"
+scripts/package.sh
 
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then

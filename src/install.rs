@@ -1,6 +1,10 @@
 //! `ocf-rs install`: the provider directory of symlinks Pacemaker looks in.
-//! Idempotent: a link that already points at the binary is left alone, one
-//! pointing elsewhere is replaced atomically, a real file is never touched.
+//! Idempotent: a link that already points at the binary is left alone, our
+//! link pointing at another ocf-rs binary is replaced atomically, and what is
+//! not our link (a real file, a link to anything not named `ocf-rs`) is never
+//! touched: it is reported, the other agents are still linked, and `run`
+//! returns how many were left alone (the CLI exits 3 then, which the
+//! package's postinst accepts: the admin's file wins over ours).
 
 use std::fs;
 use std::io::ErrorKind;
@@ -66,7 +70,9 @@ fn say(dry_run: bool, msg: String) {
     println!("{}{msg}", if dry_run { "would " } else { "" });
 }
 
-pub fn run(o: &Options, agents: &[&str]) -> Result<(), String> {
+/// Link (or with `--uninstall` unlink) every agent. `Ok(n)`: done, `n`
+/// names were held by something that is not our link and were left alone.
+pub fn run(o: &Options, agents: &[&str]) -> Result<usize, String> {
     let binary = match &o.binary {
         Some(b) => b.clone(),
         None => super::this_binary()?,
@@ -88,6 +94,7 @@ pub fn run(o: &Options, agents: &[&str]) -> Result<(), String> {
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
     }
+    let mut left_alone = 0;
     for name in agents {
         let link = dir.join(name);
         match fs::symlink_metadata(&link) {
@@ -96,16 +103,27 @@ pub fn run(o: &Options, agents: &[&str]) -> Result<(), String> {
                     println!("{} -> {} (unchanged)", link.display(), binary.display());
                     continue;
                 }
+                if !is_ours(&link, &binary) {
+                    eprintln!(
+                        "{} is a link that is not ours ({}); not touching it",
+                        link.display(),
+                        fs::read_link(&link).unwrap_or_default().display()
+                    );
+                    left_alone += 1;
+                    continue;
+                }
                 say(
                     o.dry_run,
                     format!("replace {} -> {}", link.display(), binary.display()),
                 );
             }
             Ok(_) => {
-                return Err(format!(
+                eprintln!(
                     "{} exists and is not a symlink; not touching it",
                     link.display()
-                ));
+                );
+                left_alone += 1;
+                continue;
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 say(
@@ -124,14 +142,16 @@ pub fn run(o: &Options, agents: &[&str]) -> Result<(), String> {
                 .map_err(|e| format!("cannot rename to {}: {e}", link.display()))?;
         }
     }
-    Ok(())
+    Ok(left_alone)
 }
 
+/// Our link: it points at this binary, or at some other `ocf-rs` (an older
+/// install, another prefix). Anything else is the admin's.
 fn is_ours(link: &Path, binary: &Path) -> bool {
     fs::read_link(link).is_ok_and(|t| t == binary || t.file_name().is_some_and(|f| f == "ocf-rs"))
 }
 
-fn uninstall(o: &Options, dir: &Path, binary: &Path, agents: &[&str]) -> Result<(), String> {
+fn uninstall(o: &Options, dir: &Path, binary: &Path, agents: &[&str]) -> Result<usize, String> {
     for name in agents {
         let link = dir.join(name);
         let is_link = fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink());
@@ -149,7 +169,7 @@ fn uninstall(o: &Options, dir: &Path, binary: &Path, agents: &[&str]) -> Result<
         let _ = fs::remove_dir(dir);
         println!("removed empty {}", dir.display());
     }
-    Ok(())
+    Ok(0)
 }
 
 #[cfg(test)]

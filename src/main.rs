@@ -4,9 +4,10 @@
 //! to this binary, so `basename(argv[0])` naming an agent is the hot path: it
 //! goes straight to the agent with no CLI parsing at all. Anything else is the
 //! tool interface: `ocf-rs <agent> <action>`, `list`, `meta-data`, `doc`,
-//! `install`, `--version`.
+//! `man`, `install`, `migrate`, `--version`.
 
 mod install;
+mod man;
 mod migrate;
 
 use std::ffi::OsString;
@@ -94,6 +95,7 @@ usage: ocf-rs <agent> <action>          run an OCF action (start, stop, monitor,
        ocf-rs list                      the agents, one per line
        ocf-rs meta-data <agent>         an agent's OCF meta-data
        ocf-rs doc <agent>               an agent's parameter reference (Markdown)
+       ocf-rs man <agent>|ocf-rs        a manual page in roff: ocf_rust_<agent>(7) or ocf-rs(8)
        ocf-rs install [--prefix DIR] [--provider NAME] [--binary PATH] [--uninstall] [--dry-run]
                                         link DIR/resource.d/NAME/<agent> to this binary
                                         (defaults: /usr/lib/ocf, rust, this executable)
@@ -137,11 +139,24 @@ fn cli(args: &[String]) -> i32 {
             }
             None => usage_error(&format!("no agent named {name:?}")),
         },
+        ["man", name] => match man::page(name) {
+            Some(page) => {
+                print!("{page}");
+                0
+            }
+            None => usage_error(&format!("no agent named {name:?}")),
+        },
         ["install", opts @ ..] => match install::parse(opts) {
             Ok(o) => {
                 let names: Vec<&str> = AGENTS.iter().map(|e| e.info.name).collect();
                 match install::run(&o, &names) {
-                    Ok(()) => 0,
+                    Ok(0) => 0,
+                    Ok(n) => {
+                        eprintln!(
+                            "ocf-rs install: {n} name(s) held by something not ours, left alone"
+                        );
+                        3
+                    }
                     Err(e) => {
                         eprintln!("ocf-rs install: {e}");
                         1

@@ -60,30 +60,86 @@ fn install_links_every_agent_idempotently_and_uninstalls() {
     let md = run_env(&dir.join("dummy"), &["meta-data"], &[]);
     assert!(md.stdout.contains("<resource-agent name=\"dummy\""));
 
-    // A stale link is replaced; a real file is never touched.
+    // A stale link of ours (to an ocf-rs that moved) is replaced.
     fs::remove_file(dir.join("dummy")).unwrap();
-    symlink("/nonexistent/old-ocf-rs", dir.join("dummy")).unwrap();
+    symlink("/usr/local/sbin/gone/ocf-rs", dir.join("dummy")).unwrap();
     let fixed = run_env(
         &bin(),
         &["install", "--prefix", pfx, "--provider", "acme"],
         &[],
     );
+    assert_eq!(fixed.code, 0, "{fixed:?}");
     assert!(fixed.stdout.contains("replace"), "{fixed:?}");
     assert_eq!(fs::read_link(dir.join("dummy")).unwrap(), binary);
+
+    // What is not ours is never touched, by install or uninstall: a real
+    // file and a link to something else. The other agents are still linked,
+    // and install says so with exit code 3.
     fs::remove_file(dir.join("dummy")).unwrap();
     fs::write(dir.join("dummy"), "#!/bin/sh\n").unwrap();
+    fs::remove_file(dir.join("xen")).unwrap();
+    symlink("/usr/lib/ocf/resource.d/heartbeat/Xen", dir.join("xen")).unwrap();
+    fs::remove_file(dir.join("vm")).unwrap();
     let refused = run_env(
         &bin(),
         &["install", "--prefix", pfx, "--provider", "acme"],
         &[],
     );
-    assert_ne!(refused.code, 0);
-    assert!(refused.stderr.contains("not a symlink"), "{refused:?}");
+    assert_eq!(refused.code, 3, "{refused:?}");
+    assert!(
+        refused.stderr.contains("dummy exists and is not a symlink"),
+        "{refused:?}"
+    );
+    assert!(
+        refused.stderr.contains("xen is a link that is not ours"),
+        "{refused:?}"
+    );
     assert_eq!(
-        fs::read_to_string(dir.join("dummy")).unwrap(),
-        "#!/bin/sh\n"
+        fs::read_link(dir.join("vm")).unwrap(),
+        binary,
+        "the rest is linked"
+    );
+    let foreign_intact = || {
+        assert_eq!(
+            fs::read_to_string(dir.join("dummy")).unwrap(),
+            "#!/bin/sh\n"
+        );
+        assert_eq!(
+            fs::read_link(dir.join("xen")).unwrap(),
+            std::path::Path::new("/usr/lib/ocf/resource.d/heartbeat/Xen")
+        );
+    };
+    foreign_intact();
+    let partial = run_env(
+        &bin(),
+        &[
+            "install",
+            "--prefix",
+            pfx,
+            "--provider",
+            "acme",
+            "--uninstall",
+        ],
+        &[],
+    );
+    assert_eq!(partial.code, 0, "{partial:?}");
+    assert!(
+        partial.stdout.contains("xen is not ours; left alone"),
+        "{partial:?}"
+    );
+    foreign_intact();
+    assert!(
+        fs::symlink_metadata(dir.join("vm")).is_err(),
+        "ours removed"
     );
     fs::remove_file(dir.join("dummy")).unwrap();
+    fs::remove_file(dir.join("xen")).unwrap();
+    let relinked = run_env(
+        &bin(),
+        &["install", "--prefix", pfx, "--provider", "acme"],
+        &[],
+    );
+    assert_eq!(relinked.code, 0, "{relinked:?}");
 
     let un = run_env(
         &bin(),

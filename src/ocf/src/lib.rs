@@ -7,6 +7,7 @@
 //! | [`params`] | typed parameter tables: parsing, validation, defaults |
 //! | [`procfs`] | processes as `/proc` shows them: stat, cmdline, cwd, fds, maps, namespaces |
 //! | [`metadata`] | the meta-data XML and the Markdown reference |
+//! | [`man`] | the manual pages in roff, from the same tables |
 //! | [`deadline`] | deadlines from `CRM_meta_timeout`, phase budgets, the watchdog |
 //! | [`exec`] | running tools by argv with a deadline, in their own process group |
 //! | [`log`] | `ocf_log`-compatible logging |
@@ -26,6 +27,7 @@ pub mod exec;
 pub mod exit;
 pub mod files;
 pub mod log;
+pub mod man;
 pub mod metadata;
 pub mod net;
 pub mod params;
