@@ -495,7 +495,7 @@ fn bad_input_is_refused_with_one_clear_line() {
         (
             "monitor_scripts",
             "/bin/true; reboot",
-            "'monitor_scripts' must be an absolute path",
+            "without shell syntax",
         ),
     ] {
         let out = r.run("validate-all", &[(k, v)], &[]);

@@ -284,6 +284,14 @@ pub mod checks {
     /// a shell agent's `$script` runs it). A relative path is refused: an
     /// agent's working directory is nobody's choice.
     pub fn program(v: &str) -> Result<(), String> {
+        // It runs without a shell: shell syntax here is a misunderstanding
+        // (the shell agents would have run `/bin/true;` as a program too).
+        if v.contains(|c: char| ";|&$`'\"<>()*?\\".contains(c) || c.is_control()) {
+            return Err(
+                "must be a program path or name, without shell syntax (it runs without a shell)"
+                    .into(),
+            );
+        }
         if v.contains('/') {
             absolute_path(v).map_err(|e| format!("{e} or a program name on PATH"))
         } else if v.is_empty() {
@@ -307,6 +315,25 @@ pub mod checks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_program_is_an_absolute_path_or_a_name_on_path_without_shell_syntax() {
+        for ok in ["/usr/local/bin/check", "check-guest", "check.sh"] {
+            assert_eq!(checks::program(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "bin/check",
+            "../x",
+            "/bin/true;",
+            "a|b",
+            "$(x)",
+            "`x`",
+            "a\nb",
+            "",
+        ] {
+            assert!(checks::program(bad).is_err(), "{bad:?}");
+        }
+    }
 
     static A: ParamSpec = ParamSpec::new("a", "a string", "A string.").required();
     static N: ParamSpec = ParamSpec::new("n", "a number", "A number.")
