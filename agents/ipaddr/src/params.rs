@@ -99,8 +99,10 @@ pub static ARP_INTERVAL: ParamSpec = ParamSpec::new(
 pub static ARP_COUNT: ParamSpec = ParamSpec::new(
     "arp_count",
     "Announcements at start",
-    "How many rounds of gratuitous ARP or unsolicited neighbour advertisements start sends, \
-     synchronously; they stop early rather than run past the start timeout.",
+    "How many rounds of gratuitous ARP or unsolicited neighbour advertisements start sends: \
+     the first before it returns, the rest in the background with arp_bg=true (the default), \
+     all before it returns with arp_bg=false, stopping early rather than run past the start \
+     timeout.",
 )
 .integer(0, 1000)
 .default("5");
