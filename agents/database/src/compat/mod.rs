@@ -20,6 +20,7 @@ mod pgsql_params;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use ocf::{Context, Deadline, OcfError, OcfResult, ParamSpec, Params, Record, Status};
 
@@ -37,6 +38,9 @@ pub struct Compat {
     pub enable_creation: bool,
     /// Parameters accepted without effect, logged on start and validate-all.
     pub ignored: Vec<String>,
+    /// [`Compat::resolve`]'s answer, found once per action (the environment
+    /// check and the action itself both need it).
+    pub resolved: OnceLock<OcfResult<Config>>,
 }
 
 /// Which server program the heartbeat parameter stands for.
@@ -65,6 +69,10 @@ impl Compat {
     /// The engine's configuration with the server program (and the options
     /// a mysqld_safe section adds) resolved on this node.
     pub fn resolve(&self) -> OcfResult<Config> {
+        self.resolved.get_or_init(|| self.resolve_now()).clone()
+    }
+
+    fn resolve_now(&self) -> OcfResult<Config> {
         let mut db = self.db.clone();
         match &self.program {
             Program::PgCtl { pgctl, default } => {

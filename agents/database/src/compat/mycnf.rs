@@ -23,9 +23,15 @@ fn read(file: &Path, groups: &[&str], depth: usize, out: &mut Vec<(String, Optio
     if depth > MAX_DEPTH {
         return;
     }
-    let Ok(text) = fs::read_to_string(file) else {
+    // Root's configuration, reached through links as mysqld reads it
+    // (Debian's my.cnf is an alternatives link), but never blocking on a
+    // FIFO and bounded.
+    let Ok(bytes) =
+        fs::canonicalize(file).and_then(|real| ocf::files::read_regular(&real, 1 << 20, None))
+    else {
         return;
     };
+    let text = String::from_utf8_lossy(&bytes);
     let mut inside = false;
     for line in text.lines() {
         let line = line.trim();

@@ -92,6 +92,7 @@ pub fn configure(p: &Params) -> OcfResult<Compat> {
         },
         enable_creation: p.boolean(&ENABLE_CREATION),
         ignored,
+        resolved: Default::default(),
     })
 }
 

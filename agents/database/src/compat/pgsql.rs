@@ -112,12 +112,16 @@ pub fn configure(p: &Params) -> OcfResult<Compat> {
         program: Program::PgCtl { pgctl, default },
         enable_creation: false,
         ignored,
+        resolved: Default::default(),
     })
 }
 
 /// The major version a data directory was initialised with.
 pub fn pg_version(datadir: &Path) -> Option<String> {
-    let v = std::fs::read_to_string(datadir.join("PG_VERSION")).ok()?;
+    // The service user's directory: never through a link, never blocking
+    // on a FIFO, a few bytes at most (ocf::files::read_regular).
+    let v = ocf::files::read_regular(&datadir.join("PG_VERSION"), 16, None).ok()?;
+    let v = String::from_utf8_lossy(&v);
     let v = v.trim();
     (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')).then(|| v.to_string())
 }
@@ -373,6 +377,24 @@ mod tests {
         let e = default_postgres(&data, &debian, &usr).unwrap_err();
         assert_eq!(e.status, Status::ErrInstalled);
         assert!(e.reason.contains("PostgreSQL 12"), "{}", e.reason);
+        // The data directory is the service user's: a PG_VERSION planted
+        // as a link to /dev/zero or as a FIFO is not read (no endless
+        // read, no block), it just names no version.
+        let pv = data.join("PG_VERSION");
+        std::fs::remove_file(&pv).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &pv).unwrap();
+        assert_eq!(pg_version(&data), None);
+        std::fs::remove_file(&pv).unwrap();
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&pv)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let t = std::time::Instant::now();
+        assert_eq!(pg_version(&data), None);
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
         std::fs::remove_dir_all(&root).unwrap();
     }
 
